@@ -1,0 +1,95 @@
+"""The one retry policy: exponential backoff with full jitter, honouring ``retry_after``.
+
+Only errors marked :attr:`TenantkitError.retryable` are retried, at most
+``max_attempts`` times in all and never past ``max_total`` seconds. When the provider
+said how long to wait (``retry_after``), the wait is at least that long; a
+``retry_after`` that would overrun the total budget ends the retries at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from tenantkit.errors import TenantkitError
+
+__all__ = ["NO_RETRY", "RetryPolicy"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a retryable provider error.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (1 disables retries).
+        initial_delay: upper bound of the first backoff, in seconds.
+        max_delay: upper bound of any one backoff.
+        max_total: no attempt starts after this many seconds since the first.
+    """
+
+    max_attempts: int = 4
+    initial_delay: float = 0.2
+    max_delay: float = 5.0
+    max_total: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` under this policy and return its result or raise its last error."""
+        if self.max_attempts <= 1:
+            return fn()
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_retryable),
+            stop=tenacity.stop_any(
+                tenacity.stop_after_attempt(self.max_attempts),
+                _StopOnBudget(self.max_total),
+            ),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(fn)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait between 0 and the exponential bound."""
+        bound = min(self.max_delay, self.initial_delay * (2 ** (attempt - 1)))
+        return random.uniform(0, bound)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        delay = self.backoff(state.attempt_number)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TenantkitError) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return delay
+
+
+
+class _StopOnBudget(tenacity.stop.stop_base):
+    """Stop when the next attempt could only start after the total budget."""
+
+    def __init__(self, max_total: float) -> None:
+        self.max_total = max_total
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        elapsed = retry_state.seconds_since_start or 0.0
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        wait_at_least = (
+            error.retry_after
+            if isinstance(error, TenantkitError) and error.retry_after is not None
+            else 0.0
+        )
+        return elapsed + wait_at_least > self.max_total
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, TenantkitError) and exc.retryable
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+"""A policy that never retries (tests, and calls that are not safe to repeat)."""

@@ -1,0 +1,738 @@
+"""Tenant-scoped wrappers: what application code gets as ``tenant.db``, ``.storage``, ``.llm``.
+
+The wrappers take no tenant id from the caller. They bind the tenant, validate every
+argument before a provider sees it, gate optional features on declared capabilities,
+sign cursors, apply the retry policy, check that answers stay inside the tenant, and
+scrub the tenant's credentials from every error. Isolation therefore does not depend
+on each plugin's good behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from tenantkit.cursors import CursorSigner
+from tenantkit.db import (
+    MAX_BATCH_ITEMS,
+    MAX_QUERY_LIMIT,
+    MAX_TRANSACTION_OPS,
+    Condition,
+    Database,
+    DbCapability,
+    Item,
+    Key,
+    Page,
+    Schema,
+    SortKey,
+    TxCheck,
+    TxDelete,
+    TxOp,
+    TxPut,
+    TxUpdate,
+)
+from tenantkit.errors import (
+    InvalidRequest,
+    IsolationViolation,
+    ProviderError,
+    TenantkitError,
+    Unsupported,
+)
+from tenantkit.identifiers import (
+    check_collection,
+    check_field_name,
+    check_item_key,
+    check_json_value,
+    check_storage_key,
+    check_storage_prefix,
+    check_tenant_id,
+)
+from tenantkit.llm import (
+    LLM,
+    ChatRequest,
+    ChatResponse,
+    ChatStream,
+    ImagePart,
+    ImageRequest,
+    ImageResponse,
+    LLMCapability,
+    StreamEvent,
+)
+from tenantkit.retry import RetryPolicy
+from tenantkit.storage import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_LIST_LIMIT,
+    Body,
+    Listing,
+    ObjectInfo,
+    ObjectStore,
+    StorageCapability,
+)
+
+__all__ = ["TenantDatabase", "TenantLLM", "TenantStorage"]
+
+T = TypeVar("T")
+
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+_METADATA_BYTES = 2048
+
+
+class _Scoped:
+    """What the three wrappers share: the tenant, error hygiene and retries."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        provider: str,
+        capabilities: frozenset[str],
+        *,
+        retry: RetryPolicy,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self._tenant_id = check_tenant_id(tenant_id)
+        self._provider = provider
+        self._capabilities = capabilities
+        self._retry = retry
+        self._secrets = tuple(s for s in secrets if s)
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
+
+    @property
+    def provider(self) -> str:
+        """The provider name (``"sqlite"``, ``"claude"``...), for logs and diagnostics."""
+        return self._provider
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self._capabilities
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tenant_id={self._tenant_id!r}, provider={self._provider!r})"
+
+    def _require(self, capability: str, what: str) -> None:
+        if capability not in self._capabilities:
+            raise Unsupported(
+                f"{self._provider} does not support {what} (capability {capability!r})",
+                provider=self._provider,
+            )
+
+    def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
+        """Run one provider call: retried if allowed, errors typed and scrubbed."""
+        try:
+            return self._retry.call(fn) if retry else fn()
+        except TenantkitError as exc:
+            self._clean(exc)
+            raise
+        except Exception as exc:
+            raise self._wrap(exc) from None
+
+    def _clean(self, exc: TenantkitError) -> None:
+        if exc.provider is None:
+            exc.provider = self._provider
+        if self._secrets:
+            exc._scrub(self._secrets)
+
+    def _wrap(self, exc: Exception) -> ProviderError:
+        error = ProviderError(
+            f"{self._provider} provider failed unexpectedly: {type(exc).__name__}: {exc}",
+            provider=self._provider,
+        )
+        error._scrub(self._secrets)
+        return error
+
+
+# --- database -------------------------------------------------------------------------
+
+
+class TenantDatabase(_Scoped):
+    """The tenant's database. Items are dicts with a ``pk`` and optional ``sk``."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        tenant_id: str,
+        provider: str,
+        capabilities: frozenset[str],
+        signer: CursorSigner,
+        schema: Schema | None = None,
+        retry: RetryPolicy | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            tenant_id, provider, capabilities, retry=retry or RetryPolicy(), secrets=secrets
+        )
+        self._db = database
+        self._signer = signer
+        self._schema = schema or Schema()
+
+    def get(
+        self, collection: str, pk: str, sk: str = "", *, consistent: bool = False
+    ) -> Item | None:
+        """The item at (pk, sk), or ``None``."""
+        key = _key(pk, sk)
+        check_collection(collection)
+        item = self._call(
+            lambda: self._db.get(self._tenant_id, collection, key, consistent=consistent)
+        )
+        if item is not None and item.key != key:
+            raise self._violation(f"get({collection}, {key}) returned item {item.key}")
+        return item
+
+    def put(
+        self,
+        collection: str,
+        item: Mapping[str, Any],
+        *,
+        condition: Condition | None = None,
+        ttl: float | None = None,
+    ) -> Item:
+        """Create or replace an item. ``condition`` makes it conditional; ``ttl`` (seconds)
+        makes it expire. Raises ``ConditionFailed`` when the condition does not hold."""
+        check_collection(collection)
+        clean = _item(item)
+        self._check_ttl(ttl)
+        result = self._call(
+            lambda: self._db.put(self._tenant_id, collection, clean, condition=condition, ttl=ttl),
+            retry=condition is None,
+        )
+        if result.key != _key(clean["pk"], clean["sk"]):
+            raise self._violation(f"put returned item {result.key}")
+        return result
+
+    def update(
+        self,
+        collection: str,
+        pk: str,
+        sk: str = "",
+        *,
+        set: Mapping[str, Any] | None = None,
+        increment: Mapping[str, int | float] | None = None,
+        remove: Sequence[str] = (),
+        condition: Condition | None = None,
+        upsert: bool = False,
+        ttl: float | None = None,
+    ) -> Item:
+        """Set fields, add to counters and remove fields atomically; returns the new item."""
+        key = _key(pk, sk)
+        check_collection(collection)
+        set_, inc, rem = _update_parts(set, increment, remove)
+        self._check_ttl(ttl)
+        result = self._call(
+            lambda: self._db.update(
+                self._tenant_id,
+                collection,
+                key,
+                set=set_,
+                increment=inc,
+                remove=rem,
+                condition=condition,
+                upsert=upsert,
+                ttl=ttl,
+            ),
+            retry=not inc and condition is None,
+        )
+        if result.key != key:
+            raise self._violation(f"update({key}) returned item {result.key}")
+        return result
+
+    def delete(
+        self, collection: str, pk: str, sk: str = "", *, condition: Condition | None = None
+    ) -> bool:
+        """Delete the item; returns whether it existed."""
+        key = _key(pk, sk)
+        check_collection(collection)
+        return self._call(
+            lambda: self._db.delete(self._tenant_id, collection, key, condition=condition)
+        )
+
+    def query(
+        self,
+        collection: str,
+        pk: str,
+        *,
+        sort: SortKey | None = None,
+        descending: bool = False,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of a partition in sort-key order. Pass ``page.cursor`` for the next."""
+        check_collection(collection)
+        check_item_key(pk, field="pk")
+        if sort is not None:
+            _check_sort(sort)
+        _check_limit(limit, MAX_QUERY_LIMIT)
+        query = ["q", collection, pk, sort.model_dump() if sort else None, descending]
+        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
+        page = self._call(
+            lambda: self._db.query(
+                self._tenant_id,
+                collection,
+                pk,
+                sort=sort,
+                descending=descending,
+                limit=limit,
+                cursor=inner,
+            )
+        )
+        for found in page.items:
+            if found.pk != pk or (sort is not None and not sort.matches(found.sk)):
+                raise self._violation(f"query of partition {pk!r} returned item {found.key}")
+        return self._seal(page, query, limit)
+
+    def query_index(
+        self,
+        collection: str,
+        index: str,
+        value: str,
+        *,
+        sort: SortKey | None = None,
+        descending: bool = False,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        """Items of ``collection`` whose indexed field equals ``value`` (declared index)."""
+        self._require(DbCapability.INDEXES, "secondary indexes")
+        check_collection(collection)
+        spec = self._schema.index(collection, index)
+        if spec is None:
+            raise InvalidRequest(f"no index {index!r} is declared on collection {collection!r}")
+        check_item_key(value, field=spec.partition_field)
+        if sort is not None:
+            _check_sort(sort)
+        _check_limit(limit, MAX_QUERY_LIMIT)
+        query = ["i", collection, index, value, sort.model_dump() if sort else None, descending]
+        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
+        page = self._call(
+            lambda: self._db.query_index(
+                self._tenant_id,
+                spec,
+                value,
+                sort=sort,
+                descending=descending,
+                limit=limit,
+                cursor=inner,
+            )
+        )
+        for found in page.items:
+            if found.data.get(spec.partition_field) != value:
+                raise self._violation(f"index {index!r} query returned item {found.key}")
+        return self._seal(page, query, limit)
+
+    def batch_get(self, collection: str, keys: Sequence[Key | tuple[str, str]]) -> list[Item]:
+        """The items that exist among ``keys`` (at most 100), in the order asked."""
+        self._require(DbCapability.BATCH, "batch operations")
+        check_collection(collection)
+        wanted = [k if isinstance(k, Key) else _key(*k) for k in keys]
+        for k in wanted:
+            _key(k.pk, k.sk)
+        _check_count(len(wanted), MAX_BATCH_ITEMS, "keys")
+        found = self._call(lambda: self._db.batch_get(self._tenant_id, collection, wanted))
+        allowed = set(wanted)
+        for item in found:
+            if item.key not in allowed:
+                raise self._violation(f"batch_get returned unrequested item {item.key}")
+        return found
+
+    def batch_put(self, collection: str, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write up to 100 items unconditionally."""
+        self._require(DbCapability.BATCH, "batch operations")
+        check_collection(collection)
+        clean = [_item(i) for i in items]
+        _check_count(len(clean), MAX_BATCH_ITEMS, "items")
+        self._call(lambda: self._db.batch_put(self._tenant_id, collection, clean))
+
+    def transact_write(self, ops: Sequence[TxOp]) -> None:
+        """Apply up to 100 operations all or nothing. Raises ``TransactionCanceled``."""
+        self._require(DbCapability.TRANSACTIONS, "transactions")
+        _check_count(len(ops), MAX_TRANSACTION_OPS, "operations")
+        clean: list[TxOp] = []
+        for op in ops:
+            check_collection(op.collection)
+            match op:
+                case TxPut():
+                    self._check_ttl(op.ttl)
+                    clean.append(op.model_copy(update={"item": _item(op.item)}))
+                case TxUpdate():
+                    _key(op.key.pk, op.key.sk)
+                    _update_parts(op.set, op.increment, op.remove)
+                    clean.append(op)
+                case TxDelete() | TxCheck():
+                    _key(op.key.pk, op.key.sk)
+                    clean.append(op)
+                case _:
+                    raise InvalidRequest(f"not a transaction operation: {op!r}")
+        self._call(lambda: self._db.transact_write(self._tenant_id, clean), retry=False)
+
+    def _seal(self, page: Page, query: list[Any], limit: int) -> Page:
+        if len(page.items) > limit:
+            raise self._violation(f"returned {len(page.items)} items for limit {limit}")
+        if page.cursor is None:
+            return page
+        sealed = self._signer.seal(self._tenant_id, query, page.cursor)
+        return Page(items=page.items, cursor=sealed)
+
+    def _check_ttl(self, ttl: float | None) -> None:
+        if ttl is None:
+            return
+        self._require(DbCapability.TTL, "item expiry (ttl)")
+        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
+            raise InvalidRequest("ttl must be a positive number of seconds")
+
+    def _violation(self, what: str) -> IsolationViolation:
+        return IsolationViolation(
+            f"{self._provider} answered outside the request: {what}", provider=self._provider
+        )
+
+
+def _key(pk: object, sk: object = "") -> Key:
+    return Key(pk=check_item_key(pk, field="pk"), sk=check_item_key(sk, field="sk"))
+
+
+def _item(item: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise InvalidRequest(f"an item must be a mapping, got {type(item).__name__}")
+    if "pk" not in item:
+        raise InvalidRequest("an item needs a 'pk' field")
+    clean: dict[str, Any] = {"pk": check_item_key(item["pk"], field="pk")}
+    clean["sk"] = check_item_key(item.get("sk", ""), field="sk")
+    for name, value in item.items():
+        if name in ("pk", "sk"):
+            continue
+        check_field_name(name)
+        check_json_value(value, path=name)
+        clean[name] = value
+    return clean
+
+
+def _update_parts(
+    set_: Mapping[str, Any] | None,
+    increment: Mapping[str, int | float] | None,
+    remove: Sequence[str],
+) -> tuple[dict[str, Any], dict[str, int | float], tuple[str, ...]]:
+    set_ = dict(set_ or {})
+    inc = dict(increment or {})
+    rem = tuple(remove)
+    for name, value in set_.items():
+        check_field_name(name)
+        check_json_value(value, path=name)
+    for name, amount in inc.items():
+        check_field_name(name)
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise InvalidRequest(f"increment {name}: amount must be a number")
+        check_json_value(amount, path=name)
+    for name in rem:
+        check_field_name(name)
+    touched = [*set_, *inc, *rem]
+    if len(touched) != len(set(touched)):
+        raise InvalidRequest("a field may appear only once across set, increment and remove")
+    if not touched:
+        raise InvalidRequest("update needs at least one of set, increment or remove")
+    return set_, inc, rem
+
+
+def _check_sort(sort: SortKey) -> None:
+    check_item_key(sort.value, field="sort.value")
+    if sort.op == "between":
+        if sort.upper is None:
+            raise InvalidRequest("a 'between' sort condition needs an upper bound")
+        check_item_key(sort.upper, field="sort.upper")
+
+
+def _check_limit(limit: int, maximum: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise InvalidRequest(f"limit must be an integer from 1 to {maximum}")
+
+
+def _check_count(count: int, maximum: int, what: str) -> None:
+    if count > maximum:
+        raise InvalidRequest(f"at most {maximum} {what} per call, got {count}")
+
+
+# --- storage --------------------------------------------------------------------------
+
+
+class TenantStorage(_Scoped):
+    """The tenant's object storage. Keys are relative: ``"reports/q3.pdf"``."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        tenant_id: str,
+        provider: str,
+        capabilities: frozenset[str],
+        signer: CursorSigner,
+        retry: RetryPolicy | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            tenant_id, provider, capabilities, retry=retry or RetryPolicy(), secrets=secrets
+        )
+        self._store = store
+        self._signer = signer
+        self._root = f"{self._tenant_id}/"
+
+    def put(
+        self,
+        key: str,
+        body: Body,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Store bytes, a binary file object or an iterable of chunks at ``key``."""
+        full = self._full(key)
+        meta = _metadata(metadata)
+        if isinstance(body, str):
+            raise InvalidRequest("body must be bytes, a binary file or an iterable of bytes")
+        info = self._call(
+            lambda: self._store.put(full, body, content_type=content_type, metadata=meta),
+            retry=isinstance(body, bytes | bytearray | memoryview),
+        )
+        return self._relative(info)
+
+    def get(self, key: str, *, offset: int = 0, length: int | None = None) -> bytes:
+        """The whole object, or ``length`` bytes from ``offset``."""
+        full = self._full(key)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidRequest("offset must be a non-negative integer")
+        if length is not None and (
+            isinstance(length, bool) or not isinstance(length, int) or length < 1
+        ):
+            raise InvalidRequest("length must be a positive integer")
+        return self._call(lambda: self._store.get(full, offset=offset, length=length))
+
+    def stream(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        """The object in chunks, without holding it in memory."""
+        full = self._full(key)
+        if chunk_size < 1:
+            raise InvalidRequest("chunk_size must be positive")
+        chunks = self._call(lambda: self._store.stream(full, chunk_size=chunk_size))
+        return self._guard(chunks)
+
+    def head(self, key: str) -> ObjectInfo:
+        full = self._full(key)
+        return self._relative(self._call(lambda: self._store.head(full)))
+
+    def exists(self, key: str) -> bool:
+        from tenantkit.errors import NotFound
+
+        try:
+            self.head(key)
+        except NotFound:
+            return False
+        return True
+
+    def delete(self, key: str) -> None:
+        full = self._full(key)
+        self._call(lambda: self._store.delete(full))
+
+    def list(
+        self,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        cursor: str | None = None,
+        limit: int = MAX_LIST_LIMIT,
+    ) -> Listing:
+        """Objects under ``prefix`` in key order; with ``delimiter="/"`` also sub-prefixes."""
+        check_storage_prefix(prefix)
+        if delimiter is not None and delimiter != "/":
+            raise InvalidRequest("the only delimiter supported is '/'")
+        _check_limit(limit, MAX_LIST_LIMIT)
+        query = ["l", prefix, delimiter]
+        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
+        listing = self._call(
+            lambda: self._store.list(
+                self._root + prefix, delimiter=delimiter, cursor=inner, limit=limit
+            )
+        )
+        objects = [self._relative(o) for o in listing.objects]
+        prefixes = [self._strip(p) for p in listing.prefixes]
+        for rel in [o.key for o in objects] + prefixes:
+            if not rel.startswith(prefix):
+                raise self._violation(f"list({prefix!r}) returned {rel!r}")
+        sealed = (
+            self._signer.seal(self._tenant_id, query, listing.cursor) if listing.cursor else None
+        )
+        return Listing(objects=objects, prefixes=prefixes, cursor=sealed)
+
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        src, dst = self._full(source), self._full(destination)
+        return self._relative(self._call(lambda: self._store.copy(src, dst)))
+
+    def presign_get(self, key: str, *, expires_in: int = 300) -> str:
+        """A URL that downloads the object until it expires (1 s to 7 days)."""
+        self._require(StorageCapability.PRESIGN, "presigned URLs")
+        full = self._full(key)
+        _check_expiry(expires_in)
+        return self._call(lambda: self._store.presign_get(full, expires_in=expires_in))
+
+    def presign_put(
+        self, key: str, *, expires_in: int = 300, content_type: str | None = None
+    ) -> str:
+        """A URL that uploads the object with PUT until it expires (1 s to 7 days)."""
+        self._require(StorageCapability.PRESIGN, "presigned URLs")
+        full = self._full(key)
+        _check_expiry(expires_in)
+        return self._call(
+            lambda: self._store.presign_put(full, expires_in=expires_in, content_type=content_type)
+        )
+
+    def _full(self, key: str) -> str:
+        return self._root + check_storage_key(key)
+
+    def _strip(self, full: str) -> str:
+        if not full.startswith(self._root):
+            raise self._violation(f"returned key {full!r} outside the tenant")
+        return full[len(self._root) :]
+
+    def _relative(self, info: ObjectInfo) -> ObjectInfo:
+        return info.model_copy(update={"key": self._strip(info.key)})
+
+    def _guard(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except TenantkitError as exc:
+                    self._clean(exc)
+                    raise
+                except Exception as exc:
+                    raise self._wrap(exc) from None
+                yield chunk
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()
+
+    def _violation(self, what: str) -> IsolationViolation:
+        return IsolationViolation(
+            f"{self._provider} answered outside the tenant: {what}", provider=self._provider
+        )
+
+
+def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    meta = dict(metadata or {})
+    size = 0
+    for name, value in meta.items():
+        if (
+            not isinstance(name, str)
+            or not name.isascii()
+            or not name.isidentifier()
+            or not name.islower()
+        ):
+            raise InvalidRequest(
+                f"metadata name {name!r}: use lowercase ASCII letters, digits and underscores"
+            )
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            raise InvalidRequest(f"metadata {name}: values must be printable ASCII text")
+        size += len(name) + len(value)
+    if size > _METADATA_BYTES:
+        raise InvalidRequest(f"metadata may hold at most {_METADATA_BYTES} bytes")
+    return meta
+
+
+def _check_expiry(expires_in: int) -> None:
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+        raise InvalidRequest("expires_in must be a whole number of seconds")
+    if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+        raise InvalidRequest(f"expires_in must be from 1 to {MAX_PRESIGN_SECONDS} seconds")
+
+
+# --- LLM ------------------------------------------------------------------------------
+
+
+class TenantLLM(_Scoped):
+    """The tenant's LLM: ``chat(messages=[...])``, ``stream(...)``, ``generate_image(...)``."""
+
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        tenant_id: str,
+        provider: str,
+        capabilities: frozenset[str],
+        retry: RetryPolicy | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            tenant_id, provider, capabilities, retry=retry or RetryPolicy(), secrets=secrets
+        )
+        self._llm = llm
+
+    def chat(self, request: ChatRequest | None = None, /, **fields: Any) -> ChatResponse:
+        """Send a chat request (a :class:`ChatRequest` or its fields as keywords)."""
+        req = self._request(request, fields)
+        return self._call(lambda: self._llm.chat(req))
+
+    def stream(self, request: ChatRequest | None = None, /, **fields: Any) -> ChatStream:
+        """Stream a chat answer. Failures before the first event are retried."""
+        self._require(LLMCapability.STREAMING, "streaming")
+        req = self._request(request, fields)
+
+        def open_stream() -> tuple[Iterator[StreamEvent], StreamEvent | None]:
+            events = iter(self._llm.stream(req))
+            try:
+                return events, next(events)
+            except StopIteration:
+                return events, None
+
+        events, first = self._call(open_stream)
+        return ChatStream(self._guard(events, first), provider=self._provider)
+
+    def generate_image(
+        self, request: ImageRequest | None = None, /, **fields: Any
+    ) -> ImageResponse:
+        self._require(LLMCapability.IMAGE_GENERATION, "image generation")
+        req = request if request is not None else ImageRequest.model_validate(fields)
+        return self._call(lambda: self._llm.generate_image(req))
+
+    def _request(self, request: ChatRequest | None, fields: Mapping[str, Any]) -> ChatRequest:
+        if request is None:
+            req = ChatRequest.model_validate(fields)
+        elif fields:
+            raise InvalidRequest("pass a ChatRequest or keyword fields, not both")
+        else:
+            req = request
+        if not req.messages:
+            raise InvalidRequest("messages must not be empty")
+        if req.tools or (req.tool_choice not in (None, "none")):
+            self._require(LLMCapability.TOOLS, "tools")
+        if req.response_format is not None:
+            self._require(LLMCapability.JSON_SCHEMA, "JSON-schema output")
+        if any(
+            isinstance(part, ImagePart)
+            for m in req.messages
+            if not isinstance(m.content, str)
+            for part in m.content
+        ):
+            self._require(LLMCapability.VISION, "image input")
+        return req
+
+    def _guard(
+        self, events: Iterator[StreamEvent], first: StreamEvent | None
+    ) -> Iterator[StreamEvent]:
+        try:
+            if first is not None:
+                yield first
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration:
+                    return
+                except TenantkitError as exc:
+                    self._clean(exc)
+                    raise
+                except Exception as exc:
+                    raise self._wrap(exc) from None
+                yield event
+        finally:
+            close = getattr(events, "close", None)
+            if callable(close):
+                close()
