@@ -69,7 +69,6 @@ class RetryPolicy:
         return delay
 
 
-
 class _StopOnBudget(tenacity.stop.stop_base):
     """Stop when the next attempt could only start after the total budget."""
 

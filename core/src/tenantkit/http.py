@@ -1,0 +1,367 @@
+"""HTTP plumbing shared by providers that speak JSON over HTTP (the LLM plugins).
+
+* :func:`make_client`: an ``httpx.Client`` with timeouts on every phase and no hidden
+  retries (the core's one :class:`tenantkit.RetryPolicy` retries, nothing else).
+* :func:`send` and :func:`open_stream`: send a request, turn transport failures into
+  the taxonomy, and hand error responses to :func:`classify`.
+* :func:`iter_sse`: Server-Sent Events parsed per the WHATWG HTML standard
+  (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+* :func:`classify`: an error response → the taxonomy, by HTTP status, then the
+  provider's error code, then the message text as a last resort.
+
+httpx is imported when a client is made, not when tenantkit is imported.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tenantkit.errors import (
+    AuthenticationError,
+    ConditionFailed,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextWindowExceeded,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ProviderUnavailable,
+    QuotaExceeded,
+    RateLimited,
+    StreamInterrupted,
+    Timeout,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "ErrorInfo",
+    "SSEEvent",
+    "classify",
+    "iter_sse",
+    "make_client",
+    "open_stream",
+    "parse_retry_after",
+    "send",
+]
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 120.0
+
+_BY_STATUS: dict[int, type[ProviderError]] = {
+    400: InvalidRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    408: Timeout,
+    409: ConditionFailed,
+    413: InvalidRequest,
+    422: InvalidRequest,
+    429: RateLimited,
+    500: ProviderUnavailable,
+    502: ProviderUnavailable,
+    503: ProviderUnavailable,
+    504: Timeout,
+    529: ProviderUnavailable,
+}
+
+#: Error codes the providers document, mapped to the taxonomy. Plugins may add their own.
+COMMON_CODES: dict[str, type[ProviderError]] = {
+    # OpenAI / Azure OpenAI
+    "insufficient_quota": QuotaExceeded,
+    "context_length_exceeded": ContextWindowExceeded,
+    "content_filter": ContentFiltered,
+    "content_policy_violation": ContentFiltered,
+    "rate_limit_exceeded": RateLimited,
+    "invalid_api_key": AuthenticationError,
+    "model_not_found": NotFound,
+    "DeploymentNotFound": NotFound,
+    # Anthropic
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDenied,
+    "not_found_error": NotFound,
+    "rate_limit_error": RateLimited,
+    "overloaded_error": ProviderUnavailable,
+    "api_error": ProviderUnavailable,
+    "request_too_large": InvalidRequest,
+    # Google (google.rpc.Code names)
+    "UNAUTHENTICATED": AuthenticationError,
+    "PERMISSION_DENIED": PermissionDenied,
+    "NOT_FOUND": NotFound,
+    "RESOURCE_EXHAUSTED": RateLimited,
+    "UNAVAILABLE": ProviderUnavailable,
+    "INTERNAL": ProviderUnavailable,
+    "DEADLINE_EXCEEDED": Timeout,
+    "INVALID_ARGUMENT": InvalidRequest,
+    "FAILED_PRECONDITION": InvalidRequest,
+}
+
+_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
+    (
+        re.compile(
+            r"context (length|window)|maximum context|prompt is too long|too many tokens|"
+            r"input token count.*exceeds|exceeds the maximum number of tokens|"
+            r"reduce the length of the messages",
+            re.IGNORECASE,
+        ),
+        ContextWindowExceeded,
+    ),
+    (re.compile(r"exceeded your current quota|quota exceeded|billing", re.I), QuotaExceeded),
+    (re.compile(r"content (management )?(policy|filter)|safety system", re.I), ContentFiltered),
+)
+
+# Classes a code or message may refine; an explicit status class like 401 is kept.
+_REFINABLE: frozenset[type[ProviderError]] = frozenset(
+    {InvalidRequest, RateLimited, PermissionDenied, ProviderError, ProviderUnavailable, NotFound}
+)
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a plugin extracted from an error response body."""
+
+    code: str | None = None
+    message: str = ""
+
+
+def classify(
+    provider: str,
+    status: int,
+    info: ErrorInfo,
+    *,
+    headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+    codes: Mapping[str, type[ProviderError]] | None = None,
+) -> ProviderError:
+    """The taxonomy error for an error response.
+
+    The class comes from the HTTP status, refined by the provider's error code
+    (``codes`` first, then :data:`COMMON_CODES`) and, as a last resort, by the message.
+    Authentication and permission errors never carry the provider's message text,
+    which may quote part of the key.
+    """
+    cls: type[ProviderError] = _BY_STATUS.get(status) or (
+        ProviderUnavailable if status >= 500 else InvalidRequest if status >= 400 else ProviderError
+    )
+    if info.code:
+        by_code = (codes or {}).get(info.code) or COMMON_CODES.get(info.code)
+        if by_code is not None and (cls in _REFINABLE or by_code is cls):
+            cls = by_code
+    if cls in _REFINABLE and info.message:
+        for pattern, refined in _MESSAGE_PATTERNS:
+            if pattern.search(info.message):
+                cls = refined
+                break
+    retry_after = parse_retry_after(headers or {})
+    if cls in (AuthenticationError, PermissionDenied):
+        what = "rejected the credentials" if cls is AuthenticationError else "denied permission"
+        message = f"{provider} {what} (HTTP {status})"
+    else:
+        text = info.message.strip() or "no error message"
+        message = f"{provider} answered HTTP {status}: {_shorten(text)}"
+    return cls(
+        message,
+        provider=provider,
+        status=status,
+        code=info.code,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
+
+
+def _shorten(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def make_client(
+    base_url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
+    max_connections: int = 10,
+) -> httpx.Client:
+    """An ``httpx.Client`` for one provider instance (kept warm across invocations)."""
+    import httpx
+
+    return httpx.Client(
+        base_url=base_url,
+        headers=dict(headers or {}),
+        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=5),
+        follow_redirects=False,
+    )
+
+
+def send(
+    client: httpx.Client,
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    parse_error: Callable[[httpx.Response], ErrorInfo],
+    request_id_header: str | None = None,
+    codes: Mapping[str, type[ProviderError]] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send a request; return the response when it succeeded, else raise the taxonomy error.
+
+    ``parse_error(response) -> ErrorInfo`` reads the provider's error body.
+    """
+    import httpx
+
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise Timeout(
+            f"{provider} did not answer in time ({type(exc).__name__})", provider=provider
+        ) from None
+    except httpx.TransportError as exc:
+        raise ConnectionFailed(
+            f"could not reach {provider}: {type(exc).__name__}", provider=provider
+        ) from None
+    if response.is_success:
+        return response
+    raise _error(response, provider, parse_error, request_id_header, codes)
+
+
+@contextmanager
+def open_stream(
+    client: httpx.Client,
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    parse_error: Callable[[httpx.Response], ErrorInfo],
+    request_id_header: str | None = None,
+    codes: Mapping[str, type[ProviderError]] | None = None,
+    **kwargs: Any,
+) -> Iterator[httpx.Response]:
+    """Open a streamed request; errors before the body are raised as usual, and
+    transport failures while the body is read become :class:`StreamInterrupted`."""
+    import httpx
+
+    try:
+        with client.stream(method, url, **kwargs) as response:
+            if not response.is_success:
+                response.read()
+                raise _error(response, provider, parse_error, request_id_header, codes)
+            try:
+                yield response
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise StreamInterrupted(
+                    f"the {provider} stream broke: {type(exc).__name__}",
+                    provider=provider,
+                    request_id=_header(response, request_id_header),
+                ) from None
+    except httpx.TimeoutException as exc:
+        raise Timeout(
+            f"{provider} did not answer in time ({type(exc).__name__})", provider=provider
+        ) from None
+    except httpx.TransportError as exc:
+        raise ConnectionFailed(
+            f"could not reach {provider}: {type(exc).__name__}", provider=provider
+        ) from None
+
+
+def _header(response: httpx.Response, name: str | None) -> str | None:
+    return response.headers.get(name) if name else None
+
+
+def _error(
+    response: httpx.Response,
+    provider: str,
+    parse_error: Callable[[httpx.Response], ErrorInfo],
+    request_id_header: str | None,
+    codes: Mapping[str, type[ProviderError]] | None,
+) -> ProviderError:
+    try:
+        info = parse_error(response)
+    except Exception:  # an unparseable error body still has a status to classify
+        info = ErrorInfo(message=response.text[:500] if response.text else "")
+    return classify(
+        provider,
+        response.status_code,
+        info,
+        headers=response.headers,
+        request_id=_header(response, request_id_header),
+        codes=codes,
+    )
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    """One dispatched Server-Sent Event."""
+
+    event: str
+    data: str
+    id: str | None = None
+    retry: int | None = None
+
+
+def iter_sse(lines: Iterator[str]) -> Iterator[SSEEvent]:
+    """Parse an event stream from its lines (``response.iter_lines()``).
+
+    Comment lines (``:``) are skipped; ``data`` lines are joined with ``\\n``; an
+    event is dispatched at a blank line, or at the end of the stream if data is
+    pending (the standard drops an unterminated last event; providers that close the
+    connection right after their last ``data`` line rely on it being kept, and a
+    truncated JSON payload still fails to parse); the event type defaults to ``message``.
+    """
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    retry: int | None = None
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data:
+                yield SSEEvent(event or "message", "\n".join(data), last_id, retry)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id" and "\x00" not in value:
+            last_id = value
+        elif name == "retry" and value.isdigit():
+            retry = int(value)
+    if data:
+        yield SSEEvent(event or "message", "\n".join(data), last_id, retry)

@@ -1,0 +1,127 @@
+"""The shared HTTP plumbing: SSE parsing, error classification, transport failures."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+import pytest
+import respx
+
+from tenantkit import errors
+from tenantkit.http import ErrorInfo, classify, iter_sse, make_client, open_stream, send
+
+
+def _parse(response: httpx.Response) -> ErrorInfo:
+    body = response.json()["error"]
+    return ErrorInfo(code=body.get("code"), message=body.get("message", ""))
+
+
+def test_sse_follows_the_event_stream_rules() -> None:
+    lines = [
+        ": a comment",
+        "event: message_start",
+        'data: {"a":',
+        "data: 1}",
+        "",
+        "data:no-space",
+        "id: 7",
+        "retry: 300",
+        "",
+        "",
+        "data: last without blank line",
+    ]
+    events = list(iter_sse(iter(lines)))
+    assert [(e.event, e.data) for e in events] == [
+        ("message_start", '{"a":\n1}'),
+        ("message", "no-space"),
+        ("message", "last without blank line"),
+    ]
+    assert events[1].id == "7"
+    assert events[1].retry == 300
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "expected"),
+    [
+        (400, "context_length_exceeded", "too long", errors.ContextWindowExceeded),
+        (
+            400,
+            "invalid_request_error",
+            "prompt is too long: 210000 tokens",
+            errors.ContextWindowExceeded,
+        ),
+        (400, None, "bad field", errors.InvalidRequest),
+        (401, "invalid_api_key", "Incorrect API key provided: sk-abc", errors.AuthenticationError),
+        (403, "PERMISSION_DENIED", "nope", errors.PermissionDenied),
+        (404, "DeploymentNotFound", "no deployment", errors.NotFound),
+        (429, "insufficient_quota", "You exceeded your current quota", errors.QuotaExceeded),
+        (429, "RESOURCE_EXHAUSTED", "slow down", errors.RateLimited),
+        (500, None, "boom", errors.ProviderUnavailable),
+        (504, None, "gateway", errors.Timeout),
+        (529, "overloaded_error", "Overloaded", errors.ProviderUnavailable),
+        (400, "content_filter", "filtered", errors.ContentFiltered),
+    ],
+)
+def test_classify_by_status_then_code_then_message(
+    status: int, code: str | None, message: str, expected: type[errors.ProviderError]
+) -> None:
+    error = classify("prov", status, ErrorInfo(code=code, message=message), request_id="req-1")
+    assert type(error) is expected
+    assert error.status == status
+    assert error.provider == "prov"
+    assert error.request_id == "req-1"
+
+
+def test_auth_errors_never_repeat_the_provider_message() -> None:
+    error = classify("prov", 401, ErrorInfo(code=None, message="key sk-secret-123 is wrong"))
+    assert "sk-secret-123" not in str(error)
+    assert "401" in str(error)
+
+
+def test_retry_after_seconds_milliseconds_and_dates() -> None:
+    assert classify("p", 429, ErrorInfo(), headers={"Retry-After": "3"}).retry_after == 3
+    assert classify("p", 429, ErrorInfo(), headers={"retry-after-ms": "1500"}).retry_after == 1.5
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    after = classify("p", 429, ErrorInfo(), headers={"Retry-After": date}).retry_after
+    assert after is not None
+    assert 25 < after <= 31
+
+
+@respx.mock
+def test_send_maps_error_responses_and_transport_failures() -> None:
+    client = make_client("https://api.example.test")
+    respx.post("https://api.example.test/fail").respond(
+        429,
+        json={"error": {"code": "rate_limit_exceeded", "message": "wait"}},
+        headers={"retry-after": "2", "x-request-id": "r-9"},
+    )
+    respx.post("https://api.example.test/down").mock(side_effect=httpx.ConnectError("refused"))
+    respx.post("https://api.example.test/slow").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(errors.RateLimited) as info:
+        send(client, "p", "POST", "/fail", parse_error=_parse, request_id_header="x-request-id")
+    assert info.value.retry_after == 2
+    assert info.value.request_id == "r-9"
+    assert info.value.retryable
+    with pytest.raises(errors.ConnectionFailed):
+        send(client, "p", "POST", "/down", parse_error=_parse)
+    with pytest.raises(errors.Timeout):
+        send(client, "p", "POST", "/slow", parse_error=_parse)
+
+
+@respx.mock
+def test_a_stream_that_breaks_midway_is_interrupted() -> None:
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield b"data: one\n\n"
+            raise httpx.ReadError("connection reset")
+
+    client = make_client("https://api.example.test")
+    respx.post("https://api.example.test/s").respond(200, stream=Broken())
+    seen = []
+    with pytest.raises(errors.StreamInterrupted):  # noqa: PT012 - the break is mid-iteration
+        with open_stream(client, "p", "POST", "/s", parse_error=_parse) as response:
+            for event in iter_sse(response.iter_lines()):
+                seen.append(event.data)
+    assert seen == ["one"]
