@@ -120,8 +120,10 @@ def test_a_stream_that_breaks_midway_is_interrupted() -> None:
     client = make_client("https://api.example.test")
     respx.post("https://api.example.test/s").respond(200, stream=Broken())
     seen = []
-    with pytest.raises(errors.StreamInterrupted):  # noqa: PT012 - the break is mid-iteration
-        with open_stream(client, "p", "POST", "/s", parse_error=_parse) as response:
-            for event in iter_sse(response.iter_lines()):
-                seen.append(event.data)
+    with (  # noqa: PT012 - the break happens mid-iteration
+        pytest.raises(errors.StreamInterrupted),
+        open_stream(client, "p", "POST", "/s", parse_error=_parse) as response,
+    ):
+        for event in iter_sse(response.iter_lines()):
+            seen.append(event.data)
     assert seen == ["one"]
