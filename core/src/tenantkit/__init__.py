@@ -8,6 +8,7 @@ interfaces (:class:`Database`, :class:`ObjectStore`, :class:`LLM`) and the error
 """
 
 from tenantkit import errors
+from tenantkit.config import TenantConfig
 from tenantkit.db import (
     Database,
     DbCapability,
@@ -42,9 +43,11 @@ from tenantkit.llm import (
     Usage,
 )
 from tenantkit.registry import ProviderContext, ProviderSpec
+from tenantkit.resolver import Resolver, Tenant
 from tenantkit.retry import RetryPolicy
 from tenantkit.scoped import TenantDatabase, TenantLLM, TenantStorage
 from tenantkit.settings import ProviderSettings, Secret
+from tenantkit.sources import DirectorySource, SecretsManagerSource
 from tenantkit.storage import Listing, ObjectInfo, ObjectStore, StorageCapability
 
 __version__ = "0.1.0"
@@ -56,6 +59,7 @@ __all__ = [
     "ChatStream",
     "Database",
     "DbCapability",
+    "DirectorySource",
     "IfAbsent",
     "IfExists",
     "IfVersion",
@@ -74,11 +78,15 @@ __all__ = [
     "ProviderContext",
     "ProviderSettings",
     "ProviderSpec",
+    "Resolver",
     "RetryPolicy",
     "Schema",
     "Secret",
+    "SecretsManagerSource",
     "SortKey",
     "StorageCapability",
+    "Tenant",
+    "TenantConfig",
     "TenantDatabase",
     "TenantLLM",
     "TenantStorage",

@@ -1,0 +1,306 @@
+"""The tenant secret: its schema, its validation, and the validated :class:`TenantConfig`.
+
+A tenant secret is a JSON object::
+
+    {
+      "schema_version": 1,
+      "tenant_id": "acme",
+      "plan": "standard",
+      "db":      {"provider": "dynamodb", "table": "acme-data", "region": "eu-west-1"},
+      "llm":     {"provider": "claude", "api_key": "sk-ant-...", "model": "claude-sonnet-4-5"},
+      "storage": {"provider": "s3", "bucket": "acme-files", "region": "eu-west-1"},
+      "limits":   {"requests_per_minute": 600},
+      "features": {"image_generation": true},
+      "branding": {"display_name": "Acme"}
+    }
+
+Each provider section is validated by the settings model its plugin registered, so
+only the three named plugins are imported. Unknown fields are errors everywhere, and
+every error names its field path (``llm.api_key``). Error messages never quote input
+values, so a credential put in the wrong field is not echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, create_model
+
+from tenantkit.errors import FieldError, PluginError, ProviderNotFound, SecretValidationError
+from tenantkit.identifiers import TENANT_ID
+from tenantkit.plugins import Plugins
+from tenantkit.registry import KINDS, Kind, ProviderSpec
+from tenantkit.settings import ProviderSettings, secret_values
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Branding",
+    "Limits",
+    "ProviderConfig",
+    "TenantConfig",
+    "deep_merge",
+    "json_schema",
+    "parse_secret_text",
+    "parse_tenant_config",
+]
+
+SCHEMA_VERSION = 1
+
+_strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(BaseModel):
+    """Per-tenant limits the runtime enforces. ``None`` means no limit."""
+
+    model_config = _strict
+
+    requests_per_minute: int | None = Field(default=None, gt=0)
+    llm_tokens_per_day: int | None = Field(default=None, gt=0)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    storage_quota_bytes: int | None = Field(default=None, gt=0)
+
+
+class Branding(BaseModel):
+    """What the tenant's users see. Never secret."""
+
+    model_config = _strict
+
+    display_name: str | None = Field(default=None, max_length=100)
+    logo_url: str | None = Field(default=None, max_length=2000, pattern=r"^https://")
+    primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    support_email: str | None = Field(
+        default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+
+
+class _Document(BaseModel):
+    """The secret's top level, before the provider sections are validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1]
+    tenant_id: str = Field(pattern=TENANT_ID.pattern)
+    plan: str = Field(default="standard", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    db: dict[str, Any]
+    llm: dict[str, Any]
+    storage: dict[str, Any]
+    limits: Limits = Field(default_factory=Limits)
+    features: dict[str, bool] = Field(default_factory=dict)
+    branding: Branding = Field(default_factory=Branding)
+
+
+class ProviderConfig(BaseModel):
+    """One validated provider section: the provider's name and its settings."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    kind: Kind
+    provider: str
+    settings: SerializeAsAny[ProviderSettings]
+
+    def __repr__(self) -> str:
+        return f"ProviderConfig(kind={self.kind!r}, provider={self.provider!r})"
+
+
+class TenantConfig(BaseModel):
+    """A tenant's validated configuration. Credentials stay ``SecretStr``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    schema_version: int = SCHEMA_VERSION
+    plan: str
+    db: ProviderConfig
+    llm: ProviderConfig
+    storage: ProviderConfig
+    limits: Limits
+    features: dict[str, bool]
+    branding: Branding
+    version: str
+    """Identifies this version of the configuration (changes on every edit)."""
+
+    def section(self, kind: Kind) -> ProviderConfig:
+        section: ProviderConfig = getattr(self, kind)
+        return section
+
+    def secret_values(self) -> list[str]:
+        """Every credential in the configuration, for scrubbing error text."""
+        return [s for kind in KINDS for s in secret_values(self.section(kind).settings)]
+
+    def public(self) -> dict[str, Any]:
+        """The non-secret part: plan, providers by name, limits, features, branding."""
+        return {
+            "tenant_id": self.tenant_id,
+            "plan": self.plan,
+            "providers": {kind: self.section(kind).provider for kind in KINDS},
+            "limits": self.limits.model_dump(),
+            "features": dict(self.features),
+            "branding": self.branding.model_dump(exclude_none=True),
+        }
+
+    def __repr__(self) -> str:
+        providers = ", ".join(f"{k}={self.section(k).provider}" for k in KINDS)
+        return f"TenantConfig(tenant_id={self.tenant_id!r}, version={self.version!r}, {providers})"
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``: objects merge key by key, anything else replaces.
+
+    A provider section whose ``provider`` changes replaces the default section whole,
+    so defaults meant for one provider never leak into another's settings.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            if key in KINDS and old.get("provider") != value.get("provider", old.get("provider")):
+                merged[key] = dict(value)
+            else:
+                merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_secret_text(text: str, *, source: str) -> dict[str, Any]:
+    """Decode a secret's JSON text. Errors give the position, never the content."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SecretValidationError(
+            [FieldError("", f"not valid JSON (line {exc.lineno}, column {exc.colno})")],
+            source=source,
+        ) from None
+    if not isinstance(raw, dict):
+        raise SecretValidationError(
+            [FieldError("", f"must be a JSON object, not {type(raw).__name__}")], source=source
+        )
+    return raw
+
+
+def parse_tenant_config(
+    raw: Mapping[str, Any],
+    *,
+    plugins: Plugins,
+    version: str = "",
+    source: str | None = None,
+) -> TenantConfig:
+    """Validate a (merged) secret document, loading only the plugins it names.
+
+    Raises:
+        SecretValidationError: listing every problem with its field path.
+        PluginError: a named plugin is installed but cannot be loaded.
+    """
+    problems: list[FieldError] = []
+    try:
+        doc: _Document | None = _Document.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_field_errors(exc))
+        doc = None
+    sections: dict[str, ProviderConfig] = {}
+    for kind in KINDS:
+        section = raw.get(kind)
+        if not isinstance(section, Mapping):
+            continue  # reported by _Document
+        try:
+            sections[kind] = _parse_section(kind, section, plugins)
+        except SecretValidationError as exc:
+            problems.extend(exc.errors)
+    if problems or doc is None:
+        raise SecretValidationError(problems, source=source)
+    return TenantConfig(
+        tenant_id=doc.tenant_id,
+        schema_version=doc.schema_version,
+        plan=doc.plan,
+        db=sections["db"],
+        llm=sections["llm"],
+        storage=sections["storage"],
+        limits=doc.limits,
+        features=doc.features,
+        branding=doc.branding,
+        version=version,
+    )
+
+
+def _parse_section(kind: Kind, section: Mapping[str, Any], plugins: Plugins) -> ProviderConfig:
+    name = section.get("provider")
+    if not isinstance(name, str) or not name:
+        raise SecretValidationError([FieldError(f"{kind}.provider", "field required")])
+    try:
+        spec = plugins.get(kind, name)
+    except ProviderNotFound as exc:
+        raise SecretValidationError([FieldError(f"{kind}.provider", exc.message)]) from None
+    except PluginError:
+        raise
+    settings = {k: v for k, v in section.items() if k != "provider"}
+    try:
+        model = spec.settings.model_validate(settings)
+    except ValidationError as exc:
+        raise SecretValidationError(_field_errors(exc, prefix=kind)) from None
+    return ProviderConfig(kind=kind, provider=name, settings=model)
+
+
+def _field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
+    found = []
+    for error in exc.errors(include_input=False, include_url=False):
+        parts = [prefix] if prefix else []
+        for loc in error["loc"]:
+            if isinstance(loc, int):
+                parts[-1:] = [f"{parts[-1] if parts else ''}[{loc}]"]
+            else:
+                parts.append(str(loc))
+        found.append(FieldError(".".join(parts), _message(error)))
+    return found
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "field required"
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    return str(error["msg"])
+
+
+def json_schema(plugins: Plugins) -> dict[str, Any]:
+    """The JSON Schema of a tenant secret with every installed provider's section.
+
+    This imports every installed plugin (it is for tooling, not for the request path);
+    plugins that fail to load are left out.
+    """
+    fields: dict[str, Any] = {}
+    for kind in KINDS:
+        variants: list[type[BaseModel]] = []
+        for ref in plugins.available(kind):
+            try:
+                spec = plugins.get(kind, ref.name)
+            except PluginError:
+                continue
+            variants.append(_section_model(spec))
+        if not variants:
+            fields[kind] = (dict[str, Any], ...)
+            continue
+        union: Any = variants[0]
+        for variant in variants[1:]:
+            union = union | variant
+        fields[kind] = (union, Field(..., discriminator="provider"))
+    model = create_model(
+        "TenantSecret",
+        __base__=_Document,
+        **fields,
+    )
+    schema: dict[str, Any] = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def _section_model(spec: ProviderSpec) -> type[BaseModel]:
+    title = "".join(part.capitalize() for part in spec.name.split("-"))
+    provider: Any = Literal[spec.name]  # a Literal built at run time
+    section: type[BaseModel] = create_model(
+        f"{title}{spec.kind.capitalize()}Section",
+        __base__=spec.settings,
+        provider=(provider, ...),
+    )
+    return section

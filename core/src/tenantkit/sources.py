@@ -1,0 +1,261 @@
+"""Where tenant secrets come from: AWS Secrets Manager, or a local directory.
+
+A source returns a tenant's raw secret already deep-merged over the defaults, with a
+version string that changes whenever either document changes. It does not validate
+the provider sections (that needs the plugins); :mod:`tenantkit.cache` does.
+
+* :class:`SecretsManagerSource`: ``{prefix}/tenants/{tenant_id}`` over ``{prefix}/defaults``.
+* :class:`DirectorySource`: ``{dir}/{tenant_id}.json`` over ``{dir}/defaults.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tenantkit.config import deep_merge, parse_secret_text
+from tenantkit.errors import (
+    AuthenticationError,
+    ConfigSourceError,
+    PermissionDenied,
+    TenantMismatch,
+    TenantNotFound,
+)
+from tenantkit.identifiers import check_tenant_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+__all__ = [
+    "AWSCURRENT",
+    "ConfigDocument",
+    "ConfigSource",
+    "DirectorySource",
+    "SecretsManagerSource",
+]
+
+AWSCURRENT = "AWSCURRENT"
+
+
+@dataclass(frozen=True)
+class ConfigDocument:
+    """A tenant's merged raw secret, its version and where it came from."""
+
+    tenant_id: str
+    raw: dict[str, Any]
+    version: str
+    source: str
+
+    def __repr__(self) -> str:  # the raw document holds credentials
+        return f"ConfigDocument(tenant_id={self.tenant_id!r}, version={self.version!r})"
+
+
+class ConfigSource(Protocol):
+    """Anything that can fetch a tenant's merged secret."""
+
+    def fetch(self, tenant_id: str, *, stage: str = AWSCURRENT) -> ConfigDocument:
+        """The merged document. Raises ``TenantNotFound``, ``TenantMismatch``,
+        ``SecretValidationError`` (malformed JSON) or ``ConfigSourceError``."""
+        ...
+
+    def describe(self) -> str:
+        """Where the source reads from, for diagnostics (no credentials)."""
+        ...
+
+
+def _checked(tenant_id: str, raw: dict[str, Any], where: str) -> None:
+    declared = raw.get("tenant_id")
+    if declared is not None and declared != tenant_id:
+        raise TenantMismatch(
+            f"{where} is stored under tenant {tenant_id!r} but declares tenant_id "
+            f"{declared!r}; refusing it"
+        )
+
+
+def _version(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+class DirectorySource:
+    """Tenant secrets as JSON files in a directory, for local development and tests."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self._dir = Path(directory)
+
+    def describe(self) -> str:
+        return f"directory {self._dir}"
+
+    def fetch(self, tenant_id: str, *, stage: str = AWSCURRENT) -> ConfigDocument:
+        check_tenant_id(tenant_id)
+        path = self._dir / f"{tenant_id}.json"
+        defaults_path = self._dir / "defaults.json"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TenantNotFound(
+                f"no configuration for tenant {tenant_id!r} in {self._dir}"
+            ) from None
+        except OSError as exc:
+            raise ConfigSourceError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            defaults_text = defaults_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            defaults_text = "{}"
+        except OSError as exc:
+            raise ConfigSourceError(f"cannot read {defaults_path}: {exc.strerror}") from None
+        raw = parse_secret_text(text, source=str(path))
+        _checked(tenant_id, raw, str(path))
+        defaults = parse_secret_text(defaults_text, source=str(defaults_path))
+        return ConfigDocument(
+            tenant_id=tenant_id,
+            raw=deep_merge(defaults, raw),
+            version=_version(defaults_text, text),
+            source=str(path),
+        )
+
+    def tenant_ids(self) -> list[str]:
+        """The tenants that have a file in the directory."""
+        return sorted(p.stem for p in self._dir.glob("*.json") if p.stem != "defaults")
+
+
+class SecretsManagerSource:
+    """Tenant secrets in AWS Secrets Manager.
+
+    Args:
+        prefix: secrets are ``{prefix}/tenants/{tenant_id}`` and ``{prefix}/defaults``.
+        client: a boto3 ``secretsmanager`` client; one is made when omitted.
+        region, endpoint_url: for the client made when ``client`` is omitted.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        client: SecretsManagerClient | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self._prefix = prefix.rstrip("/")
+        self._client = client
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"Secrets Manager {self._prefix}/"
+
+    def secret_id(self, tenant_id: str) -> str:
+        return f"{self._prefix}/tenants/{tenant_id}"
+
+    @property
+    def defaults_id(self) -> str:
+        return f"{self._prefix}/defaults"
+
+    def client(self) -> SecretsManagerClient:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = _make_client(self._region, self._endpoint_url)
+        return self._client
+
+    def fetch(self, tenant_id: str, *, stage: str = AWSCURRENT) -> ConfigDocument:
+        check_tenant_id(tenant_id)
+        secret_id = self.secret_id(tenant_id)
+        tenant = self._get(secret_id, stage)
+        if tenant is None:
+            raise TenantNotFound(f"no secret {secret_id} (stage {stage})")
+        defaults = self._get(self.defaults_id, AWSCURRENT)
+        raw = parse_secret_text(tenant[0], source=secret_id)
+        _checked(tenant_id, raw, secret_id)
+        base = parse_secret_text(defaults[0], source=self.defaults_id) if defaults else {}
+        return ConfigDocument(
+            tenant_id=tenant_id,
+            raw=deep_merge(base, raw),
+            version=_version(defaults[1] if defaults else "-", tenant[1]),
+            source=secret_id,
+        )
+
+    def put(self, tenant_id: str, raw: dict[str, Any]) -> str:
+        """Write a new version of the tenant's secret (creating it if needed).
+
+        Returns the new version id. The caller validates ``raw`` first.
+        """
+        check_tenant_id(tenant_id)
+        _checked(tenant_id, raw, self.secret_id(tenant_id))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        text = json.dumps(raw)
+        client = self.client()
+        try:
+            try:
+                version = client.put_secret_value(
+                    SecretId=self.secret_id(tenant_id), SecretString=text
+                )["VersionId"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+                created = client.create_secret(Name=self.secret_id(tenant_id), SecretString=text)
+                version = created["VersionId"]
+        except ClientError as exc:
+            raise _source_error(exc, self.secret_id(tenant_id)) from None
+        except BotoCoreError as exc:
+            raise ConfigSourceError(f"Secrets Manager unreachable: {type(exc).__name__}") from None
+        return str(version)
+
+    def _get(self, secret_id: str, stage: str) -> tuple[str, str] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client().get_secret_value(SecretId=secret_id, VersionStage=stage)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise _source_error(exc, secret_id) from None
+        except BotoCoreError as exc:
+            raise ConfigSourceError(
+                f"Secrets Manager unreachable reading {secret_id}: {type(exc).__name__}"
+            ) from None
+        text = answer.get("SecretString")
+        if text is None:
+            raise ConfigSourceError(f"{secret_id} holds binary data, not a JSON string")
+        return text, str(answer.get("VersionId", ""))
+
+
+def _source_error(exc: Any, secret_id: str) -> Exception:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in ("AccessDeniedException",):
+        return PermissionDenied(f"not allowed to read {secret_id}", code=code, status=status)
+    if code in (
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+    ):
+        return AuthenticationError(
+            f"AWS rejected the credentials reading {secret_id}", code=code, status=status
+        )
+    return ConfigSourceError(
+        f"Secrets Manager failed reading {secret_id}: {code}", code=code, status=status
+    )
+
+
+def _make_client(region: str | None, endpoint_url: str | None) -> SecretsManagerClient:
+    import boto3
+    from botocore.config import Config
+
+    client: SecretsManagerClient = boto3.client(
+        "secretsmanager",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(
+            connect_timeout=3,
+            read_timeout=5,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+    return client
