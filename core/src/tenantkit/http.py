@@ -107,7 +107,7 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
     (
         re.compile(
-            r"context (length|window)|maximum context|prompt is too long|too many tokens|"
+            r"context (length|window|limit)|maximum context|prompt is too long|too many tokens|"
             r"input token count.*exceeds|exceeds the maximum number of tokens|"
             r"reduce the length of the messages",
             re.IGNORECASE,
@@ -126,10 +126,15 @@ _REFINABLE: frozenset[type[ProviderError]] = frozenset(
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """What a plugin extracted from an error response body."""
+    """What a plugin extracted from an error response body.
+
+    ``retry_after`` is for providers that say how long to wait in the body rather
+    than in a header (Google's ``RetryInfo.retryDelay``); a header still wins.
+    """
 
     code: str | None = None
     message: str = ""
+    retry_after: float | None = None
 
 
 def classify(
@@ -161,6 +166,8 @@ def classify(
                 cls = refined
                 break
     retry_after = parse_retry_after(headers or {})
+    if retry_after is None:
+        retry_after = info.retry_after
     if cls in (AuthenticationError, PermissionDenied):
         what = "rejected the credentials" if cls is AuthenticationError else "denied permission"
         message = f"{provider} {what} (HTTP {status})"

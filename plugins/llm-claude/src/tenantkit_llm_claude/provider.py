@@ -1,0 +1,95 @@
+"""The ``claude`` provider: Anthropic's Messages API (``POST /v1/messages``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
+
+from tenantkit.http import iter_sse, make_client, open_stream, send
+from tenantkit.llm import LLM, ChatRequest, ChatResponse, LLMCapability, StreamEvent
+from tenantkit.registry import ProviderContext
+from tenantkit_llm_claude._request import PROVIDER, build_body
+from tenantkit_llm_claude._response import (
+    CODES,
+    REQUEST_ID_HEADER,
+    StreamDecoder,
+    parse_error,
+    parse_message,
+    redacting,
+)
+from tenantkit_llm_claude.settings import ClaudeSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ClaudeLLM"]
+
+_PATH = "/v1/messages"
+
+
+class ClaudeLLM(LLM):
+    """Chat and streaming with Claude. Image generation is not offered by the API."""
+
+    capabilities: ClassVar[frozenset[LLMCapability]] = frozenset(
+        {
+            LLMCapability.STREAMING,
+            LLMCapability.TOOLS,
+            LLMCapability.VISION,
+            LLMCapability.JSON_SCHEMA,
+        }
+    )
+
+    def __init__(self, settings: ClaudeSettings, context: ProviderContext | None = None) -> None:
+        self._settings = settings
+        self._context = context
+        self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
+        self._client: httpx.Client = make_client(
+            settings.base_url,
+            headers={
+                "x-api-key": settings.api_key.get_secret_value(),
+                "anthropic-version": settings.anthropic_version,
+                "content-type": "application/json",
+            },
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"ClaudeLLM(model={self._settings.model!r}, base_url={self._settings.base_url!r})"
+
+    @property
+    def settings(self) -> ClaudeSettings:
+        return self._settings
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        body = build_body(request, self._settings, stream=False)
+        response = send(
+            self._client,
+            PROVIDER,
+            "POST",
+            _PATH,
+            json=body,
+            parse_error=self._parse_error,
+            request_id_header=REQUEST_ID_HEADER,
+            codes=CODES,
+        )
+        return parse_message(response.json(), response.headers.get(REQUEST_ID_HEADER))
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        body = build_body(request, self._settings, stream=True)
+        with open_stream(
+            self._client,
+            PROVIDER,
+            "POST",
+            _PATH,
+            json=body,
+            headers={"accept": "text/event-stream"},
+            parse_error=self._parse_error,
+            request_id_header=REQUEST_ID_HEADER,
+            codes=CODES,
+        ) as response:
+            decoder = StreamDecoder(response.headers.get(REQUEST_ID_HEADER))
+            yield from decoder.events(iter_sse(response.iter_lines()))
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,33 @@
+"""The ``claude`` section of a tenant secret."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+import tenantkit
+
+__all__ = ["DEFAULT_ANTHROPIC_VERSION", "ClaudeSettings"]
+
+DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+
+
+class ClaudeSettings(tenantkit.ProviderSettings):
+    """Settings of the ``claude`` LLM provider.
+
+    Example tenant secret section::
+
+        "llm": {"provider": "claude", "api_key": "sk-ant-...", "model": "claude-sonnet-4-5"}
+    """
+
+    api_key: tenantkit.Secret
+    """Sent as the ``x-api-key`` header."""
+    model: str = Field(min_length=1)
+    """Default model; a request's ``model`` overrides it."""
+    max_tokens: int = Field(default=4096, gt=0)
+    """Used when a request gives no ``max_tokens`` (the Messages API requires one)."""
+    anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
+    """The ``anthropic-version`` header: the API version this tenant is pinned to."""
+    base_url: str = "https://api.anthropic.com"
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
+    """Seconds to wait for each chunk of the answer (not for the whole answer)."""
