@@ -6,6 +6,7 @@ Errors: https://platform.claude.com/docs/en/api/errors
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -155,6 +156,15 @@ def test_the_key_never_appears_in_errors_reprs_or_logs(
         claude.chat(HELLO)  # straight from the provider, not through the scrubbing wrapper
     seen += [str(info.value), repr(info.value)]
     assert "boom **********" in info.value.message
+    stream_error = {"type": "error", "error": {"type": "api_error", "message": f"boom {api_key}"}}
+    api.post("/v1/messages").respond(
+        200, content=f"event: error\ndata: {json.dumps(stream_error)}\n\n".encode()
+    )
+    with pytest.raises(e.ProviderUnavailable) as streamed:
+        list(claude.stream(HELLO))
+    seen += [str(streamed.value), repr(streamed.value)]
+    assert "stream reported" in streamed.value.message
+    assert "**********" in streamed.value.message
     seen.append(caplog.text)
     for text in seen:
         assert api_key not in text

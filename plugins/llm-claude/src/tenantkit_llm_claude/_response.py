@@ -86,12 +86,15 @@ def redacting(
     """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
 
     def parse_redacted(response: httpx.Response) -> ErrorInfo:
-        info = parse(response)
-        if secret and secret in info.message:
-            return dataclasses.replace(info, message=info.message.replace(secret, "**********"))
-        return info
+        return _redacted(parse(response), secret)
 
     return parse_redacted
+
+
+def _redacted(info: ErrorInfo, secret: str) -> ErrorInfo:
+    if secret and secret in info.message:
+        return dataclasses.replace(info, message=info.message.replace(secret, "**********"))
+    return info
 
 
 def _error_info(body: Mapping[str, Any]) -> ErrorInfo:
@@ -147,8 +150,9 @@ class StreamDecoder:
     that ends before ``message_stop``, are :class:`StreamInterrupted`.
     """
 
-    def __init__(self, request_id: str | None) -> None:
+    def __init__(self, request_id: str | None, *, secret: str = "") -> None:
         self._request_id = request_id
+        self._secret = secret
         self._start: StartEvent | None = StartEvent(request_id=request_id)
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
@@ -231,7 +235,7 @@ class StreamDecoder:
 
     def _error(self, data: Mapping[str, Any]) -> ProviderError:
         """An ``error`` event: the HTTP status was 200, so classify by the error type."""
-        info = _error_info(data)
+        info = _redacted(_error_info(data), self._secret)
         status = _STATUS_OF.get(str(info.code), 500)
         error = classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES)
         error.status = None

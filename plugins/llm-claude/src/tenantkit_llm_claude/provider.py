@@ -88,7 +88,10 @@ class ClaudeLLM(LLM):
             request_id_header=REQUEST_ID_HEADER,
             codes=CODES,
         ) as response:
-            decoder = StreamDecoder(response.headers.get(REQUEST_ID_HEADER))
+            decoder = StreamDecoder(
+                response.headers.get(REQUEST_ID_HEADER),
+                secret=self._settings.api_key.get_secret_value(),
+            )
             yield from decoder.events(iter_sse(response.iter_lines()))
 
     def close(self) -> None:

@@ -1,0 +1,334 @@
+"""Gemini API answers as tenantkit responses, stream events and errors.
+
+* Responses, usage, finish and block reasons: https://ai.google.dev/api/generate-content
+* Errors: https://ai.google.dev/gemini-api/docs/troubleshooting and
+  https://cloud.google.com/apis/design/errors (``google.rpc.Status``, ``RetryInfo``)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tenantkit.errors import (
+    AuthenticationError,
+    ContentFiltered,
+    PermissionDenied,
+    ProviderError,
+    QuotaExceeded,
+    RateLimited,
+    StreamInterrupted,
+)
+from tenantkit.http import ErrorInfo, SSEEvent, classify
+from tenantkit.llm import (
+    ChatResponse,
+    FinishEvent,
+    FinishReason,
+    GeneratedImage,
+    Message,
+    StartEvent,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from tenantkit_llm_gemini._request import PROVIDER, join_call_id
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "CODES",
+    "StreamDecoder",
+    "finish_reason",
+    "parse_error",
+    "parse_images",
+    "parse_response",
+    "redacting",
+    "refine",
+]
+
+#: ``google.rpc.ErrorInfo`` reasons beyond the core's table of ``google.rpc.Code`` names.
+CODES: dict[str, type[ProviderError]] = {"API_KEY_INVALID": AuthenticationError}
+
+_FILTERED = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+    }
+)
+
+
+def finish_reason(raw: str | None, *, called: bool) -> FinishReason:
+    """Gemini's ``finishReason`` normalized. Gemini says ``STOP`` after function calls too."""
+    if raw == "STOP":
+        return "tool_calls" if called else "stop"
+    if raw == "MAX_TOKENS":
+        return "length"
+    if raw in _FILTERED:
+        return "content_filter"
+    return "other"
+
+
+def parse_error(response: httpx.Response) -> ErrorInfo:
+    """A ``google.rpc.Status``: ``{"error": {"code", "message", "status", "details"}}``."""
+    return _error_info(response.json().get("error") or {})
+
+
+def redacting(
+    parse: Callable[[httpx.Response], ErrorInfo], secret: str
+) -> Callable[[httpx.Response], ErrorInfo]:
+    """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
+
+    def parse_redacted(response: httpx.Response) -> ErrorInfo:
+        return _redacted(parse(response), secret)
+
+    return parse_redacted
+
+
+def _redacted(info: ErrorInfo, secret: str) -> ErrorInfo:
+    if secret and secret in info.message:
+        return dataclasses.replace(info, message=info.message.replace(secret, "**********"))
+    return info
+
+
+def _error_info(error: Mapping[str, Any]) -> ErrorInfo:
+    code = error.get("status")
+    retry_after = None
+    for detail in error.get("details") or ():
+        kind = str(detail.get("@type", ""))
+        if kind.endswith("google.rpc.ErrorInfo") and detail.get("reason"):
+            code = detail["reason"]
+        elif kind.endswith("google.rpc.RetryInfo"):
+            retry_after = _duration(detail.get("retryDelay"))
+    return ErrorInfo(code=code, message=str(error.get("message") or ""), retry_after=retry_after)
+
+
+def _duration(raw: object) -> float | None:
+    """A protobuf Duration in JSON (``"37s"``, ``"1.5s"``) in seconds."""
+    if isinstance(raw, str) and raw.endswith("s"):
+        try:
+            return max(0.0, float(raw[:-1]))
+        except ValueError:
+            return None
+    return None
+
+
+def refine(error: ProviderError) -> ProviderError:
+    """Gemini answers every exhausted quota with HTTP 429 ``RESOURCE_EXHAUSTED`` and a
+    message about quotas; its documentation calls that the rate limit (billing problems
+    come as 400 or 403). So a 429 is :class:`RateLimited`, whatever its message says;
+    a ``RetryInfo`` longer than the retry budget still ends the retries at once."""
+    if isinstance(error, QuotaExceeded) and error.status == 429:
+        return RateLimited(
+            error.message,
+            provider=error.provider,
+            status=error.status,
+            code=error.code,
+            request_id=error.request_id,
+            retry_after=error.retry_after,
+        )
+    return error
+
+
+def usage(raw: Mapping[str, Any]) -> Usage:
+    """``usageMetadata``: thoughts are output tokens (reasoning), cached content is
+    part of the prompt, tool-use prompts are input."""
+    thoughts = int(raw.get("thoughtsTokenCount") or 0)
+    return Usage(
+        input_tokens=int(raw.get("promptTokenCount") or 0)
+        + int(raw.get("toolUsePromptTokenCount") or 0),
+        output_tokens=int(raw.get("candidatesTokenCount") or 0) + thoughts,
+        cached_tokens=int(raw.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )
+
+
+def _blocked(body: Mapping[str, Any]) -> ContentFiltered | None:
+    """The prompt itself was blocked: no candidates, ``promptFeedback.blockReason``."""
+    reason = (body.get("promptFeedback") or {}).get("blockReason")
+    if reason and not body.get("candidates"):
+        return ContentFiltered(
+            f"gemini blocked the prompt ({reason})",
+            provider=PROVIDER,
+            code=reason,
+            request_id=body.get("responseId"),
+        )
+    return None
+
+
+def parse_response(body: Mapping[str, Any]) -> ChatResponse:
+    """A ``GenerateContentResponse`` as a :class:`ChatResponse`."""
+    blocked = _blocked(body)
+    if blocked is not None:
+        raise blocked
+    candidates = body.get("candidates") or [{}]
+    candidate = candidates[0]
+    text: list[str] = []
+    calls: list[ToolCall] = []
+    for part in (candidate.get("content") or {}).get("parts") or ():
+        if "functionCall" in part:
+            function = part["functionCall"]
+            calls.append(
+                ToolCall(
+                    id=join_call_id(function.get("id"), len(calls), part.get("thoughtSignature")),
+                    name=function["name"],
+                    arguments=function.get("args") or {},
+                )
+            )
+        elif "text" in part and not part.get("thought"):
+            text.append(part["text"])
+    raw = candidate.get("finishReason")
+    return ChatResponse(
+        id=body.get("responseId"),
+        model=body.get("modelVersion"),
+        provider=PROVIDER,
+        message=Message(role="assistant", content="".join(text), tool_calls=calls),
+        finish_reason=finish_reason(raw, called=bool(calls)),
+        raw_finish_reason=raw,
+        usage=usage(body.get("usageMetadata") or {}),
+        request_id=body.get("responseId"),
+    )
+
+
+def parse_images(body: Mapping[str, Any]) -> list[GeneratedImage]:
+    """The ``inlineData`` images of an answer; a refusal is :class:`ContentFiltered`."""
+    blocked = _blocked(body)
+    if blocked is not None:
+        raise blocked
+    images: list[GeneratedImage] = []
+    candidate = (body.get("candidates") or [{}])[0]
+    for part in (candidate.get("content") or {}).get("parts") or ():
+        inline = part.get("inlineData")
+        if inline and not part.get("thought"):
+            try:
+                data = base64.b64decode(inline["data"], validate=True)
+            except (binascii.Error, ValueError, KeyError):
+                raise ProviderError(
+                    "gemini sent image data that is not base64", provider=PROVIDER
+                ) from None
+            images.append(GeneratedImage(data=data, media_type=inline.get("mimeType", "image/png")))
+    if not images:
+        raw = candidate.get("finishReason")
+        cls = ContentFiltered if raw in _FILTERED else ProviderError
+        raise cls(
+            f"gemini answered without an image (finish reason {raw or 'none'}); "
+            "is the model an image model?",
+            provider=PROVIDER,
+            code=raw,
+            request_id=body.get("responseId"),
+        )
+    return images
+
+
+class StreamDecoder:
+    """Turns ``streamGenerateContent?alt=sse`` chunks into tenantkit stream events.
+
+    Each chunk is a whole ``GenerateContentResponse``: text parts are deltas, function
+    calls arrive whole, ``usageMetadata`` repeats (the last one counts) and the last
+    chunk carries ``finishReason``. The start event is held back until content
+    arrives, so an error before any content is raised plainly (and may be retried).
+    """
+
+    def __init__(self, *, secret: str = "") -> None:
+        self._secret = secret
+        self._start: StartEvent | None = None
+        self._usage: Mapping[str, Any] = {}
+        self._finish: str | None = None
+        self._calls = 0
+        self._delivered = False
+        self._request_id: str | None = None
+
+    def events(self, sse: Iterator[SSEEvent]) -> Iterator[StreamEvent]:
+        for event in sse:
+            try:
+                yield from self._feed(json.loads(event.data))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise self._interrupted(
+                    f"the gemini stream sent a malformed chunk ({type(exc).__name__})"
+                ) from None
+        if self._finish is None:
+            raise self._interrupted("the gemini stream ended without a finish reason")
+        yield from self._deliver(UsageEvent(usage=usage(self._usage)))
+        yield FinishEvent(
+            reason=finish_reason(self._finish, called=self._calls > 0), raw_reason=self._finish
+        )
+
+    def _feed(self, chunk: Mapping[str, Any]) -> Iterator[StreamEvent]:
+        if "error" in chunk:
+            raise self._error(chunk["error"])
+        if self._request_id is None and chunk.get("responseId"):
+            self._request_id = chunk["responseId"]
+        if self._start is None and not self._delivered:
+            self._start = StartEvent(
+                id=chunk.get("responseId"),
+                model=chunk.get("modelVersion"),
+                request_id=chunk.get("responseId"),
+            )
+        blocked = _blocked(chunk)
+        if blocked is not None:
+            if self._delivered:
+                raise self._interrupted(blocked.message, blocked.code)
+            raise blocked
+        if chunk.get("usageMetadata"):
+            self._usage = chunk["usageMetadata"]
+        for candidate in (chunk.get("candidates") or ())[:1]:
+            for part in (candidate.get("content") or {}).get("parts") or ():
+                if "functionCall" in part:
+                    function = part["functionCall"]
+                    ordinal = self._calls
+                    self._calls += 1
+                    yield from self._deliver(
+                        ToolCallDelta(
+                            index=ordinal,
+                            id=join_call_id(
+                                function.get("id"), ordinal, part.get("thoughtSignature")
+                            ),
+                            name=function["name"],
+                            arguments=json.dumps(function.get("args") or {}),
+                        )
+                    )
+                elif part.get("text") and not part.get("thought"):
+                    yield from self._deliver(TextDelta(text=part["text"]))
+            if candidate.get("finishReason"):
+                self._finish = candidate["finishReason"]
+
+    def _deliver(self, event: StreamEvent) -> Iterator[StreamEvent]:
+        if self._start is not None:
+            yield self._start
+            self._start = None
+        self._delivered = True
+        yield event
+
+    def _interrupted(self, message: str, code: str | None = None) -> StreamInterrupted:
+        return StreamInterrupted(message, provider=PROVIDER, code=code, request_id=self._request_id)
+
+    def _error(self, raw: Mapping[str, Any]) -> ProviderError:
+        """An error object inside a 200 stream: classified by its own ``code``."""
+        info = _redacted(_error_info(raw), self._secret)
+        code = raw.get("code")
+        status = code if isinstance(code, int) else 500
+        error = refine(classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES))
+        error.status = None
+        if not isinstance(error, AuthenticationError | PermissionDenied):
+            text = info.message.strip() or "no error message"
+            error.message = f"the gemini stream reported {info.code or 'an error'}: {text[:500]}"
+            error.args = (error.message,)
+        if not self._delivered:
+            return error
+        interrupted = self._interrupted(error.message, info.code)
+        interrupted.__cause__ = error
+        return interrupted

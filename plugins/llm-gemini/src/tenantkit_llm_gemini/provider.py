@@ -1,0 +1,154 @@
+"""The ``gemini`` provider: the Gemini API's ``generateContent`` methods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import ClassVar
+
+import tenantkit
+from tenantkit.errors import ProviderError
+from tenantkit.http import iter_sse, make_client, open_stream, send
+from tenantkit.llm import (
+    LLM,
+    ChatRequest,
+    ChatResponse,
+    ImageRequest,
+    ImageResponse,
+    LLMCapability,
+    StreamEvent,
+    Usage,
+)
+from tenantkit.registry import ProviderContext
+from tenantkit_llm_gemini._request import PROVIDER, build_body, build_image_body, model_path
+from tenantkit_llm_gemini._response import (
+    CODES,
+    StreamDecoder,
+    parse_error,
+    parse_images,
+    parse_response,
+    redacting,
+    refine,
+    usage,
+)
+from tenantkit_llm_gemini.settings import GeminiSettings
+
+__all__ = ["GeminiLLM"]
+
+
+class GeminiLLM(LLM):
+    """Chat, streaming and image generation with Gemini models."""
+
+    capabilities: ClassVar[frozenset[LLMCapability]] = frozenset(
+        {
+            LLMCapability.STREAMING,
+            LLMCapability.TOOLS,
+            LLMCapability.VISION,
+            LLMCapability.JSON_SCHEMA,
+            LLMCapability.IMAGE_GENERATION,
+        }
+    )
+
+    def __init__(self, settings: GeminiSettings, context: ProviderContext | None = None) -> None:
+        self._settings = settings
+        self._context = context
+        self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
+        self._client = make_client(
+            settings.base_url,
+            headers={
+                "x-goog-api-key": settings.api_key.get_secret_value(),
+                "x-goog-api-client": f"tenantkit/{tenantkit.__version__}",
+                "content-type": "application/json",
+            },
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"GeminiLLM(model={self._settings.model!r}, base_url={self._settings.base_url!r})"
+
+    @property
+    def settings(self) -> GeminiSettings:
+        return self._settings
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        path = model_path(request.model or self._settings.model, self._settings, "generateContent")
+        body = build_body(request, self._settings)
+        with _refined():
+            response = send(
+                self._client,
+                PROVIDER,
+                "POST",
+                path,
+                json=body,
+                parse_error=self._parse_error,
+                codes=CODES,
+            )
+        return parse_response(response.json())
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        model = request.model or self._settings.model
+        path = model_path(model, self._settings, "streamGenerateContent")
+        body = build_body(request, self._settings)
+        with (
+            _refined(),
+            open_stream(
+                self._client,
+                PROVIDER,
+                "POST",
+                path,
+                params={"alt": "sse"},
+                json=body,
+                headers={"accept": "text/event-stream"},
+                parse_error=self._parse_error,
+                codes=CODES,
+            ) as response,
+        ):
+            decoder = StreamDecoder(secret=self._settings.api_key.get_secret_value())
+            yield from decoder.events(iter_sse(response.iter_lines()))
+
+    def generate_image(self, request: ImageRequest) -> ImageResponse:
+        """One ``generateContent`` call per image asked for; ``inlineData`` parts decoded."""
+        settings = self._settings
+        model = request.model or settings.image_model or settings.model
+        path = model_path(model, settings, "generateContent")
+        body = build_image_body(request)
+        images = []
+        totals = Usage()
+        request_id = None
+        for _ in range(request.n):
+            with _refined():
+                response = send(
+                    self._client,
+                    PROVIDER,
+                    "POST",
+                    path,
+                    json=body,
+                    parse_error=self._parse_error,
+                    codes=CODES,
+                )
+            answer = response.json()
+            images.extend(parse_images(answer))
+            request_id = request_id or answer.get("responseId")
+            spent = usage(answer.get("usageMetadata") or {})
+            totals = Usage(
+                input_tokens=totals.input_tokens + spent.input_tokens,
+                output_tokens=totals.output_tokens + spent.output_tokens,
+                cached_tokens=totals.cached_tokens + spent.cached_tokens,
+                reasoning_tokens=totals.reasoning_tokens + spent.reasoning_tokens,
+            )
+        return ImageResponse(images=images, model=model, usage=totals, request_id=request_id)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@contextmanager
+def _refined() -> Iterator[None]:
+    try:
+        yield
+    except ProviderError as exc:
+        refined = refine(exc)
+        if refined is exc:
+            raise
+        raise refined from None

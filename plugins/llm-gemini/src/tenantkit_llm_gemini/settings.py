@@ -1,0 +1,32 @@
+"""The ``gemini`` section of a tenant secret."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+import tenantkit
+
+__all__ = ["GeminiSettings"]
+
+
+class GeminiSettings(tenantkit.ProviderSettings):
+    """Settings of the ``gemini`` LLM provider (the Gemini API of Google AI Studio).
+
+    Example tenant secret section::
+
+        "llm": {"provider": "gemini", "api_key": "AIza...", "model": "gemini-2.5-flash"}
+    """
+
+    api_key: tenantkit.Secret
+    """Sent as the ``x-goog-api-key`` header (never in the URL)."""
+    model: str = Field(min_length=1)
+    """Default model for chat; a request's ``model`` overrides it."""
+    image_model: str | None = Field(default=None, min_length=1)
+    """Default model for image generation (``gemini-2.5-flash-image``...); ``model`` if unset."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """``maxOutputTokens`` when a request gives none; the model's own limit if unset."""
+    base_url: str = "https://generativelanguage.googleapis.com"
+    api_version: str = Field(default="v1beta", pattern=r"^v[0-9a-z]+$")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
+    """Seconds to wait for each chunk of the answer (not for the whole answer)."""
