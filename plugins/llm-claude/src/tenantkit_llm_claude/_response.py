@@ -176,20 +176,21 @@ class StreamDecoder:
     def _interrupted(self, message: str, code: str | None = None) -> StreamInterrupted:
         return StreamInterrupted(message, provider=PROVIDER, code=code, request_id=self._request_id)
 
-    def _feed(self, sse: SSEEvent) -> Iterator[StreamEvent]:
+    def _feed(self, sse: SSEEvent) -> list[StreamEvent]:
+        """The events one server-sent event gives (a list: cheaper than a generator)."""
         if sse.event == "ping":
-            return
+            return []
         data: dict[str, Any] = json.loads(sse.data)
         kind = data.get("type", sse.event)
         if kind == "content_block_delta":
             delta = data["delta"]
             if delta.get("type") == "text_delta":
-                yield from self._deliver(TextDelta(text=delta["text"]))
-            elif delta.get("type") == "input_json_delta":
+                return self._deliver(TextDelta(text=delta["text"]))
+            if delta.get("type") == "input_json_delta":
                 block = self._tools.get(data["index"])
                 if block is not None and delta.get("partial_json"):
                     block.streamed = True
-                    yield from self._deliver(
+                    return self._deliver(
                         ToolCallDelta(index=block.ordinal, arguments=delta["partial_json"])
                     )
         elif kind == "content_block_start":
@@ -197,16 +198,16 @@ class StreamDecoder:
             if content.get("type") == "tool_use":
                 block = _ToolBlock(len(self._tools), content.get("input") or {})
                 self._tools[data["index"]] = block
-                yield from self._deliver(
+                return self._deliver(
                     ToolCallDelta(index=block.ordinal, id=content["id"], name=content["name"])
                 )
-            elif content.get("type") == "text" and content.get("text"):
-                yield from self._deliver(TextDelta(text=content["text"]))
+            if content.get("type") == "text" and content.get("text"):
+                return self._deliver(TextDelta(text=content["text"]))
         elif kind == "content_block_stop":
             block = self._tools.get(data["index"])
             if block is not None and not block.streamed and block.initial:
                 # The whole input arrived with the block start.
-                yield from self._deliver(
+                return self._deliver(
                     ToolCallDelta(index=block.ordinal, arguments=json.dumps(block.initial))
                 )
         elif kind == "message_start":
@@ -219,19 +220,22 @@ class StreamDecoder:
             self._stop_reason = data.get("delta", {}).get("stop_reason") or self._stop_reason
             self._usage.update(data.get("usage") or {})
         elif kind == "message_stop":
-            yield from self._deliver(UsageEvent(usage=usage(self._usage)))
-            yield FinishEvent(reason=finish_reason(self._stop_reason), raw_reason=self._stop_reason)
             self._done = True
+            finish = FinishEvent(
+                reason=finish_reason(self._stop_reason), raw_reason=self._stop_reason
+            )
+            return [*self._deliver(UsageEvent(usage=usage(self._usage))), finish]
         elif kind == "error":
             raise self._error(data)
         # Other events (thinking deltas, new event types) carry nothing for the core.
+        return []
 
-    def _deliver(self, event: StreamEvent) -> Iterator[StreamEvent]:
-        if self._start is not None:
-            yield self._start
-            self._start = None
+    def _deliver(self, event: StreamEvent) -> list[StreamEvent]:
+        if self._start is None:
+            return [event]
+        start, self._start = self._start, None
         self._delivered = True
-        yield event
+        return [start, event]
 
     def _error(self, data: Mapping[str, Any]) -> ProviderError:
         """An ``error`` event: the HTTP status was 200, so classify by the error type."""

@@ -267,7 +267,8 @@ class StreamDecoder:
             reason=finish_reason(self._finish, called=self._calls > 0), raw_reason=self._finish
         )
 
-    def _feed(self, chunk: Mapping[str, Any]) -> Iterator[StreamEvent]:
+    def _feed(self, chunk: Mapping[str, Any]) -> list[StreamEvent]:
+        """The events one chunk gives (a list: cheaper than a generator)."""
         if "error" in chunk:
             raise self._error(chunk["error"])
         if self._request_id is None and chunk.get("responseId"):
@@ -285,33 +286,36 @@ class StreamDecoder:
             raise blocked
         if chunk.get("usageMetadata"):
             self._usage = chunk["usageMetadata"]
+        out: list[StreamEvent] = []
         for candidate in (chunk.get("candidates") or ())[:1]:
             for part in (candidate.get("content") or {}).get("parts") or ():
                 if "functionCall" in part:
                     function = part["functionCall"]
                     ordinal = self._calls
                     self._calls += 1
-                    yield from self._deliver(
+                    call_id = join_call_id(
+                        function.get("id"), ordinal, part.get("thoughtSignature")
+                    )
+                    out += self._deliver(
                         ToolCallDelta(
                             index=ordinal,
-                            id=join_call_id(
-                                function.get("id"), ordinal, part.get("thoughtSignature")
-                            ),
+                            id=call_id,
                             name=function["name"],
                             arguments=json.dumps(function.get("args") or {}),
                         )
                     )
                 elif part.get("text") and not part.get("thought"):
-                    yield from self._deliver(TextDelta(text=part["text"]))
+                    out += self._deliver(TextDelta(text=part["text"]))
             if candidate.get("finishReason"):
                 self._finish = candidate["finishReason"]
+        return out
 
-    def _deliver(self, event: StreamEvent) -> Iterator[StreamEvent]:
-        if self._start is not None:
-            yield self._start
-            self._start = None
+    def _deliver(self, event: StreamEvent) -> list[StreamEvent]:
+        if self._start is None:
+            return [event]
+        start, self._start = self._start, None
         self._delivered = True
-        yield event
+        return [start, event]
 
     def _interrupted(self, message: str, code: str | None = None) -> StreamInterrupted:
         return StreamInterrupted(message, provider=PROVIDER, code=code, request_id=self._request_id)
