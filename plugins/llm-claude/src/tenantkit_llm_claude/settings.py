@@ -27,7 +27,9 @@ class ClaudeSettings(tenantkit.ProviderSettings):
     """Used when a request gives no ``max_tokens`` (the Messages API requires one)."""
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
     """The ``anthropic-version`` header: the API version this tenant is pinned to."""
-    base_url: str = "https://api.anthropic.com"
+    base_url: str = Field(
+        default="https://api.anthropic.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
+    )
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
     """Seconds to wait for each chunk of the answer (not for the whole answer)."""

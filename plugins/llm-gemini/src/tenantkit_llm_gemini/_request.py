@@ -28,7 +28,7 @@ from tenantkit.llm import (
     TextPart,
     ToolCall,
 )
-from tenantkit_llm_gemini.settings import GeminiSettings
+from tenantkit_llm_gemini.settings import MODEL_NAME, GeminiSettings
 
 __all__ = [
     "build_body",
@@ -46,7 +46,7 @@ PROVIDER = "gemini"
 _MADE_UP = "tk-call-"
 _SIGNATURE = "#"
 
-_MODEL = re.compile(r"(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._-]*")
+_MODEL = re.compile(MODEL_NAME)
 _ASPECT_RATIOS = frozenset(
     {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"}
 )

@@ -6,7 +6,11 @@ from pydantic import Field
 
 import tenantkit
 
-__all__ = ["GeminiSettings"]
+__all__ = ["MODEL_NAME", "GeminiSettings"]
+
+#: A model name that stays one path segment: ``gemini-2.5-flash``, ``models/...``,
+#: ``tunedModels/...``.
+MODEL_NAME = r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class GeminiSettings(tenantkit.ProviderSettings):
@@ -19,13 +23,15 @@ class GeminiSettings(tenantkit.ProviderSettings):
 
     api_key: tenantkit.Secret
     """Sent as the ``x-goog-api-key`` header (never in the URL)."""
-    model: str = Field(min_length=1)
+    model: str = Field(pattern=MODEL_NAME)
     """Default model for chat; a request's ``model`` overrides it."""
-    image_model: str | None = Field(default=None, min_length=1)
+    image_model: str | None = Field(default=None, pattern=MODEL_NAME)
     """Default model for image generation (``gemini-2.5-flash-image``...); ``model`` if unset."""
     max_tokens: int | None = Field(default=None, gt=0)
     """``maxOutputTokens`` when a request gives none; the model's own limit if unset."""
-    base_url: str = "https://generativelanguage.googleapis.com"
+    base_url: str = Field(
+        default="https://generativelanguage.googleapis.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
+    )
     api_version: str = Field(default="v1beta", pattern=r"^v[0-9a-z]+$")
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
