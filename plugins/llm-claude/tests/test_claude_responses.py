@@ -10,7 +10,7 @@ import respx
 from tenantkit_llm_claude import ClaudeLLM
 
 from tenantkit import ChatRequest, Message, Usage
-from tenantkit.errors import Unsupported
+from tenantkit.errors import ProviderUnavailable, Unsupported
 from tenantkit.llm import ImageRequest, LLMCapability, ResponseFormat
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
@@ -94,3 +94,17 @@ def test_claude_declares_no_image_generation(claude: ClaudeLLM) -> None:
     assert LLMCapability.IMAGE_GENERATION not in claude.capabilities
     with pytest.raises(Unsupported):
         claude.generate_image(ImageRequest(prompt="a cat"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>proxy error</html>", b'{"content": [{"type": "tool_use"}]}', b"[]"],
+)
+def test_a_malformed_success_body_is_a_retryable_error(
+    claude: ClaudeLLM, api: respx.MockRouter, body: bytes
+) -> None:
+    api.post("/v1/messages").respond(200, content=body, headers={"request-id": "req_x"})
+    with pytest.raises(ProviderUnavailable) as info:
+        claude.chat(HELLO)
+    assert info.value.request_id == "req_x"
+    assert "malformed" in info.value.message

@@ -187,3 +187,22 @@ def test_a_text_only_answer_to_an_image_request_is_an_error(
         gemini.generate_image(ImageRequest(prompt="p"))
     assert "without an image" in info.value.message
     assert not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>proxy error</html>",
+        b"[]",
+        b'{"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]}',
+    ],
+)
+def test_a_malformed_success_body_is_a_retryable_error(
+    gemini: GeminiLLM, api: respx.MockRouter, wire: Any, body: bytes
+) -> None:
+    api.post(wire.generate).respond(200, content=body)
+    with pytest.raises(e.ProviderUnavailable) as info:
+        gemini.chat(HELLO)
+    assert "gemini answered with" in info.value.message
+    with pytest.raises(e.ProviderError):  # malformed, or without an image
+        gemini.generate_image(ImageRequest(prompt="p"))

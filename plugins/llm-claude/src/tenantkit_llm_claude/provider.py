@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
+from tenantkit.errors import ProviderUnavailable
 from tenantkit.http import iter_sse, make_client, open_stream, send
 from tenantkit.llm import LLM, ChatRequest, ChatResponse, LLMCapability, StreamEvent
 from tenantkit.registry import ProviderContext
@@ -41,7 +42,6 @@ class ClaudeLLM(LLM):
 
     def __init__(self, settings: ClaudeSettings, context: ProviderContext | None = None) -> None:
         self._settings = settings
-        self._context = context
         self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
         self._client: httpx.Client = make_client(
             settings.base_url,
@@ -73,7 +73,16 @@ class ClaudeLLM(LLM):
             request_id_header=REQUEST_ID_HEADER,
             codes=CODES,
         )
-        return parse_message(response.json(), response.headers.get(REQUEST_ID_HEADER))
+        request_id = response.headers.get(REQUEST_ID_HEADER)
+        try:
+            return parse_message(response.json(), request_id)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProviderUnavailable(
+                f"claude answered with a malformed message ({type(exc).__name__})",
+                provider=PROVIDER,
+                status=response.status_code,
+                request_id=request_id,
+            ) from None
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         body = build_body(request, self._settings, stream=True)

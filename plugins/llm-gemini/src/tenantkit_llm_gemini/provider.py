@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import tenantkit
-from tenantkit.errors import ProviderError
+from tenantkit.errors import ProviderError, ProviderUnavailable
 from tenantkit.http import iter_sse, make_client, open_stream, send
 from tenantkit.llm import (
     LLM,
@@ -33,6 +33,9 @@ from tenantkit_llm_gemini._response import (
 )
 from tenantkit_llm_gemini.settings import GeminiSettings
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["GeminiLLM"]
 
 
@@ -51,7 +54,6 @@ class GeminiLLM(LLM):
 
     def __init__(self, settings: GeminiSettings, context: ProviderContext | None = None) -> None:
         self._settings = settings
-        self._context = context
         self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
         self._client = make_client(
             settings.base_url,
@@ -84,7 +86,11 @@ class GeminiLLM(LLM):
                 parse_error=self._parse_error,
                 codes=CODES,
             )
-        return parse_response(response.json())
+        body = _json(response)
+        try:
+            return parse_response(body)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _malformed(exc) from None
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         model = request.model or self._settings.model
@@ -127,8 +133,11 @@ class GeminiLLM(LLM):
                     parse_error=self._parse_error,
                     codes=CODES,
                 )
-            answer = response.json()
-            images.extend(parse_images(answer))
+            answer = _json(response)
+            try:
+                images.extend(parse_images(answer))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise _malformed(exc) from None
             request_id = request_id or answer.get("responseId")
             spent = usage(answer.get("usageMetadata") or {})
             totals = Usage(
@@ -141,6 +150,26 @@ class GeminiLLM(LLM):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _malformed(exc: Exception) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        f"gemini answered with a malformed response ({type(exc).__name__})", provider=PROVIDER
+    )
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ProviderUnavailable(
+            "gemini answered with a body that is not a JSON object",
+            provider=PROVIDER,
+            status=response.status_code,
+        )
+    return body
 
 
 @contextmanager
