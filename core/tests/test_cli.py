@@ -299,6 +299,10 @@ def _without(doc: dict[str, Any], kind: str, field: str) -> dict[str, Any]:
             ],
         ),
         (
+            lambda d: {**d, "storage": {"provider": "minio"}},
+            ["storage.provider: no storage provider named 'minio'", "tenantkit-store-minio"],
+        ),
+        (
             lambda d: {**d, "db": {**d["db"], "colour": "blue"}},
             ["db.colour: unknown field"],
         ),
@@ -328,6 +332,7 @@ def _without(doc: dict[str, Any], kind: str, field: str) -> dict[str, Any]:
         "not-an-object",
         "missing-provider",
         "unknown-provider",
+        "unknown-storage-provider",
         "unknown-provider-field",
         "unknown-top-level-field",
         "wrong-type",
