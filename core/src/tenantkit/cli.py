@@ -14,8 +14,11 @@ secret, a failing provider, a tenantkit error); 2 on a usage error. ``providers`
 lists broken plugins with their error and still exits 0, so one broken distribution
 does not hide the others; ``--strict`` makes it exit 1 when any plugin fails to load.
 
-Expected errors print one line to stderr (``tenantkit: error: ...``), never a
-traceback, and never a credential: validation errors name field paths, not values.
+What a command finds (an invalid field, a failing provider, a tenant whose secret is
+refused) is its output, on stdout. An error that stops a command prints one line to
+stderr (``tenantkit: error: ...``), never a traceback. Neither ever shows a credential:
+validation errors name field paths, not values, and provider errors are scrubbed of the
+tenant's secrets.
 
 Commands from other distributions
 ---------------------------------
