@@ -222,13 +222,17 @@ def test_providers_lists_broken_plugins_with_their_error(
     assert rows["broken"]["version"] == "2.1"
     assert rows["broken"]["error_kind"] == "plugin_import_error"
     assert "ModuleNotFoundError" in rows["broken"]["error"]
-    assert rows["planted"] | {"capabilities": None} == rows["planted"] | {
+    assert rows["planted"] == {
         "kind": "llm",
+        "name": "planted",
         "distribution": "tenantkit-llm-planted",
         "version": "0.3",
+        "module": planted,
         "loads": True,
+        "capabilities": [],
         "description": "test plugin",
-        "capabilities": None,
+        "error": None,
+        "error_kind": None,
     }
     assert rows["sqlite"]["loads"] is True  # the others still load
 

@@ -86,12 +86,12 @@ def test_the_example_plugin_is_listed_and_validates(
 ) -> None:
     assert main(["providers", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["providers"]}
-    assert rows["example"] | {"module": None} == {
+    assert rows["example"] == {
         "kind": "llm",
         "name": "example",
         "distribution": "tenantkit-llm-example",
         "version": example_plugin["version"],
-        "module": None,
+        "module": MODULE,
         "loads": True,
         "capabilities": [],
         "description": "Example AI chat API",
