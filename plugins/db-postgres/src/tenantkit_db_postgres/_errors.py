@@ -112,6 +112,8 @@ def _translate_state(exc: psycopg.Error, state: str, where: str) -> errors.Tenan
         kind, message = errors.ConfigurationError, f"unknown schema: {text}"
     elif state == "42P01":
         kind, message = errors.ConfigurationError, f"{text}: run ensure_schema() first"
+    elif state == "22P05" and "\\u0000" in (exc.diag.message_detail or ""):
+        kind, message = errors.InvalidRequest, "JSON strings cannot contain NUL characters"
     elif group in ("22", "23") or state == "54000":
         kind, message = errors.InvalidRequest, text
     else:
