@@ -50,12 +50,14 @@ def admin(pg_dsn: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 @pytest.fixture
-def schema_name(admin: psycopg.Connection[Any]) -> Iterator[str]:
+def schema_name(pg_dsn: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL schema, dropped after the test."""
     name = f"t_{secrets.token_hex(6)}"
-    admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
     yield name
-    admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ class PostgresDatabase(Database):
         self._ready = False
         self._ready_lock = threading.Lock()
         self._writes = itertools.count(1)
+        self._sweep_every = SWEEP_EVERY
 
     def __repr__(self) -> str:
         return f"PostgresDatabase(tenant_id={self._context.tenant_id!r})"
@@ -511,7 +512,7 @@ class PostgresDatabase(Database):
     # --- expiry -----------------------------------------------------------------------
 
     def _after_write(self, conn: Conn, ns: str) -> None:
-        if next(self._writes) % SWEEP_EVERY == 0:
+        if next(self._writes) % self._sweep_every == 0:
             self._sweep(conn, ns)
 
     def _sweep(self, conn: Conn, ns: str) -> int:
