@@ -34,8 +34,12 @@ _KEY = sql.SQL(
 )
 _EXPIRY = sql.SQL("statement_timestamp() + make_interval(secs => %(ttl)s::float8)")
 _IF_VERSION = sql.SQL(" AND t.version = %(expected)s")
-_EPOCH = sql.SQL("extract(epoch FROM t.expires_at)::float8")
-_COLUMNS = sql.SQL("t.pk, t.sk, t.data, t.version, ") + _EPOCH
+_EPOCH = sql.SQL("ceil(extract(epoch FROM t.expires_at))::bigint")
+_ITEM = sql.SQL(
+    "json_build_object('pk', t.pk, 'sk', t.sk, 'data', t.data, 'version', t.version,"
+    " 'expires_at', {})::text"
+).format(_EPOCH)
+"""The item as the JSON document of a :class:`tenantkit.Item`, validated in one step."""
 
 _SORT = {
     "eq": "= %(sort_value)s",
@@ -85,8 +89,8 @@ class Statements:
     @cached_property
     def get(self) -> bytes:
         return self._fmt(
-            "SELECT t.data, t.version, {epoch}, {live} FROM {items} AS t WHERE {key}",
-            epoch=_EPOCH,
+            "SELECT {item}, {live}, t.version FROM {items} AS t WHERE {key}",
+            item=_ITEM,
             live=_LIVE,
             key=_KEY,
         )
@@ -143,13 +147,13 @@ class Statements:
         return self._fmt(
             "UPDATE {items} AS t SET data = {data}, version = %(version)s,"
             " expires_at = COALESCE({expiry}, t.expires_at)"
-            " WHERE {key} AND {live}{extra} RETURNING t.data, {epoch}",
+            " WHERE {key} AND {live}{extra} RETURNING {item}",
             extra=extra,
             data=_update_data(sql.SQL("t.data")),
             expiry=_EXPIRY,
             key=_KEY,
             live=_LIVE,
-            epoch=_EPOCH,
+            item=_ITEM,
         )
 
     @cached_property
@@ -168,13 +172,13 @@ class Statements:
             " data = CASE WHEN {live} THEN {changed} ELSE EXCLUDED.data END,"
             " version = EXCLUDED.version,"
             " expires_at = CASE WHEN {live} THEN COALESCE({expiry}, t.expires_at)"
-            " ELSE EXCLUDED.expires_at END{on_conflict} RETURNING t.data, {epoch}",
+            " ELSE EXCLUDED.expires_at END{on_conflict} RETURNING {item}",
             on_conflict=on_conflict,
             fresh=_update_data(sql.SQL("'{}'::jsonb")),
             changed=_update_data(sql.SQL("t.data")),
             expiry=_EXPIRY,
             live=_LIVE,
-            epoch=_EPOCH,
+            item=_ITEM,
         )
 
     @cached_property
@@ -253,11 +257,11 @@ class Statements:
     @cached_property
     def batch_get(self) -> bytes:
         return self._fmt(
-            "SELECT {columns} FROM {items} AS t"
+            "SELECT {item} FROM {items} AS t"
             " JOIN unnest(%(pks)s::text[], %(sks)s::text[]) AS k(pk, sk)"
             " ON t.pk = k.pk AND t.sk = k.sk"
             " WHERE t.ns = %(ns)s AND t.collection = %(collection)s AND {live}",
-            columns=_COLUMNS,
+            item=_ITEM,
             live=_LIVE,
         )
 
@@ -294,10 +298,10 @@ class Statements:
             )
         order = sql.SQL("DESC" if descending else "ASC")
         query = sql.SQL(
-            "SELECT {columns} FROM {items} AS t WHERE {conditions}"
+            "SELECT {item} FROM {items} AS t WHERE {conditions}"
             " ORDER BY t.sk {order} LIMIT %(limit)s"
         ).format(
-            columns=_COLUMNS,
+            item=_ITEM,
             items=self.items,
             conditions=sql.SQL(" AND ").join(conditions),
             order=order,
@@ -338,11 +342,9 @@ class Statements:
             )
         direction = sql.SQL(" DESC" if descending else " ASC")
         query = sql.SQL(
-            "SELECT {columns}{sort_value} FROM {items} AS t WHERE {conditions}"
-            " ORDER BY {order} LIMIT %(limit)s"
+            "SELECT {item} FROM {items} AS t WHERE {conditions} ORDER BY {order} LIMIT %(limit)s"
         ).format(
-            columns=_COLUMNS,
-            sort_value=sql.SQL(", {}").format(ix.sort) if ix.sort is not None else sql.SQL(""),
+            item=_ITEM,
             items=self.items,
             conditions=sql.SQL(" AND ").join(conditions),
             order=sql.SQL(", ").join(sql.Composed([o, direction]) for o in order_by),

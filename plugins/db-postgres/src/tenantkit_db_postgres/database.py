@@ -6,7 +6,6 @@ import base64
 import binascii
 import itertools
 import json
-import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -118,11 +117,11 @@ class PostgresDatabase(Database):
             row = conn.execute(self._sql.get, params).fetchone()
             if row is None:
                 return None
-            data, version, expires_at, live = row
+            document, live, version = row
             if not live:
                 conn.execute(self._sql.purge_expired_item, {**params, "version": version})
                 return None
-            return _item(key.pk, key.sk, data, version, expires_at)
+            return _load(document)
 
         return self._conns.run(run, safe=True, context=f"get {collection}")
 
@@ -160,7 +159,7 @@ class PostgresDatabase(Database):
             if row is None:
                 raise _condition_failed("put", collection, condition)
             self._after_write(conn, ns)
-            return _item(pk, sk, data, version, row[0])
+            return Item(pk=pk, sk=sk, data=data, version=version, expires_at=row[0])
 
         return self._conns.run(run, safe=condition is None, context=f"put {collection}")
 
@@ -220,7 +219,7 @@ class PostgresDatabase(Database):
                     raise _not_found(collection, key)
                 raise _condition_failed("update", collection, condition)
             self._after_write(conn, ns)
-            return _item(key.pk, key.sk, row[0], version, row[1])
+            return _load(row[0])
 
         safe = condition is None and not increment
         return self._conns.run(run, safe=safe, context=f"update {collection}")
@@ -278,7 +277,7 @@ class PostgresDatabase(Database):
 
         def run(conn: Conn) -> Page:
             rows = conn.execute(statement, params).fetchall()
-            items = [_item(*row) for row in rows[:limit]]
+            items = [_load(row[0]) for row in rows[:limit]]
             more = len(rows) > limit
             return Page(items=items, cursor=_cursor([items[-1].sk]) if more else None)
 
@@ -315,12 +314,13 @@ class PostgresDatabase(Database):
 
         def run(conn: Conn) -> Page:
             rows = conn.execute(statement, params).fetchall()
-            page = rows[:limit]
-            items = [_item(*row[:5]) for row in page]
+            items = [_load(row[0]) for row in rows[:limit]]
             if len(rows) <= limit:
                 return Page(items=items)
-            last = page[-1]
-            bound = [last[5], last[0], last[1]] if width == 3 else [last[0], last[1]]
+            last = items[-1]
+            bound = [last.pk, last.sk]
+            if index.sort_field is not None:
+                bound.insert(0, last.data[index.sort_field])
             return Page(items=items, cursor=_cursor(bound))
 
         return self._conns.run(run, safe=True, context=f"query_index {index.name}")
@@ -339,9 +339,8 @@ class PostgresDatabase(Database):
         }
 
         def run(conn: Conn) -> list[Item]:
-            found = {
-                (row[0], row[1]): _item(*row) for row in conn.execute(self._sql.batch_get, params)
-            }
+            loaded = (_load(row[0]) for row in conn.execute(self._sql.batch_get, params))
+            found = {(item.pk, item.sk): item for item in loaded}
             ordered: list[Item] = []
             seen: set[tuple[str, str]] = set()
             for k in keys:
@@ -549,14 +548,10 @@ def _change_params(
     }
 
 
-def _item(pk: str, sk: str, data: dict[str, JSON], version: str, expires_at: float | None) -> Item:
-    return Item(
-        pk=pk,
-        sk=sk,
-        data=data,
-        version=version,
-        expires_at=None if expires_at is None else math.ceil(expires_at),
-    )
+def _load(document: str) -> Item:
+    """An item from the JSON document the statements return (parsed and validated by
+    pydantic in one pass, without an intermediate dict)."""
+    return Item.model_validate_json(document)
 
 
 def _sort_params(sort: SortKey | None, params: dict[str, Any]) -> bool:
