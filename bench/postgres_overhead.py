@@ -5,7 +5,8 @@ clients run the same operations against it, in interleaved blocks so that noise 
 
 * ``raw``: one psycopg connection (autocommit) running hand-written statements for the
   same operations on the same table (same filters, ordering, limit and upsert; rows
-  of plain columns with the JSONB decoded by psycopg): the least any client must do;
+  of plain columns with the JSONB decoded by psycopg; the provider's default
+  ``statement_timeout``): the least any client must do;
 * ``provider``: :class:`PostgresDatabase` called directly (pool checkout, liveness
   check, parameter building, result decoding into ``Item``/``Page``);
 * ``tenant``: the same through :class:`TenantDatabase`, as application code calls it
@@ -143,6 +144,8 @@ def main() -> None:
             signer=CursorSigner(b"bench-cursor-signing-key-0123456789"),
         )
         with psycopg.connect(dsn, autocommit=True) as conn:
+            # The same session settings as the provider's pooled connections.
+            conn.execute("SELECT set_config('statement_timeout', '30000', false)")
             clients = {
                 "raw": _raw(conn),
                 "provider": _provider(db),

@@ -138,7 +138,10 @@ class PostgresDatabase(Database):
         pk, sk, data = _split(item)
         version = new_version()
         params = {
-            **_key_params(ns, collection, Key(pk=pk, sk=sk)),
+            "ns": ns,
+            "collection": collection,
+            "pk": pk,
+            "sk": sk,
             "data": Jsonb(data),
             "version": version,
             "ttl": ttl,
@@ -452,7 +455,10 @@ class PostgresDatabase(Database):
             case TxPut():
                 pk, sk, data = _split(op.item)
                 params = {
-                    **_key_params(ns, op.collection, Key(pk=pk, sk=sk)),
+                    "ns": ns,
+                    "collection": op.collection,
+                    "pk": pk,
+                    "sk": sk,
                     "data": Jsonb(data),
                     "version": new_version(),
                     "ttl": op.ttl,
