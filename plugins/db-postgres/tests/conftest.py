@@ -6,6 +6,7 @@ Every test gets its own PostgreSQL schema, so tests never see each other's rows.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,14 @@ def make_db(pg_dsn: str, schema_name: str) -> Iterator[MakeDatabase]:
     yield make
     for db in made:
         db.close()
+    # A closed connection's backend exits a moment after the client hangs up; wait, so
+    # the next test counts only its own connections.
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tenantkit'"
+        ).fetchone() != (0,):
+            time.sleep(0.02)
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import pytest
+
+from tenantkit import Key, errors
 
 if TYPE_CHECKING:
     from .conftest import MakeDatabase, Scope
@@ -19,10 +23,21 @@ def _backends(admin: psycopg.Connection[Any]) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def _settled(admin: psycopg.Connection[Any], count: int) -> list[int]:
+    """The backends once ``count`` remain: a closed connection's backend exits a moment
+    after the client hangs up."""
+    deadline = time.monotonic() + 5
+    while len(found := _backends(admin)) != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
 def test_no_connection_before_the_first_call(
     make_db: MakeDatabase, admin: psycopg.Connection[Any]
 ) -> None:
+    assert _settled(admin, 0) == []  # none left over from earlier tests
     make_db()
+    time.sleep(0.2)
     assert _backends(admin) == []
 
 
@@ -74,5 +89,7 @@ def test_close_releases_every_connection(
     scope(db).put("notes", {"pk": "p"})
     assert len(_backends(admin)) == 1
     db.close()
-    assert _backends(admin) == []
+    assert _settled(admin, 0) == []
     db.close()  # idempotent
+    with pytest.raises(errors.ProviderError, match="closed"):
+        db.get("acme", "notes", Key(pk="p"))

@@ -117,6 +117,7 @@ class Connections:
             num_workers=1,
         )
         self._opened = False
+        self._closed = False
         self._open_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -185,6 +186,11 @@ class Connections:
         if self._opened:
             return
         with self._open_lock:
+            if self._closed:
+                raise errors.ProviderError(
+                    "this postgres database was closed; resolve the tenant again",
+                    provider=PROVIDER,
+                )
             if not self._opened:
                 self._pool.open(wait=False)
                 self._opened = True
@@ -239,6 +245,7 @@ class Connections:
     def close(self) -> None:
         """Close every connection and stop the pool's worker threads."""
         with self._open_lock:
+            self._closed = True
             if self._opened:
                 self._pool.close(timeout=5.0)
                 self._opened = False
