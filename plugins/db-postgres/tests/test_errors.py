@@ -170,6 +170,19 @@ def test_lock_and_statement_timeouts_are_retryable_timeouts(
     assert statement.value.retryable
 
 
+def _wait_for_lock_waiter(admin: psycopg.Connection[Any]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tenantkit'"
+            " AND wait_event_type = 'Lock'"
+        ).fetchone()
+        if row is not None and row[0]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the call never waited for the lock")
+
+
 def test_an_exhausted_pool_is_a_timeout(
     make_db: MakeDatabase, scope: Scope, admin: psycopg.Connection[Any], schema_name: str
 ) -> None:
@@ -179,7 +192,7 @@ def test_an_exhausted_pool_is_a_timeout(
     with admin.transaction():
         _lock_table(admin, schema_name)
         blocked.start()
-        time.sleep(0.2)  # the only connection now waits for the lock
+        _wait_for_lock_waiter(admin)  # the only connection now waits for the lock
         with pytest.raises(errors.Timeout, match="no database connection"):
             tenant.get("notes", "p")
     blocked.join(10)

@@ -15,7 +15,7 @@ from tenantkit import IfAbsent, IfExists, Key, SortKey, TenantDatabase, TxCheck,
 if TYPE_CHECKING:
     pass
 
-TTL = 0.5
+TTL = 1.0
 
 
 def _stored(admin: psycopg.Connection[Any], schema_name: str) -> list[str]:
