@@ -233,3 +233,14 @@ def test_unique_violations_from_concurrent_writes_are_retryable(pg_dsn: str) -> 
     error = translate(caught.value)
     assert error.retryable
     assert error.code == "23505"
+
+
+def test_a_server_that_is_not_there_is_a_retryable_connection_failure(
+    make_db: MakeDatabase, scope: Scope
+) -> None:
+    from testharness._ports import free_port
+
+    db = make_db(dsn=f"host=127.0.0.1 port={free_port()} dbname=x user=postgres")
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        scope(db, retry=NO_RETRY).get("notes", "p")
+    assert caught.value.retryable
