@@ -48,7 +48,11 @@ class Migrator:
             return []
         applied: list[str] = []
         with conn.transaction():
-            conn.execute("SELECT set_config('statement_timeout', '0', true)")
+            # Building an index may take long, and others wait here for the lock.
+            conn.execute(
+                "SELECT set_config('statement_timeout', '0', true),"
+                " set_config('lock_timeout', '0', true)"
+            )
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             conn.execute(
                 sql.SQL(
