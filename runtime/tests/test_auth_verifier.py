@@ -465,3 +465,14 @@ def test_refusals_never_log_or_echo_the_token(
     for token in tokens:
         for part in token.split("."):
             assert part not in text
+
+
+def test_refusal_messages_stay_short_whatever_the_token_says(
+    local_issuer: LocalIssuer, verifier: TokenVerifier
+) -> None:
+    base = _claims(local_issuer.issue(tenant="acme", user="alice"))
+    huge = "https://" + "x" * 5000
+    error = _rejected(verifier, local_issuer.sign({**base, "iss": huge}), "issuer")
+    assert len(error.message) < 120
+    error = _rejected(verifier, local_issuer.sign(base, headers={"kid": "k" * 5000}), "kid")
+    assert len(error.message) < 120

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tenantkit.errors import TenantkitError
 
-__all__ = ["AccessDenied", "TokenRejected"]
+__all__ = ["AccessDenied", "TokenRejected", "shown"]
 
 
 class TokenRejected(TenantkitError):
@@ -33,3 +33,10 @@ class AccessDenied(TenantkitError):
     (another tenant's resources). HTTP: 403."""
 
     kind = "access_denied"
+
+
+def shown(value: object, limit: int = 64) -> str:
+    """``repr(value)`` cut to ``limit`` characters: claims and headers come from the
+    caller, and a refusal message must stay one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import ProviderUnavailable
-from tenantkit_runtime.auth.errors import TokenRejected
+from tenantkit_runtime.auth.errors import TokenRejected, shown
 
 if TYPE_CHECKING:
     import httpx
@@ -81,7 +81,9 @@ class JwksCache:
             if keys is not None and kid in keys:
                 return keys[kid]
             if self._monotonic() < self._penalty_until.get(url, float("-inf")):
-                raise TokenRejected(f"key id {kid!r} is not among the issuer's keys", reason="kid")
+                raise TokenRejected(
+                    f"key id {shown(kid)} is not among the issuer's keys", reason="kid"
+                )
             try:
                 keys = self._fetch(url)
             except Exception:
@@ -90,7 +92,9 @@ class JwksCache:
             self._sets[url] = keys
             if kid not in keys:
                 self._penalty_until[url] = self._monotonic() + self._penalty_seconds
-                raise TokenRejected(f"key id {kid!r} is not among the issuer's keys", reason="kid")
+                raise TokenRejected(
+                    f"key id {shown(kid)} is not among the issuer's keys", reason="kid"
+                )
             self._penalty_until.pop(url, None)
             return keys[kid]
 
@@ -135,6 +139,10 @@ class JwksCache:
                 f"the JWKS at {url} is not JSON", provider=_PROVIDER
             ) from None
         return parse_jwks(document, url)
+
+
+def _unknown(kid: str) -> TokenRejected:
+    return TokenRejected(f"key id {shown(kid)} is not among the issuer's keys", reason="kid")
 
 
 def parse_jwks(document: object, url: str) -> dict[str, Jwk]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.identifiers import is_tenant_id
-from tenantkit_runtime.auth.errors import TokenRejected
+from tenantkit_runtime.auth.errors import TokenRejected, shown
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.auth.jwks import Jwk, JwksCache
 from tenantkit_runtime.auth.settings import AuthSettings, TokenUse
@@ -128,7 +128,8 @@ class TokenVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise TokenRejected(
-                f"signature algorithm {alg!r} is not accepted (accepted: {', '.join(ALGORITHMS)})",
+                f"signature algorithm {shown(alg)} is not accepted "
+                f"(accepted: {', '.join(ALGORITHMS)})",
                 reason="algorithm",
             )
         if "crit" in header:
@@ -138,7 +139,7 @@ class TokenVerifier:
             raise TokenRejected("the token header has no key id (kid)", reason="kid")
         issuer = payload.get("iss")
         if not isinstance(issuer, str) or issuer not in self.settings.issuers:
-            raise TokenRejected(f"issuer {issuer!r} is not trusted", reason="issuer")
+            raise TokenRejected(f"issuer {shown(issuer)} is not trusted", reason="issuer")
 
         url = self.settings.jwks_url(issuer)
         key = self._key(url, kid, alg, self.jwks.get(url, kid))
@@ -154,15 +155,15 @@ class TokenVerifier:
             return cached[1]
         kty, crv = ALGORITHMS[alg]
         if jwk.get("use", "sig") != "sig":
-            raise TokenRejected(f"key {kid!r} is not a signing key", reason="key")
+            raise TokenRejected(f"key {shown(kid)} is not a signing key", reason="key")
         if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
             family = " ".join(str(v) for v in (jwk.get("kty"), jwk.get("crv")) if v)
             raise TokenRejected(
-                f"key {kid!r} ({family}) cannot verify {alg} signatures", reason="key"
+                f"key {shown(kid)} ({family}) cannot verify {alg} signatures", reason="key"
             )
         if "alg" in jwk and jwk["alg"] != alg:
             raise TokenRejected(
-                f"key {kid!r} is for {jwk['alg']}, the token says {alg}", reason="algorithm"
+                f"key {shown(kid)} is for {jwk['alg']}, the token says {alg}", reason="algorithm"
             )
         import jwt
 
@@ -170,11 +171,12 @@ class TokenVerifier:
             key = jwt.PyJWK(dict(jwk), algorithm=alg)
         except jwt.PyJWTError as exc:
             raise TokenRejected(
-                f"key {kid!r} is not a usable {kty} key ({type(exc).__name__})", reason="key"
+                f"key {shown(kid)} is not a usable {kty} key ({type(exc).__name__})", reason="key"
             ) from None
         if kty == "RSA" and key.key.key_size < _MIN_RSA_BITS:
             raise TokenRejected(
-                f"key {kid!r} has {key.key.key_size} bits; at least {_MIN_RSA_BITS} are needed",
+                f"key {shown(kid)} has {key.key.key_size} bits; "
+                f"at least {_MIN_RSA_BITS} are needed",
                 reason="key",
             )
         with self._keys_lock:
@@ -202,7 +204,7 @@ class TokenVerifier:
         token_use = payload.get("token_use")
         if token_use not in ("id", "access"):
             raise TokenRejected(
-                f"token_use {token_use!r} is neither 'id' nor 'access'", reason="token_use"
+                f"token_use {shown(token_use)} is neither 'id' nor 'access'", reason="token_use"
             )
         if token_use not in self.settings.token_use:
             expected = " or ".join(sorted(self.settings.token_use))
@@ -214,7 +216,7 @@ class TokenVerifier:
         client_id = payload.get(client_claim)
         if not isinstance(client_id, str) or client_id not in self.settings.client_ids:
             raise TokenRejected(
-                f"{client_claim} {client_id!r} is not an allowed app client", reason="client"
+                f"{client_claim} {shown(client_id)} is not an allowed app client", reason="client"
             )
 
         sub = payload.get("sub")
@@ -239,13 +241,15 @@ class TokenVerifier:
         if mapped is not None:
             if claimed is not None and claimed != mapped:
                 raise TokenRejected(
-                    f"{claim} {claimed!r} contradicts the issuer's tenant", reason="tenant"
+                    f"{claim} {shown(claimed)} contradicts the issuer's tenant", reason="tenant"
                 )
             return mapped
         if claimed is None:
             raise TokenRejected(f"the token has no {claim} claim", reason="tenant")
         if not is_tenant_id(claimed):
-            raise TokenRejected(f"{claim} {claimed!r} is not a valid tenant id", reason="tenant")
+            raise TokenRejected(
+                f"{claim} {shown(claimed)} is not a valid tenant id", reason="tenant"
+            )
         return str(claimed)
 
     def _roles(self, payload: Mapping[str, Any]) -> tuple[str, ...]:

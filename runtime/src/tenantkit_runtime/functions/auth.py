@@ -59,6 +59,7 @@ from tenantkit_runtime.auth import (
     TokenVerifier,
     bearer_token,
 )
+from tenantkit_runtime.auth.errors import shown
 
 __all__ = ["Unauthorized", "authorize", "handler"]
 
@@ -174,7 +175,7 @@ def _check_route_tenant(
         if tenant_id is not None and tenant_id != identity.tenant_id:
             raise AccessDenied(
                 f"a token of tenant {identity.tenant_id!r} was used on a route whose "
-                f"{where} names tenant {tenant_id!r}"
+                f"{where} names tenant {shown(tenant_id)}"
             )
 
 
