@@ -25,6 +25,7 @@ Handlers are then ``tenantkit_runtime.functions.<name>.handler``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -201,9 +202,17 @@ def _local_source(dist: metadata.Distribution) -> Path | None:
     return None
 
 
+def _uv() -> str | None:
+    """The uv executable: the one running us (``uv run`` sets ``UV``), else on PATH."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None and importlib.util.find_spec("pip") is None:
+        raise ConfigurationError("packaging needs uv (or pip): install uv and run it again")
+    return uv
+
+
 def _build_wheel(source: Path, wheel_dir: Path) -> Path:
     before = set(wheel_dir.glob("*.whl"))
-    uv = shutil.which("uv")
+    uv = _uv()
     if uv is not None:
         command = [uv, "build", "--wheel", "--quiet", "--out-dir", str(wheel_dir), str(source)]
     else:
@@ -229,7 +238,7 @@ def _constraints(search_path: Sequence[str], *, exclude: Sequence[str]) -> str:
 def _install(
     requirements: Sequence[str], constraints: Path, target: Path, *, arch: str, python: str
 ) -> None:
-    uv = shutil.which("uv")
+    uv = _uv()
     if uv is not None:
         command = [
             uv, "pip", "install", "--quiet", "--target", str(target),
