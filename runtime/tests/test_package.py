@@ -126,9 +126,10 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     frozen = json.loads((folder / FROZEN_INDEX).read_text())
     providing = [d["distribution"] for d in frozen["distributions"] if d["entry_points"]]
     assert providing == ["tenantkit"]
-    # Native code for the Lambda architecture (x86_64 ELF: e_machine 62).
-    (backend,) = folder.glob("_cffi_backend*.so")
-    assert backend.read_bytes()[18] == 62
+    # Native code for the Lambda architecture (ELF e_machine 62: x86_64).
+    libraries = [p for p in folder.rglob("*.so*") if p.is_file()]
+    assert libraries
+    assert {p.read_bytes()[18:20] for p in libraries} == {(62).to_bytes(2, "little")}
 
     probe = _run_probe(folder, local_issuer.key_dir, "echo", local_issuer, jwks_server)
     assert probe["answer"] == {
@@ -138,6 +139,17 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     assert all(file.startswith(str(folder)) for file in probe["files"])
     assert not [p for p in probe["sys_path"] if "site-packages" in p]
     assert probe["llm"] == ["echo", "tenantkit"]
+
+
+def test_arm64_artifacts_carry_aarch64_native_code(tmp_path: Path) -> None:
+    report = build_package(
+        db="sqlite", llm="echo", storage="local", out=tmp_path / "arm.zip", arch="arm64"
+    )
+    with zipfile.ZipFile(report.path) as archive:
+        libraries = [n for n in archive.namelist() if n.endswith(".so") or ".so." in n]
+        machines = {archive.read(n)[18:20] for n in libraries}
+    assert libraries  # cryptography, cffi, pydantic-core
+    assert machines == {(183).to_bytes(2, "little")}  # ELF e_machine EM_AARCH64
 
 
 def _throwaway_plugin(root: Path) -> list[str]:
