@@ -215,7 +215,7 @@ class Events:
                     "path": path,
                     "protocol": "HTTP/1.1",
                     "sourceIp": "203.0.113.7",
-                    "userAgent": "agent",
+                    "userAgent": "curl/8.5.0",
                 },
                 "requestId": "id",
                 "routeKey": f"GET {path}",
