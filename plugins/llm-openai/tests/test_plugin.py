@@ -1,0 +1,105 @@
+"""The distribution: its entry points, registrations, settings and dependencies."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings, OpenAILLM, OpenAISettings
+
+from tenantkit.llm import LLM, LLMCapability
+from tenantkit.plugins import EntryPointIndex, Plugins
+from tenantkit.registry import ProviderContext
+
+
+def test_depends_only_on_tenantkit_and_httpx() -> None:
+    requires = metadata.requires("tenantkit-llm-openai") or []
+    assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["httpx", "tenantkit"]
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "settings", "section"),
+    [
+        ("openai", OpenAILLM, OpenAISettings, {"api_key": "sk-abc", "model": "gpt-4o-mini"}),
+        (
+            "azure-openai",
+            AzureOpenAILLM,
+            AzureOpenAISettings,
+            {
+                "endpoint": "https://acme-res.openai.azure.com",
+                "api_key": "abc123",
+                "deployment": "gpt-4o-prod",
+            },
+        ),
+    ],
+)
+def test_one_module_registers_both_names(
+    name: str, cls: type[LLM], settings: type, section: dict[str, Any]
+) -> None:
+    plugins = Plugins(EntryPointIndex(cache_dir=None))
+    spec = plugins.get("llm", name)
+    factory: Any = spec.factory
+    assert spec.settings is settings
+    assert spec.distribution == "tenantkit-llm-openai"
+    assert spec.module == "tenantkit_llm_openai"
+    assert spec.capabilities == {c.value for c in LLMCapability}
+    llm = factory(
+        spec.settings.model_validate(section), ProviderContext(tenant_id="acme", provider=name)
+    )
+    assert factory is cls
+    assert isinstance(llm, cls)
+    llm.close()
+    assert plugins.imported_modules() == ["tenantkit_llm_openai"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "section", "field"),
+    [
+        (OpenAISettings, {"model": "gpt-4o-mini"}, None),
+        (OpenAISettings, {"api_key": "sk-abc"}, "model"),
+        (OpenAISettings, {"api_key": "sk-abc", "model": "m", "base_url": "ftp://x"}, "base_url"),
+        (OpenAISettings, {"api_key": "sk-abc", "model": "m", "temperature": 1}, "temperature"),
+        (OpenAISettings, {"api_key": "sk-abc", "model": "m", "timeout": 0}, "timeout"),
+        (
+            AzureOpenAISettings,
+            {"endpoint": "https://r.openai.azure.com", "api_key": "k", "deployment": "a/b"},
+            "deployment",
+        ),
+        (
+            AzureOpenAISettings,
+            {
+                "endpoint": "https://r.openai.azure.com",
+                "api_key": "k",
+                "deployment": "d",
+                "api_version": "latest",
+            },
+            "api_version",
+        ),
+        (
+            AzureOpenAISettings,
+            {"endpoint": "https://r.openai.azure.com", "deployment": "d"},
+            "api_key",
+        ),
+    ],
+)
+def test_bad_settings_name_the_field(
+    settings: type[OpenAISettings | AzureOpenAISettings], section: dict[str, Any], field: str | None
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings.model_validate(section)
+    locations = [".".join(str(p) for p in e["loc"]) for e in caught.value.errors()]
+    if field is None:
+        assert "api_key is required" in str(caught.value)
+    else:
+        assert field in locations
+
+
+def test_settings_hide_the_key() -> None:
+    settings = AzureOpenAISettings(
+        endpoint="https://r.openai.azure.com/", api_key="very-secret-key", deployment="d"
+    )
+    assert settings.endpoint == "https://r.openai.azure.com"
+    assert "very-secret-key" not in repr(settings)
+    assert "very-secret-key" not in settings.model_dump_json()
