@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from tenantkit import ProviderSettings, Secret
 
@@ -32,10 +32,11 @@ class OpenAISettings(ProviderSettings):
     ``api_key`` may be left out only with a ``base_url`` of a server that needs none.
     """
 
-    api_key: Secret | None = None
+    base_url: str = OPENAI_BASE_URL
+    api_key: Secret | None = Field(default=None, validate_default=True)
+    """Sent as ``Authorization: Bearer``."""
     model: str = Field(min_length=1)
     """The default model; a request's ``model`` overrides it."""
-    base_url: str = OPENAI_BASE_URL
     organization: str | None = None
     """Sent as ``OpenAI-Organization``."""
     project: str | None = None
@@ -55,11 +56,12 @@ class OpenAISettings(ProviderSettings):
     def _check_base_url(cls, value: str) -> str:
         return _http_url(value)
 
-    @model_validator(mode="after")
-    def _key_for_openai(self) -> OpenAISettings:
-        if self.api_key is None and self.base_url == OPENAI_BASE_URL:
-            raise ValueError("api_key is required unless base_url names a server that needs none")
-        return self
+    @field_validator("api_key")
+    @classmethod
+    def _key_for_openai(cls, value: Secret | None, info: ValidationInfo) -> Secret | None:
+        if value is None and info.data.get("base_url") == OPENAI_BASE_URL:
+            raise ValueError("required unless base_url names a server that needs no key")
+        return value
 
 
 class AzureOpenAISettings(ProviderSettings):
