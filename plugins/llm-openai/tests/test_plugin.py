@@ -120,3 +120,14 @@ def test_readme_examples_are_valid_sections() -> None:
         fields = {k: v for k, v in section.items() if k != "provider"}
         settings = plugins.get("llm", section["provider"]).settings.model_validate(fields)
         assert secret_values(settings) == ([fields["api_key"]] if "api_key" in fields else [])
+
+
+def test_both_names_are_listed_without_importing() -> None:
+    plugins = Plugins(EntryPointIndex(cache_dir=None))
+    ours = {
+        ref.name: ref.module
+        for ref in plugins.available("llm")
+        if ref.distribution == "tenantkit-llm-openai"
+    }
+    assert ours == {"openai": "tenantkit_llm_openai", "azure-openai": "tenantkit_llm_openai"}
+    assert plugins.imported_modules() == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import InvalidRequest, ProviderError, StreamInterrupted
@@ -416,7 +417,7 @@ def parse_images(
     provider: str,
     model: str | None,
     request_id: str | None,
-    fetch: Any,
+    fetch: Callable[[str], bytes],
 ) -> ImageResponse:
     """An images response as bytes; ``fetch(url) -> bytes`` downloads URL results."""
     items = data.get("data") if isinstance(data, dict) else None
