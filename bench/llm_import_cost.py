@@ -111,7 +111,10 @@ def main() -> None:
     envs = {name: ensure_env(name) for name in ENVS}
 
     plugins = envs["plugins"]
-    cases: dict[str, tuple[Path, str]] = {"tenantkit (core alone)": (plugins, "import tenantkit")}
+    cases: dict[str, tuple[Path, str]] = {
+        "pydantic alone (both sides import it)": (plugins, "from pydantic import BaseModel"),
+        "tenantkit (core alone)": (plugins, "import tenantkit"),
+    }
     for name, p in PROVIDERS.items():
         sdk = envs[p.sdk_env]
         cases[f"{name}: plugin import"] = (plugins, p.plugin_import)

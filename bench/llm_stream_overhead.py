@@ -14,7 +14,7 @@ Each figure is the median of several interleaved runs, in microseconds per chunk
 plugin's overhead is its figure minus the bare loop's. Target: an overhead of at most
 20 µs per chunk.
 
-    uv run python bench/llm_stream_overhead.py [--chunks 10000] [--runs 7]
+    uv run python bench/llm_stream_overhead.py [--chunks 10000] [--runs 21]
 
 Add a provider with an entry in :data:`CASES`.
 """
@@ -191,7 +191,7 @@ def measure(name: str, case: Case, n: int, runs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     print(f"{args.chunks} chunks per stream, median of {args.runs} runs, µs per chunk\n")
     print("| provider     | bare loop | plugin | tenant (ChatStream) | plugin overhead |")
