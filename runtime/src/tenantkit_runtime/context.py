@@ -14,10 +14,18 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from tenantkit import Resolver, Tenant, TenantConfig, TenantDatabase, TenantLLM, TenantStorage
-from tenantkit.errors import AuthenticationError, InvalidRequest, PermissionDenied
+from tenantkit.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequest,
+    PermissionDenied,
+    PluginError,
+    TenantkitError,
+)
 from tenantkit.registry import Kind
 from tenantkit_runtime import deployment, logs
 from tenantkit_runtime.events import Identity, Incoming
+from tenantkit_runtime.http_errors import TenantUnavailable
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
@@ -166,7 +174,16 @@ class Request(Generic[B]):
         return tenant
 
     def _provider(self, kind: Kind) -> Any:
-        return getattr(self.tenant, kind)
+        tenant = self.tenant
+        try:
+            return getattr(tenant, kind)
+        except (ConfigurationError, PluginError, AuthenticationError):
+            raise
+        except TenantkitError as exc:  # the provider could not be set up
+            raise TenantUnavailable(
+                f"the tenant's {kind} provider could not be set up ({exc.kind})",
+                provider=exc.provider,
+            ) from exc
 
     def _refresh_after_auth_error(self) -> bool:
         """Re-read the tenant's configuration once per request; True if it changed."""

@@ -25,8 +25,8 @@ reaches a client.
        authentication_error / permission_denied raised by a provider (the tenant's
        credentials, not the caller's)
  503   the tenant cannot be served: configuration_error, invalid_secret,
-       tenant_mismatch, config_source_error, plugin errors, a provider that cannot be
-       built
+       tenant_mismatch, config_source_error, plugin errors, tenant_unavailable (a
+       provider that cannot be set up)
  504   timeout
  500   anything else (``internal_error``)
 =====  ===================================================================================
@@ -45,6 +45,7 @@ __all__ = [
     "MethodNotAllowed",
     "PayloadTooLarge",
     "RequestValidationError",
+    "TenantUnavailable",
     "error_response",
     "status_for",
 ]
@@ -64,6 +65,13 @@ class MethodNotAllowed(InvalidRequest):
     def __init__(self, message: str, *, allowed: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.allowed = list(allowed)
+
+
+class TenantUnavailable(TenantkitError):
+    """One of the tenant's providers could not be set up (its ``__cause__`` says why):
+    the tenant cannot be served, the others can."""
+
+    kind = "tenant_unavailable"
 
 
 class RequestValidationError(InvalidRequest):
@@ -112,6 +120,7 @@ _BY_KIND: dict[str, int] = {
     "plugin_import_error": 503,
     "plugin_conflict": 503,
     "invalid_plugin": 503,
+    "tenant_unavailable": 503,
     "error": 503,  # the core's bare error: a provider that could not be built
     "timeout": 504,
 }
