@@ -260,7 +260,8 @@ def test_openai_stream_with_tool_calls(tenants, events) -> None:
     data = sse_events(result["body"])[:-1]
     deltas = [c["choices"][0]["delta"] for c in data]
     calls = [d["tool_calls"][0] for d in deltas if "tool_calls" in d]
-    assert calls[0]["id"] and calls[0]["function"]["name"] == "lookup"
+    assert calls[0]["id"]
+    assert calls[0]["function"]["name"] == "lookup"
     assert json.loads("".join(c["function"]["arguments"] for c in calls)) == {}
     assert data[-1]["choices"][0]["finish_reason"] == "tool_calls"
     assert "usage" not in data[-1]
