@@ -47,7 +47,7 @@ __all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord"]
 #: WebSocket connections last at most 2 hours on API Gateway; entries expire after.
 CONNECTION_TTL = 2 * 3600 + 300
 _SETTING = "TENANTKIT_CONTROL_PLANE"
-_frozen = ConfigDict(frozen=True)
+_frozen = ConfigDict(frozen=True, defer_build=True)
 
 
 class TenantRecord(BaseModel):

@@ -34,7 +34,7 @@ __all__ = [
 #: How many earlier messages are sent to the LLM with a new one.
 HISTORY_MESSAGES = 40
 _TITLE_CHARS = 80
-_frozen = ConfigDict(frozen=True)
+_frozen = ConfigDict(frozen=True, defer_build=True)
 
 
 def new_id() -> str:

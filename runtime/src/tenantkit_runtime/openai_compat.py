@@ -42,7 +42,7 @@ from tenantkit.llm import (
 
 __all__ = ["ChatCompletionRequest", "completion", "event_stream", "to_chat_request"]
 
-_open = ConfigDict(extra="forbid")
+_open = ConfigDict(extra="forbid", defer_build=True)
 _FINISH = {
     "stop": "stop",
     "length": "length",
@@ -121,7 +121,7 @@ class _NamedChoice(BaseModel):
 
 
 class _JsonSchema(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     name: str = "response"
     description: str | None = None
     schema_: dict[str, Any] = Field(alias="schema")

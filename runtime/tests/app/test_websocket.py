@@ -97,8 +97,11 @@ def registered(tenant_id: str) -> set[str]:
     return {c.connection_id for c in deployment.control_plane().connections(tenant_id)}
 
 
-def test_connect_and_disconnect_register_per_tenant(management, events) -> None:
-    connect(events, "c1=")
+def test_connect_and_disconnect_register_per_tenant(management, events, json_logs) -> None:
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJ0ZW5hbnQiOiJhY21lIn0.planted-signature-value"
+    first = events.ws("CONNECT", "$connect", "c1=")
+    first["queryStringParameters"] = {"token": token}
+    assert call(first)["statusCode"] == 200
     connect(events, "c2=", user="bob")
     connect(events, "g1=", tenant="globex")
     assert registered("acme") == {"c1=", "c2="}
@@ -110,6 +113,9 @@ def test_connect_and_disconnect_register_per_tenant(management, events) -> None:
     result = call(events.ws("DISCONNECT", "$disconnect", "c1="))
     assert result["statusCode"] == 200
     assert registered("acme") == {"c2="}
+    assert json_logs.records
+    assert token not in json_logs.text
+    assert "planted-signature-value" not in json_logs.text
 
 
 def test_connect_without_authorizer_context_is_refused(management, events) -> None:

@@ -40,12 +40,12 @@ MAX_MESSAGE_CHARS = 32_000
 
 
 class NewConversation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     title: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class NewMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
 
 

@@ -54,7 +54,7 @@ class WritableSource(Protocol):
 class SettingsPatch(BaseModel):
     """Non-secret settings to change; fields left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     branding: dict[str, Any] | None = None
     features: dict[str, bool | None] | None = None
 
@@ -62,7 +62,7 @@ class SettingsPatch(BaseModel):
 class ProviderSection(BaseModel):
     """A whole provider section: ``provider`` and that provider's settings."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     provider: str = Field(min_length=1, max_length=64)
 
 

@@ -45,7 +45,7 @@ _PARTITION = "files"
 
 
 class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(min_length=1, max_length=255)
     content_type: str = Field(
         default="application/octet-stream",
@@ -56,7 +56,7 @@ class UploadRequest(BaseModel):
 
 
 class FileInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     name: str
     content_type: str

@@ -46,7 +46,7 @@ FLUSH_CHARS = 256
 
 
 class ChatFrame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     action: Literal["chat"]
     content: str = Field(min_length=1, max_length=32_000)
     conversation_id: str | None = Field(default=None, max_length=64)
@@ -54,7 +54,7 @@ class ChatFrame(BaseModel):
 
 
 class BroadcastFrame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     action: Literal["broadcast"]
     data: dict[str, Any]
 
