@@ -163,7 +163,11 @@ class App:
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda handler: an API Gateway event in, a proxy result out."""
         started = time.perf_counter()
-        logs.configure(deployment.settings().log_level)
+        try:
+            level = deployment.settings().log_level
+        except Exception:  # a broken setting fails the request below, with a 503
+            level = "INFO"
+        logs.configure(level)
         try:
             incoming = parse_event(event, context)
         except Exception as exc:
@@ -284,8 +288,13 @@ class App:
 
     def _allowed_origin(self, incoming: Incoming) -> str | None:
         origin = incoming.headers.get("origin")
-        origins = self._origins()
-        if origin is None or not origins:
+        if origin is None:
+            return None
+        try:
+            origins = self._origins()
+        except Exception:  # broken settings: answered by the route, never CORS-enabled
+            return None
+        if not origins:
             return None
         if "*" in origins:
             return "*"

@@ -109,7 +109,7 @@ class Conversations:
             page = self._db.query("messages", conversation_id, limit=100)
             for item in page.items:
                 self._db.delete("messages", conversation_id, item.sk)
-            if page.cursor is None:
+            if page.cursor is None or not page.items:
                 break
         self._db.delete("conversations", self._user, conversation_id)
 

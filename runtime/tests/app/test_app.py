@@ -64,6 +64,13 @@ def binary(request: Request[None]) -> Response:
     return Response(b"\x89PNG\x00\xff", content_type="image/png")
 
 
+@app.get("/uses-settings")
+def uses_settings(request: Request[None]) -> dict[str, Any]:
+    from tenantkit_runtime import deployment
+
+    return {"role": deployment.settings().admin_role}
+
+
 RAISED: dict[str, BaseException] = {}
 
 
@@ -317,3 +324,13 @@ def test_every_log_line_carries_request_tenant_and_user(events, json_logs) -> No
     access = lines[-1]
     assert access["data"]["status"] == 200
     assert access["data"]["duration_ms"] >= 0
+
+
+def test_a_broken_deployment_setting_is_503_not_a_crash(events, body, monkeypatch) -> None:
+    from tenantkit_runtime import deployment
+
+    monkeypatch.setenv("TENANTKIT_CONTROL_PLANE", "{not json")
+    deployment.reset()
+    result = app(events.http("GET", "/uses-settings", headers={"origin": "https://x"}), None)
+    assert result["statusCode"] == 503
+    assert body(result)["error"]["code"] == "configuration_error"
