@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tenantkit.errors import FieldError, InvalidRequest, TenantkitError
+from tenantkit_runtime.logs import scrub
 from tenantkit_runtime.responses import Response
 
 __all__ = [
@@ -155,8 +156,6 @@ def error_response(
     exc: BaseException, *, request_id: str | None, secrets: Sequence[str] = ()
 ) -> Response:
     """The JSON error answer for ``exc``; ``secrets`` are masked from its message."""
-    from tenantkit_runtime.logs import scrub
-
     status = status_for(exc)
     code = exc.kind if isinstance(exc, TenantkitError) and status != 500 else "internal_error"
     if status >= 500:
