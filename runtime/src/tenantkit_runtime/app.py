@@ -193,8 +193,13 @@ class App:
                 self._log_error(exc, status)
                 secrets = request.secrets if request is not None else ()
                 response = error_response(exc, request_id=incoming.request_id, secrets=secrets)
-            if isinstance(event, Mapping):
-                self._add_cors(incoming, response)
+            self._add_cors(incoming, response)
+            try:
+                result = response.to_proxy_result()
+            except Exception as exc:  # a route answered something JSON cannot hold
+                self._log_error(exc, 500)
+                response = error_response(exc, request_id=incoming.request_id)
+                result = response.to_proxy_result()
             log.info(
                 "%s %s %s",
                 incoming.method,
@@ -208,7 +213,7 @@ class App:
                     }
                 },
             )
-            return response.to_proxy_result()
+            return result
 
     def _prepare(
         self, incoming: Incoming, event: Mapping[str, Any], context: Any

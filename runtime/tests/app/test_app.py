@@ -334,3 +334,14 @@ def test_a_broken_deployment_setting_is_503_not_a_crash(events, body, monkeypatc
     result = app(events.http("GET", "/uses-settings", headers={"origin": "https://x"}), None)
     assert result["statusCode"] == 503
     assert body(result)["error"]["code"] == "configuration_error"
+
+
+@app.get("/unencodable")
+def unencodable(request: Request[None]) -> dict[str, Any]:
+    return {"value": object()}
+
+
+def test_an_answer_json_cannot_hold_is_500(events, body) -> None:
+    result = app(events.http("GET", "/unencodable"), None)
+    assert result["statusCode"] == 500
+    assert body(result)["error"]["code"] == "internal_error"
