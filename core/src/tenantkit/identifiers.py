@@ -151,6 +151,8 @@ def _check_key_text(key: object, what: str) -> str:
         raise InvalidKey(f"{what} {key!r} contains a control character")
     if "\\" in key:
         raise InvalidKey(f"{what} {key!r} contains a backslash")
+    if not _is_unicode(key):
+        raise InvalidKey(f"{what} must be valid Unicode text (it holds a lone surrogate)")
     if key.startswith("/"):
         raise InvalidKey(f"{what} {key!r} is absolute; keys are relative to the tenant")
     if len(key.encode()) > MAX_STORAGE_KEY_BYTES - 64:
