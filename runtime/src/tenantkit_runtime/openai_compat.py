@@ -337,6 +337,7 @@ def event_stream(
             "created": created,
             "model": model,
             "choices": choices,
+            **({"usage": None} if include_usage else {}),  # null until the last chunk
             **extra,
         }
         lines.append(f"data: {json.dumps(body, separators=(',', ':'))}\n\n")

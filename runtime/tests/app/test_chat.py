@@ -244,6 +244,7 @@ def test_openai_stream_is_an_event_stream(tenants, events) -> None:
     assert all(f is None for f in finishes[:-1])
     assert data[-1]["choices"] == []
     assert data[-1]["usage"]["completion_tokens"] == 5
+    assert all(c["usage"] is None for c in data[:-1])
 
 
 def test_openai_stream_with_tool_calls(tenants, events) -> None:
