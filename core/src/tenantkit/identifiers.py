@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from tenantkit.errors import InvalidKey, InvalidRequest
 
@@ -48,7 +48,7 @@ _RESERVED_FIELDS = frozenset({"pk", "sk"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def is_tenant_id(value: object) -> bool:
+def is_tenant_id(value: object) -> TypeGuard[str]:
     return (
         isinstance(value, str)
         and TENANT_ID.fullmatch(value) is not None

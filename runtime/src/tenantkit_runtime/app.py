@@ -178,7 +178,9 @@ class App:
             return error_response(exc, request_id=rid).to_proxy_result()
         identity = incoming.identity
         with logs.bind(
-            request_id=incoming.request_id, tenant_id=identity.tenant_id, user_id=identity.user_id
+            request_id=incoming.request_id,
+            tenant_id=identity.tenant_id if identity else None,
+            user_id=identity.user_id if identity else None,
         ):
             request: Request[Any] | None = None
             try:
@@ -221,9 +223,7 @@ class App:
         if incoming.method == "OPTIONS" and "access-control-request-method" in incoming.headers:
             return self._preflight(incoming)
         route, params = self._match(incoming)
-        if not route.public and (
-            incoming.identity.tenant_id is None or incoming.identity.user_id is None
-        ):
+        if not route.public and incoming.identity is None:
             raise AuthenticationError("the request carries no authorizer context")
         body = self._body(route, incoming.body)
         request: Request[Any] = Request(

@@ -24,7 +24,8 @@ from tenantkit.errors import (
 )
 from tenantkit.registry import Kind
 from tenantkit_runtime import deployment, logs
-from tenantkit_runtime.events import Identity, Incoming
+from tenantkit_runtime.auth.identity import Identity
+from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
 
 if TYPE_CHECKING:
@@ -105,25 +106,24 @@ class Request(Generic[B]):
 
     @property
     def identity(self) -> Identity:
-        return self._incoming.identity
+        """The caller as the authorizer vouched for it."""
+        identity = self._incoming.identity
+        if identity is None:
+            raise AuthenticationError("the request carries no authorizer context")
+        return identity
 
     @property
     def tenant_id(self) -> str:
-        tenant_id = self._incoming.identity.tenant_id
-        if tenant_id is None:
-            raise AuthenticationError("the request carries no authorizer context (tenant)")
-        return tenant_id
+        return self.identity.tenant_id
 
     @property
     def user_id(self) -> str:
-        user_id = self._incoming.identity.user_id
-        if user_id is None:
-            raise AuthenticationError("the request carries no authorizer context (user)")
-        return user_id
+        return self.identity.user_id
 
     @property
     def roles(self) -> frozenset[str]:
-        return self._incoming.identity.roles
+        identity = self._incoming.identity
+        return frozenset(identity.roles) if identity is not None else frozenset()
 
     def has_role(self, *roles: str) -> bool:
         """Whether the caller has at least one of ``roles``."""

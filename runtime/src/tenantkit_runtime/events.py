@@ -29,21 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tenantkit.errors import AuthenticationError, InvalidRequest
-from tenantkit.identifiers import is_tenant_id
+from tenantkit_runtime.auth.identity import Identity
 
-__all__ = ["Identity", "Incoming", "parse_event"]
+__all__ = ["Incoming", "parse_event"]
 
 EventKind = Literal["rest", "http", "websocket"]
-_MAX_USER_ID = 256
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is calling, as the authorizer vouched for it."""
-
-    tenant_id: str | None = None
-    user_id: str | None = None
-    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -57,7 +47,8 @@ class Incoming:
     query: dict[str, str]
     body: bytes
     request_id: str
-    identity: Identity
+    identity: Identity | None
+    """Who is calling, as the authorizer vouched for it; ``None`` without an authorizer."""
     raw_identity: Mapping[str, Any] = field(default_factory=dict, repr=False)
     connection_id: str | None = None
     event_type: str | None = None
@@ -156,26 +147,11 @@ def _body(event: Mapping[str, Any]) -> bytes:
     return body.encode()
 
 
-def _identity(authorizer: object) -> Identity:
+def _identity(authorizer: object) -> Identity | None:
     if not isinstance(authorizer, Mapping):
-        return Identity()
-    tenant_id = authorizer.get("tenant_id")
-    user_id = authorizer.get("user_id")
-    if tenant_id is not None and not is_tenant_id(tenant_id):
-        raise AuthenticationError("the authorizer context carries an invalid tenant id")
-    if user_id is not None and (
-        not isinstance(user_id, str) or not user_id or len(user_id) > _MAX_USER_ID
-    ):
-        raise AuthenticationError("the authorizer context carries an invalid user id")
-    roles = authorizer.get("roles") or ""
-    if isinstance(roles, str):
-        names = roles.split(",")
-    elif isinstance(roles, list | tuple):
-        names = [str(r) for r in roles]
-    else:
-        names = []
-    return Identity(
-        tenant_id=tenant_id,
-        user_id=user_id,
-        roles=frozenset(n.strip() for n in names if n.strip()),
-    )
+        return None
+    context = authorizer.get("lambda")
+    try:
+        return Identity.from_context(context if isinstance(context, Mapping) else authorizer)
+    except ValueError as exc:
+        raise AuthenticationError(str(exc)) from None

@@ -19,7 +19,7 @@ Where API Gateway delivers that context to the function behind the route:
   ``principalId``, which is the user id too)
 
 :func:`identity_from_event` reads it from any of those events. This module imports
-nothing beyond the standard library.
+nothing beyond the standard library and :mod:`tenantkit.identifiers`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from tenantkit.identifiers import is_tenant_id
 
 __all__ = [
     "CONTEXT_ROLES",
@@ -36,6 +38,7 @@ __all__ = [
     "identity_from_event",
 ]
 
+MAX_USER_ID = 256
 CONTEXT_TENANT_ID = "tenant_id"
 CONTEXT_USER_ID = "user_id"
 CONTEXT_ROLES = "roles"
@@ -63,18 +66,26 @@ class Identity:
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Identity | None:
-        """The identity in an authorizer context, or ``None`` if it holds none."""
+        """The identity in an authorizer context, or ``None`` if it holds none.
+
+        Raises ``ValueError`` when the context holds a tenant id or user id that no
+        authorizer of ours would have issued (malformed, reserved, overlong).
+        """
         tenant_id = context.get(CONTEXT_TENANT_ID)
         user_id = context.get(CONTEXT_USER_ID)
-        if not isinstance(tenant_id, str) or not tenant_id:
+        if tenant_id is None and user_id is None:
             return None
-        if not isinstance(user_id, str) or not user_id:
-            return None
+        if not is_tenant_id(tenant_id):
+            raise ValueError("the authorizer context carries an invalid tenant id")
+        if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
+            raise ValueError("the authorizer context carries an invalid user id")
         roles = context.get(CONTEXT_ROLES) or ""
         if isinstance(roles, str):
-            names = tuple(r for r in roles.split(",") if r)
-        else:  # a local stand-in may pass the list itself
-            names = tuple(str(r) for r in roles if r)
+            names = tuple(r.strip() for r in roles.split(",") if r.strip())
+        elif isinstance(roles, list | tuple):  # a local stand-in may pass the list itself
+            names = tuple(str(r).strip() for r in roles if str(r).strip())
+        else:
+            names = ()
         return cls(tenant_id, user_id, names)
 
 
