@@ -32,10 +32,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
-
 from tenantkit import Key, Schema
 from tenantkit.registry import ProviderContext
+from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 from testharness.postgres import PostgresServer
 
 NS = "bench"

@@ -34,12 +34,11 @@ from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
-
 from tenantkit import Key, Schema, TenantDatabase, TxPut
 from tenantkit.cursors import CursorSigner
 from tenantkit.db import new_version
 from tenantkit.registry import ProviderContext
+from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 from testharness.postgres import PostgresServer
 
 NS = "bench"

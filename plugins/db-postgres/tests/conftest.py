@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from psycopg import sql
-from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 
 from tenantkit import IndexSpec, Schema, TenantDatabase
 from tenantkit.cursors import CursorSigner
 from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
+from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 
 if TYPE_CHECKING:
     from testharness.postgres import PostgresServer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 
 from tenantkit.registry import ProviderContext
+from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
 
 kit = pytest.importorskip(
     "tenantkit.testing.database", reason="this tenantkit has no database conformance kit"

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from psycopg import sql
-from tenantkit_db_postgres import PostgresDatabase
-from tenantkit_db_postgres.database import _prefix_successor
 
 from tenantkit import (
     IfAbsent,
@@ -28,6 +26,8 @@ from tenantkit import (
     TxUpdate,
     errors,
 )
+from tenantkit_db_postgres import PostgresDatabase
+from tenantkit_db_postgres.database import _prefix_successor
 
 if TYPE_CHECKING:
     from .conftest import MakeDatabase, Scope

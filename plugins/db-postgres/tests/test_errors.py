@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from psycopg import sql
-from tenantkit_db_postgres._errors import translate
 
 from tenantkit import errors
 from tenantkit.retry import NO_RETRY
+from tenantkit_db_postgres._errors import translate
 
 if TYPE_CHECKING:
     from testharness.postgres import PostgresServer

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from psycopg import sql
-from tenantkit_db_postgres import PostgresDatabase
 
 from tenantkit import IfAbsent, IndexSpec, Key, Schema, SortKey, TenantDatabase, TxPut, errors
+from tenantkit_db_postgres import PostgresDatabase
 
 if TYPE_CHECKING:
     from .conftest import MakeDatabase

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import ValidationError
-from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
-from tenantkit_db_postgres._connections import Connections
-from tenantkit_db_postgres._iam import REFRESH_AFTER, IamTokenSource
 
 from tenantkit import Secret, errors
 from tenantkit.plugins import Plugins
+from tenantkit_db_postgres import PostgresDatabase, PostgresSettings
+from tenantkit_db_postgres._connections import Connections
+from tenantkit_db_postgres._iam import REFRESH_AFTER, IamTokenSource
 
 if TYPE_CHECKING:
     from .conftest import MakeDatabase, Scope

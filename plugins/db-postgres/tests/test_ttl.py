@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 from psycopg import sql
-from tenantkit_db_postgres import PostgresDatabase
 
 from tenantkit import IfAbsent, IfExists, Key, SortKey, TenantDatabase, TxCheck, TxPut, errors
+from tenantkit_db_postgres import PostgresDatabase
 
 if TYPE_CHECKING:
     pass

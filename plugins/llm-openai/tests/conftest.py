@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+
 from tenantkit_llm_openai import (
     AzureOpenAILLM,
     AzureOpenAISettings,

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import respx
-from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings
 
 from tenantkit import ChatRequest, ChatStream, Message
 from tenantkit.errors import ContentFiltered, InvalidRequest, NotFound
 from tenantkit.llm import FinishEvent, StartEvent, TextDelta, UsageEvent
+from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings
 
 ENDPOINT = "https://acme-res.openai.azure.com"
 DEPLOYMENT_CHAT = f"{ENDPOINT}/openai/deployments/gpt-4o-prod/chat/completions"

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings, OpenAILLM, OpenAISettings
 
 from tenantkit.errors import (
     AuthenticationError,
@@ -39,6 +38,7 @@ from tenantkit.llm import FinishReason, Usage
 from tenantkit.registry import ProviderContext
 from tenantkit.testing import LLMConformance, LLMScript
 from tenantkit.testing.llm import SentRequest
+from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings, OpenAILLM, OpenAISettings
 
 Answer = Callable[[httpx.Request], httpx.Response]
 

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_openai import AzureOpenAILLM, OpenAILLM, OpenAISettings
 
 from tenantkit import ChatRequest, Message, RetryPolicy, TenantLLM
 from tenantkit.errors import (
@@ -23,6 +22,7 @@ from tenantkit.errors import (
     Timeout,
 )
 from tenantkit.llm import LLM
+from tenantkit_llm_openai import AzureOpenAILLM, OpenAILLM, OpenAISettings
 
 CHAT = "https://api.openai.com/v1/chat/completions"
 AZURE_CHAT = "https://acme-res.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions"

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_openai import AzureOpenAILLM, OpenAILLM
 
 from tenantkit import ImageRequest, TenantLLM
 from tenantkit.errors import ContentFiltered, InvalidRequest
+from tenantkit_llm_openai import AzureOpenAILLM, OpenAILLM
 
 IMAGES = "https://api.openai.com/v1/images/generations"
 AZURE_IMAGES = "https://acme-res.openai.azure.com/openai/deployments/dalle3/images/generations"

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_openai import OpenAILLM, OpenAISettings
 
 from tenantkit import ChatRequest, Message, ToolCall
 from tenantkit.errors import InvalidRequest, ProviderError
 from tenantkit.llm import ImagePart, NamedToolChoice, ResponseFormat, TextPart, Tool
+from tenantkit_llm_openai import OpenAILLM, OpenAISettings
 
 CHAT = "https://api.openai.com/v1/chat/completions"
 

@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_openai import OpenAILLM, OpenAISettings
 
 from tenantkit import ChatRequest, ChatStream, Message, TenantLLM, ToolCall
 from tenantkit.errors import StreamInterrupted
 from tenantkit.llm import FinishEvent, StartEvent, TextDelta, ToolCallDelta, UsageEvent
 from tenantkit.retry import NO_RETRY
+from tenantkit_llm_openai import OpenAILLM, OpenAISettings
 
 CHAT = "https://api.openai.com/v1/chat/completions"
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings, OpenAILLM, OpenAISettings
 
 from tenantkit.llm import LLM, LLMCapability
 from tenantkit.plugins import EntryPointIndex, Plugins
 from tenantkit.registry import ProviderContext
 from tenantkit.settings import secret_values
+from tenantkit_llm_openai import AzureOpenAILLM, AzureOpenAISettings, OpenAILLM, OpenAISettings
 
 
 def test_depends_only_on_tenantkit_and_httpx() -> None:
