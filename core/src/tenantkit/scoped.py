@@ -9,6 +9,7 @@ on each plugin's good behaviour.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -43,9 +44,9 @@ from tenantkit.identifiers import (
     check_field_name,
     check_item_key,
     check_json_value,
+    check_namespace,
     check_storage_key,
     check_storage_prefix,
-    check_tenant_id,
 )
 from tenantkit.llm import (
     LLM,
@@ -89,7 +90,7 @@ class _Scoped:
         retry: RetryPolicy,
         secrets: Sequence[str] = (),
     ) -> None:
-        self._tenant_id = check_tenant_id(tenant_id)
+        self._tenant_id = check_namespace(tenant_id)
         self._provider = provider
         self._capabilities = capabilities
         self._retry = retry
@@ -301,6 +302,8 @@ class TenantDatabase(_Scoped):
             raise InvalidRequest(f"no index {index!r} is declared on collection {collection!r}")
         check_item_key(value, field=spec.partition_field)
         if sort is not None:
+            if spec.sort_field is None:
+                raise InvalidRequest(f"index {index!r} has no sort field to apply a condition to")
             _check_sort(sort)
         _check_limit(limit, MAX_QUERY_LIMIT)
         query = ["i", collection, index, value, sort.model_dump() if sort else None, descending]
@@ -392,8 +395,13 @@ class TenantDatabase(_Scoped):
         if ttl is None:
             return
         self._require(DbCapability.TTL, "item expiry (ttl)")
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-            raise InvalidRequest("ttl must be a positive number of seconds")
+        if (
+            not isinstance(ttl, int | float)
+            or isinstance(ttl, bool)
+            or not math.isfinite(ttl)
+            or ttl <= 0
+        ):
+            raise InvalidRequest("ttl must be a positive, finite number of seconds")
 
     def _violation(self, what: str) -> IsolationViolation:
         return IsolationViolation(
