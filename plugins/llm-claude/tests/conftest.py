@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+
 from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -16,13 +16,13 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 import respx
-from tenantkit_llm_claude import ClaudeLLM
 
 from tenantkit import Usage
 from tenantkit import errors as e
 from tenantkit.llm import FinishReason
 from tenantkit.testing import LLMConformance, LLMScript
 from tenantkit.testing.llm import SentRequest
+from tenantkit_llm_claude import ClaudeLLM
 
 Answer = Callable[[httpx.Request], httpx.Response]
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 from tenantkit import ChatRequest, Message, RetryPolicy, TenantLLM
 from tenantkit import errors as e
+from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 

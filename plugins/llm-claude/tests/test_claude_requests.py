@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import respx
-from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 from tenantkit import ChatRequest, ImagePart, Message, TextPart, Tool, ToolCall
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import NamedToolChoice, ResponseFormat
+from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 WEATHER = Tool(
     name="get_weather",

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import respx
-from tenantkit_llm_claude import ClaudeLLM
 
 from tenantkit import ChatRequest, Message, Usage
 from tenantkit.errors import ProviderUnavailable, Unsupported
 from tenantkit.llm import ImageRequest, LLMCapability, ResponseFormat
+from tenantkit_llm_claude import ClaudeLLM
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_claude import ClaudeLLM
 
 from tenantkit import ChatRequest, Message, RetryPolicy, TenantLLM, Usage
 from tenantkit.errors import ProviderUnavailable, StreamInterrupted
@@ -24,6 +23,7 @@ from tenantkit.llm import (
     ToolCallDelta,
     UsageEvent,
 )
+from tenantkit_llm_claude import ClaudeLLM
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 

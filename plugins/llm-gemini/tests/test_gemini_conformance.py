@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_gemini import GeminiLLM
 
 from tenantkit import Usage
 from tenantkit import errors as e
 from tenantkit.llm import FinishReason
 from tenantkit.testing import LLMConformance, LLMScript
 from tenantkit.testing.llm import SentRequest
+from tenantkit_llm_gemini import GeminiLLM
 
 Answer = Callable[[httpx.Request], httpx.Response]
 

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 from tenantkit import ChatRequest, Message, RetryPolicy, TenantLLM
 from tenantkit import errors as e
+from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 

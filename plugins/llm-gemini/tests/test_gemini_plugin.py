@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 from tenantkit.llm import LLMCapability
 from tenantkit.plugins import EntryPointIndex, Plugins
 from tenantkit.registry import ProviderContext
+from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 
 def test_depends_only_on_tenantkit_and_httpx() -> None:

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import respx
-from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 from tenantkit import ChatRequest, ImagePart, Message, TextPart, Tool, ToolCall
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import NamedToolChoice, ResponseFormat
+from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 FLIGHT = Tool(
     name="check_flight",

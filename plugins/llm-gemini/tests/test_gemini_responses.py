@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import respx
-from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 from tenantkit import ChatRequest, Message, Usage
 from tenantkit import errors as e
 from tenantkit.llm import ImageRequest, LLMCapability
+from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tenantkit_llm_gemini import GeminiLLM
 
 from tenantkit import ChatRequest, Message, RetryPolicy, TenantLLM, Usage
 from tenantkit import errors as e
@@ -26,6 +25,7 @@ from tenantkit.llm import (
     ToolCallDelta,
     UsageEvent,
 )
+from tenantkit_llm_gemini import GeminiLLM
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hello")])
 RID = "pn9NaNu6DPeumtkP2qXqkAg"
