@@ -31,8 +31,15 @@ VENVS = HERE / ".venvs"
 
 #: Environment name → what is installed into it (PyPI names or local directories).
 ENVS: dict[str, list[str]] = {
-    "plugins": [str(ROOT / "core"), str(ROOT / "plugins" / "llm-openai")],
+    "plugins": [
+        str(ROOT / "core"),
+        str(ROOT / "plugins" / "llm-openai"),
+        str(ROOT / "plugins" / "llm-claude"),
+        str(ROOT / "plugins" / "llm-gemini"),
+    ],
     "openai": ["openai"],
+    "anthropic": ["anthropic"],
+    "google-genai": ["google-genai"],
     "any-llm": ["any-llm-sdk"],
 }
 #: Environments built from local sources, reinstalled on every run.
@@ -61,6 +68,22 @@ PROVIDERS: dict[str, Provider] = {
         sdk_env="openai",
         sdk_import="import openai",
         sdk_client="openai.OpenAI(api_key='sk-x').close()",
+    ),
+    "claude": Provider(
+        plugin_import="import tenantkit_llm_claude as p",
+        plugin_client="p.ClaudeLLM(p.ClaudeSettings(api_key='sk-ant-x', model='claude-sonnet-4-5'))"
+        ".close()",
+        sdk_env="anthropic",
+        sdk_import="import anthropic",
+        sdk_client="anthropic.Anthropic(api_key='sk-ant-x').close()",
+    ),
+    "gemini": Provider(
+        plugin_import="import tenantkit_llm_gemini as p",
+        plugin_client="p.GeminiLLM(p.GeminiSettings(api_key='AIza-x', model='gemini-2.5-flash'))"
+        ".close()",
+        sdk_env="google-genai",
+        sdk_import="import google.genai as genai",
+        sdk_client="genai.Client(api_key='AIza-x').close()",
     ),
 }
 

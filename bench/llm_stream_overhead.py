@@ -111,6 +111,115 @@ def _azure() -> LLM:
     )
 
 
+# --- claude -------------------------------------------------------------------------------
+
+
+def _claude_chunks(n: int) -> list[bytes]:
+    """The Messages API's event stream
+    (https://platform.claude.com/docs/en/build-with-claude/streaming)."""
+
+    def event(data: dict[str, object]) -> bytes:
+        return (
+            f"event: {data['type']}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+        )
+
+    message = {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": "claude-sonnet-4-5-20250929",
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "cache_read_input_tokens": 0, "output_tokens": 1},
+    }
+    out = [
+        event({"type": "message_start", "message": message}),
+        event(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            }
+        ),
+        event({"type": "ping"}),
+    ]
+    out += [
+        event(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": f" token{i}"},
+            }
+        )
+        for i in range(n)
+    ]
+    out += [
+        event({"type": "content_block_stop", "index": 0}),
+        event(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": n},
+            }
+        ),
+        event({"type": "message_stop"}),
+    ]
+    return out
+
+
+def _claude_text(chunk: dict[str, object]) -> str:
+    delta = chunk.get("delta")
+    return str(delta.get("text") or "") if isinstance(delta, dict) else ""
+
+
+def _claude() -> LLM:
+    from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
+
+    return ClaudeLLM(ClaudeSettings(api_key="sk-ant-bench", model="claude-sonnet-4-5"))
+
+
+# --- gemini -------------------------------------------------------------------------------
+
+
+def _gemini_chunks(n: int) -> list[bytes]:
+    """``streamGenerateContent?alt=sse`` (https://ai.google.dev/api/generate-content): a whole
+    response per chunk, usage repeated in each."""
+
+    def chunk(i: int, finish: str | None = None) -> bytes:
+        candidate: dict[str, object] = {
+            "content": {"parts": [{"text": f" token{i}"}], "role": "model"},
+            "index": 0,
+        }
+        if finish:
+            candidate["finishReason"] = finish
+        body = {
+            "candidates": [candidate],
+            "usageMetadata": {
+                "promptTokenCount": 12,
+                "candidatesTokenCount": i + 1,
+                "totalTokenCount": 13 + i,
+            },
+            "modelVersion": "gemini-2.5-flash",
+            "responseId": "pn9NaNu6DPeumtkP2qXqkAg",
+        }
+        return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\r\n\r\n"
+
+    return [chunk(i) for i in range(n - 1)] + [chunk(n - 1, "STOP")]
+
+
+def _gemini_text(chunk: dict[str, object]) -> str:
+    candidates = chunk.get("candidates") or []
+    assert isinstance(candidates, list)
+    return "".join(p.get("text", "") for c in candidates for p in c["content"]["parts"])
+
+
+def _gemini() -> LLM:
+    from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
+
+    return GeminiLLM(GeminiSettings(api_key="AIza-bench", model="gemini-2.5-flash"))
+
+
 CASES: dict[str, Case] = {
     "openai": Case(
         url="https://api.openai.com/v1/chat/completions",
@@ -123,6 +232,19 @@ CASES: dict[str, Case] = {
         build=_azure,
         chunks=lambda n: _chat_completions_chunks(n, azure=True),
         delta_text=_chat_completions_text,
+    ),
+    "claude": Case(
+        url="https://api.anthropic.com/v1/messages",
+        build=_claude,
+        chunks=_claude_chunks,
+        delta_text=_claude_text,
+    ),
+    "gemini": Case(
+        url="https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash"
+        ":streamGenerateContent",
+        build=_gemini,
+        chunks=_gemini_chunks,
+        delta_text=_gemini_text,
     ),
 }
 

@@ -6,10 +6,14 @@ A tenant secret selects it with ``{"provider": "claude", "api_key": ..., "model"
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tenantkit
-from tenantkit.registry import Register
 from tenantkit_llm_claude.provider import ClaudeLLM
 from tenantkit_llm_claude.settings import ClaudeSettings
+
+if TYPE_CHECKING:
+    from tenantkit.registry import Register
 
 __all__ = ["ClaudeLLM", "ClaudeSettings", "register_llm_providers"]
 

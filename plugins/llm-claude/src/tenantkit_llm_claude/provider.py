@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, ClassVar
 from tenantkit.errors import ProviderUnavailable
 from tenantkit.http import iter_sse, make_client, open_stream, send
 from tenantkit.llm import LLM, ChatRequest, ChatResponse, LLMCapability, StreamEvent
-from tenantkit.registry import ProviderContext
 from tenantkit_llm_claude._request import PROVIDER, build_body
 from tenantkit_llm_claude._response import (
     CODES,
@@ -22,6 +21,8 @@ from tenantkit_llm_claude.settings import ClaudeSettings
 
 if TYPE_CHECKING:
     import httpx
+
+    from tenantkit.registry import ProviderContext
 
 __all__ = ["ClaudeLLM"]
 

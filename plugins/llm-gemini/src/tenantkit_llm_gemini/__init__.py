@@ -6,10 +6,14 @@ A tenant secret selects it with ``{"provider": "gemini", "api_key": ..., "model"
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tenantkit
-from tenantkit.registry import Register
 from tenantkit_llm_gemini.provider import GeminiLLM
 from tenantkit_llm_gemini.settings import GeminiSettings
+
+if TYPE_CHECKING:
+    from tenantkit.registry import Register
 
 __all__ = ["GeminiLLM", "GeminiSettings", "register_llm_providers"]
 

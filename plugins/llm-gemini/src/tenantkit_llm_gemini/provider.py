@@ -19,7 +19,6 @@ from tenantkit.llm import (
     StreamEvent,
     Usage,
 )
-from tenantkit.registry import ProviderContext
 from tenantkit_llm_gemini._request import PROVIDER, build_body, build_image_body, model_path
 from tenantkit_llm_gemini._response import (
     CODES,
@@ -35,6 +34,8 @@ from tenantkit_llm_gemini.settings import GeminiSettings
 
 if TYPE_CHECKING:
     import httpx
+
+    from tenantkit.registry import ProviderContext
 
 __all__ = ["GeminiLLM"]
 
