@@ -127,3 +127,15 @@ def test_a_stream_that_breaks_midway_is_interrupted() -> None:
         for event in iter_sse(response.iter_lines()):
             seen.append(event.data)
     assert seen == ["one"]
+
+
+def test_retry_after_from_the_error_body_when_no_header_says() -> None:
+    body_says = ErrorInfo(code="RESOURCE_EXHAUSTED", message="slow down", retry_after=2.5)
+    assert classify("p", 429, body_says).retry_after == 2.5
+    assert classify("p", 429, body_says, headers={"Retry-After": "4"}).retry_after == 4
+
+
+def test_a_context_limit_message_is_a_context_window_error() -> None:
+    message = "input length and `max_tokens` exceed context limit: 197626 + 8192 > 200000"
+    error = classify("p", 400, ErrorInfo(code="invalid_request_error", message=message))
+    assert type(error) is errors.ContextWindowExceeded
