@@ -1,0 +1,233 @@
+"""How items sit in the table: key attributes, index attributes, and the JSON codec.
+
+One table holds every collection of a namespace (the tenant id), see the README::
+
+    _pk   "{ns}#{collection}#{pk}"      partition key (ns and collection never hold "#")
+    _sk   "#{sk}"                       sort key (never empty, order kept)
+    _v    version                       a new opaque value on every write
+    _exp  expiry, epoch seconds         the table's TTL attribute
+    _ipk:{gsi}  "{ns}#{value}"          an index's partition key, when the field is a string
+    _isk:{gsi}  "{sort}\\0{pk}\\0{sk}"    an index's sort key: (sort field, pk, sk) order
+
+Application fields are top-level attributes; their names start with a letter, so they
+never collide with the attributes above.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tenantkit.db import IndexSpec, Item, Key
+from tenantkit.errors import ConfigurationError, InvalidCursor, InvalidRequest
+
+PK = "_pk"
+SK = "_sk"
+VERSION = "_v"
+EXPIRES = "_exp"
+SEP = "#"
+_NUL = "\x00"
+_GSI_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+AttributeValue = dict[str, Any]
+
+
+def partition_key(ns: str, collection: str, pk: str) -> str:
+    return f"{ns}{SEP}{collection}{SEP}{pk}"
+
+
+def sort_key(sk: str) -> str:
+    return SEP + sk
+
+
+def partition_prefix(ns: str, collection: str) -> str:
+    return f"{ns}{SEP}{collection}{SEP}"
+
+
+def key_attributes(ns: str, collection: str, key: Key) -> dict[str, AttributeValue]:
+    return {
+        PK: {"S": partition_key(ns, collection, key.pk)},
+        SK: {"S": sort_key(key.sk)},
+    }
+
+
+# --- secondary indexes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    """A declared :class:`IndexSpec` as a global secondary index of the table."""
+
+    spec: IndexSpec
+
+    @property
+    def gsi(self) -> str:
+        return f"{self.spec.collection}.{self.spec.name}"
+
+    @property
+    def pk_attr(self) -> str:
+        return f"_ipk:{self.gsi}"
+
+    @property
+    def sk_attr(self) -> str:
+        return f"_isk:{self.gsi}"
+
+    @classmethod
+    def of(cls, spec: IndexSpec) -> Index:
+        index = cls(spec)
+        if not 3 <= len(index.gsi) <= 255 or not set(index.gsi) <= _GSI_NAME_CHARS:
+            raise ConfigurationError(
+                f"index {spec.name!r} on {spec.collection!r} cannot be a DynamoDB index "
+                "name: use letters, digits, '_', '.' and '-'"
+            )
+        return index
+
+    def partition_value(self, ns: str, value: str) -> str:
+        return f"{ns}{SEP}{value}"
+
+    def sort_value(self, item_sort: Any, pk: str, sk: str) -> str:
+        """The index sort key; a missing or non-string sort field sorts as ``""``."""
+        head = item_sort if isinstance(item_sort, str) else ""
+        return f"{head}{_NUL}{pk}{_NUL}{sk}"
+
+    def attributes(self, ns: str, pk: str, sk: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """The index attributes of an item with these fields (absent: not indexed)."""
+        found: dict[str, AttributeValue] = {}
+        value = fields.get(self.spec.partition_field)
+        if isinstance(value, str):
+            found[self.pk_attr] = {"S": self.partition_value(ns, value)}
+        sort = fields.get(self.spec.sort_field) if self.spec.sort_field else None
+        found[self.sk_attr] = {"S": self.sort_value(sort, pk, sk)}
+        return found
+
+
+# --- the JSON codec -------------------------------------------------------------------
+
+# DynamoDB numbers: up to 38 significant digits, magnitude 1E-130 to below 1E+126.
+_MAX_DIGITS = 38
+_MIN_EXPONENT = -130
+_MAX_EXPONENT = 125
+
+
+def encode(value: Any, path: str) -> AttributeValue:
+    """A JSON value as a DynamoDB attribute value. Floats keep their shortest repr."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": _number(Decimal(value), path)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidRequest(f"{path}: numbers must be finite")
+        return {"N": _number(Decimal(repr(value)), path)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list | tuple):
+        return {"L": [encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): encode(v, f"{path}.{k}") for k, v in value.items()}}
+    raise InvalidRequest(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def _number(number: Decimal, path: str) -> str:
+    if number.is_zero():
+        return "0"
+    normal = number.normalize()
+    digits = len(normal.as_tuple().digits)
+    exponent = normal.adjusted()
+    if digits > _MAX_DIGITS or not _MIN_EXPONENT <= exponent <= _MAX_EXPONENT:
+        raise InvalidRequest(
+            f"{path}: DynamoDB numbers hold at most {_MAX_DIGITS} significant digits "
+            f"and magnitudes from 1E{_MIN_EXPONENT} to 1E+{_MAX_EXPONENT + 1}"
+        )
+    return str(normal) if exponent > _MAX_DIGITS or exponent < -6 else format(normal, "f")
+
+
+def decode(value: AttributeValue) -> Any:
+    """A DynamoDB attribute value as JSON: integral numbers as int, others as float."""
+    ((tag, inner),) = value.items()
+    if tag == "S":
+        return inner
+    if tag == "N":
+        return _from_number(inner)
+    if tag == "BOOL":
+        return bool(inner)
+    if tag == "NULL":
+        return None
+    if tag == "M":
+        return {k: decode(v) for k, v in inner.items()}
+    if tag == "L":
+        return [decode(v) for v in inner]
+    if tag == "SS":
+        return list(inner)
+    if tag == "NS":
+        return [_from_number(v) for v in inner]
+    raise InvalidRequest(f"attribute type {tag} is not JSON")  # B and BS: not written here
+
+
+def _from_number(text: str) -> int | float:
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise InvalidRequest(f"not a number: {text!r}") from None
+    if number == number.to_integral_value():
+        return int(number)
+    return float(number)
+
+
+def encode_fields(fields: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    return {name: encode(value, name) for name, value in fields.items()}
+
+
+def decode_item(raw: Mapping[str, AttributeValue]) -> Item:
+    """An :class:`Item` from a stored item (table or index query, projection ALL)."""
+    pk = raw[PK]["S"].split(SEP, 2)[2]
+    sk = raw[SK]["S"][len(SEP) :]
+    data = {name: decode(value) for name, value in raw.items() if not name.startswith("_")}
+    expires = raw.get(EXPIRES)
+    return Item(
+        pk=pk,
+        sk=sk,
+        data=data,
+        version=raw[VERSION]["S"] if VERSION in raw else "",
+        expires_at=int(Decimal(expires["N"])) if expires else None,
+    )
+
+
+def expired(raw: Mapping[str, AttributeValue], now: float) -> bool:
+    expires = raw.get(EXPIRES)
+    return expires is not None and Decimal(expires["N"]) <= Decimal(repr(now))
+
+
+# --- cursors --------------------------------------------------------------------------
+
+
+def encode_cursor(key: Mapping[str, AttributeValue]) -> str:
+    """The provider cursor: the last returned item's key attributes, base64url JSON."""
+    plain = {name: value["S"] for name, value in key.items()}
+    raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, names: frozenset[str]) -> dict[str, AttributeValue]:
+    """The ``ExclusiveStartKey`` a cursor holds; it must name exactly ``names``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        plain = json.loads(raw)
+    except (ValueError, TypeError):
+        raise InvalidCursor("malformed cursor") from None
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != names
+        or not all(isinstance(v, str) for v in plain.values())
+    ):
+        raise InvalidCursor("malformed cursor")
+    return {name: {"S": value} for name, value in plain.items()}
