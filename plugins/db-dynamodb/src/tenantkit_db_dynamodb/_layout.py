@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from tenantkit.db import IndexSpec, Item, Key
@@ -115,42 +115,48 @@ _MAX_EXPONENT = 125
 
 
 def encode(value: Any, path: str) -> AttributeValue:
-    """A JSON value as a DynamoDB attribute value. Floats keep their shortest repr."""
+    """A JSON value as a DynamoDB attribute value.
+
+    Integers are written as plain digits and floats as their shortest repr with a
+    decimal point or an exponent, so :func:`decode` gives back the same type.
+    """
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, int):
-        return {"N": _number(Decimal(value), path)}
+        _check_number(Decimal(value), path)
+        return {"N": str(value)}
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidRequest(f"{path}: numbers must be finite")
-        return {"N": _number(Decimal(repr(value)), path)}
+        number = Decimal(repr(value))
+        _check_number(number, path)
+        return {"N": str(number)}
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, list | tuple):
         return {"L": [encode(v, f"{path}[{i}]") for i, v in enumerate(value)]}
     if isinstance(value, Mapping):
+        if "" in value:
+            raise InvalidRequest(f"{path}: DynamoDB cannot store an object key that is empty")
         return {"M": {str(k): encode(v, f"{path}.{k}") for k, v in value.items()}}
     raise InvalidRequest(f"{path}: {type(value).__name__} is not a JSON value")
 
 
-def _number(number: Decimal, path: str) -> str:
+def _check_number(number: Decimal, path: str) -> None:
     if number.is_zero():
-        return "0"
-    normal = number.normalize()
-    digits = len(normal.as_tuple().digits)
-    exponent = normal.adjusted()
-    if digits > _MAX_DIGITS or not _MIN_EXPONENT <= exponent <= _MAX_EXPONENT:
+        return
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
+    if len(digits) > _MAX_DIGITS or not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
         raise InvalidRequest(
             f"{path}: DynamoDB numbers hold at most {_MAX_DIGITS} significant digits "
             f"and magnitudes from 1E{_MIN_EXPONENT} to 1E+{_MAX_EXPONENT + 1}"
         )
-    return str(normal) if exponent > _MAX_DIGITS or exponent < -6 else format(normal, "f")
 
 
 def decode(value: AttributeValue) -> Any:
-    """A DynamoDB attribute value as JSON: integral numbers as int, others as float."""
+    """A DynamoDB attribute value as JSON: plain digits as int, other numbers as float."""
     ((tag, inner),) = value.items()
     if tag == "S":
         return inner
@@ -174,13 +180,7 @@ def decode(value: AttributeValue) -> Any:
 def _from_number(text: str) -> int | float:
     if text.lstrip("-").isdigit():
         return int(text)
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise InvalidRequest(f"not a number: {text!r}") from None
-    if number == number.to_integral_value():
-        return int(number)
-    return float(number)
+    return float(text)
 
 
 def encode_fields(fields: Mapping[str, Any]) -> dict[str, AttributeValue]:
@@ -198,13 +198,13 @@ def decode_item(raw: Mapping[str, AttributeValue]) -> Item:
         sk=sk,
         data=data,
         version=raw[VERSION]["S"] if VERSION in raw else "",
-        expires_at=int(Decimal(expires["N"])) if expires else None,
+        expires_at=int(float(expires["N"])) if expires else None,
     )
 
 
 def expired(raw: Mapping[str, AttributeValue], now: float) -> bool:
     expires = raw.get(EXPIRES)
-    return expires is not None and Decimal(expires["N"]) <= Decimal(repr(now))
+    return expires is not None and float(expires["N"]) <= now
 
 
 # --- cursors --------------------------------------------------------------------------

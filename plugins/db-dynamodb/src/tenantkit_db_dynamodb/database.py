@@ -179,9 +179,17 @@ class DynamoDBDatabase(Database):
         for _ in range(2):
             now = time.time()
             params = self._update_params(
-                ns, collection, key, dict(set or {}), dict(increment or {}), remove,
-                condition, upsert, _expiry(now, ttl), now,
-            )  # fmt: skip
+                ns,
+                collection,
+                key,
+                set_=dict(set or {}),
+                increment=dict(increment or {}),
+                remove=remove,
+                condition=condition,
+                upsert=upsert,
+                expires_at=_expiry(now, ttl),
+                now=now,
+            )
             try:
                 answer = self._client.update_item(
                     ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD", **params
@@ -417,9 +425,17 @@ class DynamoDBDatabase(Database):
                 kind = "Put"
             case TxUpdate():
                 body = self._update_params(
-                    ns, op.collection, op.key, dict(op.set), dict(op.increment), op.remove,
-                    op.condition, op.upsert, None, now,
-                )  # fmt: skip
+                    ns,
+                    op.collection,
+                    op.key,
+                    set_=dict(op.set),
+                    increment=dict(op.increment),
+                    remove=op.remove,
+                    condition=op.condition,
+                    upsert=op.upsert,
+                    expires_at=None,
+                    now=now,
+                )
                 return {"Update": body}
             case TxDelete():
                 body["Key"] = key_attributes(ns, op.collection, op.key)
@@ -519,6 +535,7 @@ class DynamoDBDatabase(Database):
         ns: str,
         collection: str,
         key: Key,
+        *,
         set_: dict[str, Any],
         increment: dict[str, int | float],
         remove: Sequence[str],
@@ -689,12 +706,12 @@ class _Expr:
         return f"(attribute_not_exists({exp}) OR {exp} > {self._now_value()})"
 
     def condition(self, condition: Condition) -> str:
-        pk, exp = self.name(PK), self.name(EXPIRES)
         match condition:
             case IfAbsent():
+                pk, exp = self.name(PK), self.name(EXPIRES)
                 return f"(attribute_not_exists({pk}) OR {exp} <= {self._now_value()})"
             case IfExists():
-                return f"(attribute_exists({pk}) AND {self.live()})"
+                return f"(attribute_exists({self.name(PK)}) AND {self.live()})"
             case IfVersion():
                 version = self.value({"S": condition.version})
                 return f"({self.name(VERSION)} = {version} AND {self.live()})"
@@ -744,8 +761,12 @@ def _index_sort_condition(expr: _Expr, attribute: str, sort: SortKey) -> str | N
     ``v`` compares as: ``s < v`` exactly when ``s\\0...`` < ``v``, and ``s <= v``
     exactly when ``s\\0...`` < ``v\\x01`` (no key holds NUL).
     """
-    isk = expr.name(attribute)
     v = sort.value
+    if v == "" and sort.op in ("begins_with", "gte"):
+        return ""
+    if v == "" and sort.op == "lt":
+        return None
+    isk = expr.name(attribute)
 
     def val(text: str) -> str:
         return expr.value({"S": text})
@@ -754,15 +775,15 @@ def _index_sort_condition(expr: _Expr, attribute: str, sort: SortKey) -> str | N
         case "eq":
             return f"begins_with({isk}, {val(v + chr(0))})"
         case "begins_with":
-            return f"begins_with({isk}, {val(v)})" if v else ""
+            return f"begins_with({isk}, {val(v)})"
         case "lt":
-            return f"{isk} < {val(v)}" if v else None
+            return f"{isk} < {val(v)}"
         case "lte":
             return f"{isk} < {val(v + chr(1))}"
         case "gt":
             return f"{isk} >= {val(v + chr(1))}"
         case "gte":
-            return f"{isk} >= {val(v)}" if v else ""
+            return f"{isk} >= {val(v)}"
         case "between":
             upper = sort.upper if sort.upper is not None else v
             if v > upper:
