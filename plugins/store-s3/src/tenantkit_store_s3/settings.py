@@ -60,7 +60,7 @@ class S3Settings(ProviderSettings):
             return ""
         if prefix.startswith("/") or _CONTROL.search(prefix):
             raise ValueError("must be relative, without control characters or backslashes")
-        segments = prefix.rstrip("/").split("/")
+        segments = prefix.removesuffix("/").split("/")
         if any(s in ("", ".", "..") for s in segments):
             raise ValueError("must not contain empty, '.' or '..' segments")
         return "/".join(segments) + "/"
