@@ -66,7 +66,9 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TenantkitError) and error.retry_after is not None:
             delay = max(delay, error.retry_after)
-        return delay
+        # Never sleep past the budget; the stop condition already left room for retry_after.
+        remaining = self.max_total - (state.seconds_since_start or 0.0)
+        return max(0.0, min(delay, remaining))
 
 
 class _StopOnBudget(tenacity.stop.stop_base):
@@ -83,7 +85,7 @@ class _StopOnBudget(tenacity.stop.stop_base):
             if isinstance(error, TenantkitError) and error.retry_after is not None
             else 0.0
         )
-        return elapsed + wait_at_least > self.max_total
+        return elapsed >= self.max_total or elapsed + wait_at_least > self.max_total
 
 
 def _is_retryable(exc: BaseException) -> bool:

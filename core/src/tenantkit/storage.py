@@ -108,7 +108,12 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, key: str, *, offset: int = 0, length: int | None = None) -> bytes:
-        """The object's bytes, or ``length`` bytes from ``offset``. ``NotFound`` if absent."""
+        """The object's bytes, or ``length`` bytes from ``offset``. ``NotFound`` if absent.
+
+        Ranges follow HTTP: a read with an ``offset`` or a ``length`` whose ``offset``
+        is at or past the end of the object raises ``InvalidRequest`` (HTTP 416); a
+        range running past the end is cut short.
+        """
 
     @abc.abstractmethod
     def stream(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:

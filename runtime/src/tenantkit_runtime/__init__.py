@@ -1,0 +1,1 @@
+"""tenantkit on AWS Lambda: handlers, authorizer, packaging and the local server."""

@@ -1,0 +1,1 @@
+"""The Lambda functions. Each module exposes ``handler(event, context)``."""
