@@ -14,7 +14,7 @@ from tenantkit_store_s3 import S3Settings
 from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 
 from tenantkit import TenantStorage
-from tenantkit.errors import NotFound
+from tenantkit.errors import InvalidRequest, NotFound
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:
@@ -40,7 +40,8 @@ def test_ranges_and_streams(tenant_store: TenantStorage) -> None:
     assert tenant_store.get("r.bin", offset=10, length=5) == bytes(range(10, 15))
     assert tenant_store.get("r.bin", offset=250) == bytes(range(250, 256))
     assert tenant_store.get("r.bin", offset=250, length=100) == bytes(range(250, 256))
-    assert tenant_store.get("r.bin", offset=256) == b""
+    with pytest.raises(InvalidRequest, match="InvalidRange"):
+        tenant_store.get("r.bin", offset=256)
     chunks = list(tenant_store.stream("r.bin", chunk_size=100))
     assert [len(c) for c in chunks] == [100, 100, 56]
     assert b"".join(chunks) == bytes(range(256))

@@ -246,11 +246,7 @@ class S3Store(ObjectStore):
             answer = self._client.get_object(**params)
             with answer["Body"] as body:
                 data: bytes = body.read()
-        except ClientError as exc:
-            if _code(exc) == "InvalidRange":  # the range starts at or past the end
-                return b""
-            raise self._error(exc) from None
-        except BotoCoreError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise self._error(exc) from None
         return data
 
@@ -449,10 +445,6 @@ def _length(part: Any) -> int:
     if isinstance(part, tuple):
         return int(part[1] - part[0] + 1)
     return len(part)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _etag(value: Any) -> str | None:
