@@ -81,7 +81,7 @@ class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1]
-    tenant_id: str = Field(pattern=TENANT_ID.pattern)
+    tenant_id: str = Field(pattern=f"^{TENANT_ID.pattern}$")
     plan: str = Field(default="standard", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     db: dict[str, Any]
     llm: dict[str, Any]

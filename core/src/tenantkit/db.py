@@ -203,7 +203,8 @@ class IndexSpec(BaseModel):
 
     Items of ``collection`` whose ``partition_field`` is a string are indexed
     (a sparse index); ``sort_field``, when given, orders the index and accepts
-    :class:`SortKey` conditions. Items are ordered by (sort field, pk, sk).
+    :class:`SortKey` conditions, and then only items whose sort field is a string
+    too are indexed (as in a DynamoDB GSI). Items are ordered by (sort field, pk, sk).
     """
 
     model_config = _frozen

@@ -239,18 +239,8 @@ def send(
 
     ``parse_error(response) -> ErrorInfo`` reads the provider's error body.
     """
-    import httpx
-
-    try:
+    with _transport_errors(provider):
         response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise Timeout(
-            f"{provider} did not answer in time ({type(exc).__name__})", provider=provider
-        ) from None
-    except httpx.TransportError as exc:
-        raise ConnectionFailed(
-            f"could not reach {provider}: {type(exc).__name__}", provider=provider
-        ) from None
     if response.is_success:
         return response
     raise _error(response, provider, parse_error, request_id_header, codes)
@@ -272,19 +262,27 @@ def open_stream(
     transport failures while the body is read become :class:`StreamInterrupted`."""
     import httpx
 
+    with _transport_errors(provider), client.stream(method, url, **kwargs) as response:
+        if not response.is_success:
+            response.read()
+            raise _error(response, provider, parse_error, request_id_header, codes)
+        try:
+            yield response
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise StreamInterrupted(
+                f"the {provider} stream broke: {type(exc).__name__}",
+                provider=provider,
+                request_id=_header(response, request_id_header),
+            ) from None
+
+
+@contextmanager
+def _transport_errors(provider: str) -> Iterator[None]:
+    """Failures to connect or to get an answer in time, as the taxonomy's errors."""
+    import httpx
+
     try:
-        with client.stream(method, url, **kwargs) as response:
-            if not response.is_success:
-                response.read()
-                raise _error(response, provider, parse_error, request_id_header, codes)
-            try:
-                yield response
-            except (httpx.TransportError, httpx.StreamError) as exc:
-                raise StreamInterrupted(
-                    f"the {provider} stream broke: {type(exc).__name__}",
-                    provider=provider,
-                    request_id=_header(response, request_id_header),
-                ) from None
+        yield
     except httpx.TimeoutException as exc:
         raise Timeout(
             f"{provider} did not answer in time ({type(exc).__name__})", provider=provider

@@ -78,6 +78,8 @@ def check_item_key(value: object, *, field: str) -> str:
         raise InvalidKey(f"{field} must be a string, got {type(value).__name__}")
     if "\x00" in value:
         raise InvalidKey(f"{field} must not contain NUL characters")
+    if not _is_unicode(value):
+        raise InvalidKey(f"{field} must be valid Unicode text (it holds a lone surrogate)")
     if len(value.encode()) > MAX_ITEM_KEY_BYTES:
         raise InvalidKey(f"{field} is longer than {MAX_ITEM_KEY_BYTES} bytes")
     return value
@@ -94,6 +96,8 @@ def check_json_value(value: Any, *, path: str) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise InvalidRequest(f"{path}: strings must not contain NUL characters")
+        if not _is_unicode(value):
+            raise InvalidRequest(f"{path}: strings must be valid Unicode (no lone surrogates)")
         return
     if isinstance(value, list | tuple):
         for i, v in enumerate(value):
@@ -103,11 +107,21 @@ def check_json_value(value: Any, *, path: str) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise InvalidRequest(f"{path}: object keys must be strings")
-            if "\x00" in k:
-                raise InvalidRequest(f"{path}: object keys must not contain NUL characters")
+            if "\x00" in k or not _is_unicode(k):
+                raise InvalidRequest(
+                    f"{path}: object keys must be valid Unicode without NUL characters"
+                )
             check_json_value(v, path=f"{path}.{k}")
         return
     raise InvalidRequest(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_key_text(key: object, what: str) -> str:

@@ -56,6 +56,8 @@ _HOOKS: dict[Kind, str] = {
     "storage": "register_storage_providers",
 }
 _INDEX_FORMAT = 1
+#: Distributions are named ``tenantkit-{db,llm,store}-{provider}``.
+_DISTRIBUTION_KIND: dict[Kind, str] = {"db": "db", "llm": "llm", "storage": "store"}
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,7 @@ class Plugins:
         return ProviderNotFound(
             f"no {kind} provider named {name!r} is installed "
             f"(installed: {', '.join(installed) or 'none'}); "
-            f"install it with: pip install tenantkit-{kind}-{name}"
+            f"install it with: pip install tenantkit-{_DISTRIBUTION_KIND[kind]}-{name}"
         )
 
 

@@ -9,6 +9,7 @@ on each plugin's good behaviour.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -265,9 +266,11 @@ class TenantDatabase(_Scoped):
             _check_sort(sort)
         _check_limit(limit, MAX_QUERY_LIMIT)
         query = ["q", collection, pk, sort.model_dump() if sort else None, descending]
-        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
-        page = self._call(
-            lambda: self._db.query(
+        return self._paged(
+            query,
+            cursor,
+            limit,
+            lambda inner: self._db.query(
                 self._tenant_id,
                 collection,
                 pk,
@@ -275,12 +278,10 @@ class TenantDatabase(_Scoped):
                 descending=descending,
                 limit=limit,
                 cursor=inner,
-            )
+            ),
+            lambda item: item.pk == pk and (sort is None or sort.matches(item.sk)),
+            f"query of partition {pk!r}",
         )
-        for found in page.items:
-            if found.pk != pk or (sort is not None and not sort.matches(found.sk)):
-                raise self._violation(f"query of partition {pk!r} returned item {found.key}")
-        return self._seal(page, query, limit)
 
     def query_index(
         self,
@@ -301,12 +302,16 @@ class TenantDatabase(_Scoped):
             raise InvalidRequest(f"no index {index!r} is declared on collection {collection!r}")
         check_item_key(value, field=spec.partition_field)
         if sort is not None:
+            if spec.sort_field is None:
+                raise InvalidRequest(f"index {index!r} has no sort field to apply a condition to")
             _check_sort(sort)
         _check_limit(limit, MAX_QUERY_LIMIT)
         query = ["i", collection, index, value, sort.model_dump() if sort else None, descending]
-        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
-        page = self._call(
-            lambda: self._db.query_index(
+        return self._paged(
+            query,
+            cursor,
+            limit,
+            lambda inner: self._db.query_index(
                 self._tenant_id,
                 spec,
                 value,
@@ -314,12 +319,10 @@ class TenantDatabase(_Scoped):
                 descending=descending,
                 limit=limit,
                 cursor=inner,
-            )
+            ),
+            lambda item: item.data.get(spec.partition_field) == value,
+            f"index {index!r} query",
         )
-        for found in page.items:
-            if found.data.get(spec.partition_field) != value:
-                raise self._violation(f"index {index!r} query returned item {found.key}")
-        return self._seal(page, query, limit)
 
     def batch_get(self, collection: str, keys: Sequence[Key | tuple[str, str]]) -> list[Item]:
         """The items that exist among ``keys`` (at most 100), in the order asked."""
@@ -366,9 +369,23 @@ class TenantDatabase(_Scoped):
                     raise InvalidRequest(f"not a transaction operation: {op!r}")
         self._call(lambda: self._db.transact_write(self._tenant_id, clean), retry=False)
 
-    def _seal(self, page: Page, query: list[Any], limit: int) -> Page:
+    def _paged(
+        self,
+        query: list[Any],
+        cursor: str | None,
+        limit: int,
+        fetch: Callable[[str | None], Page],
+        belongs: Callable[[Item], bool],
+        what: str,
+    ) -> Page:
+        """Open the caller's cursor, fetch a page, check it, and seal the next cursor."""
+        inner = self._signer.open(self._tenant_id, query, cursor) if cursor is not None else None
+        page = self._call(lambda: fetch(inner))
         if len(page.items) > limit:
-            raise self._violation(f"returned {len(page.items)} items for limit {limit}")
+            raise self._violation(f"{what} returned {len(page.items)} items for limit {limit}")
+        for item in page.items:
+            if not belongs(item):
+                raise self._violation(f"{what} returned item {item.key}")
         if page.cursor is None:
             return page
         sealed = self._signer.seal(self._tenant_id, query, page.cursor)
@@ -378,8 +395,13 @@ class TenantDatabase(_Scoped):
         if ttl is None:
             return
         self._require(DbCapability.TTL, "item expiry (ttl)")
-        if not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0:
-            raise InvalidRequest("ttl must be a positive number of seconds")
+        if (
+            not isinstance(ttl, int | float)
+            or isinstance(ttl, bool)
+            or not math.isfinite(ttl)
+            or ttl <= 0
+        ):
+            raise InvalidRequest("ttl must be a positive, finite number of seconds")
 
     def _violation(self, what: str) -> IsolationViolation:
         return IsolationViolation(
