@@ -133,7 +133,7 @@ def test_transaction_applies_every_operation(tenant_db: TenantDatabase) -> None:
     tenant_db.put("notes", {"pk": "gone"})
     tenant_db.transact_write(
         [
-            TxPut(collection="notes", item={"pk": "new", "owner": "bob"}, ttl=3600),
+            TxPut(collection="notes", item={"pk": "new", "owner": "bob", "title": "t"}, ttl=3600),
             TxUpdate(
                 collection="notes",
                 key=Key(pk="kept"),

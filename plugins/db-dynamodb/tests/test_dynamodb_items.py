@@ -65,7 +65,11 @@ def test_layout_keeps_tenants_collections_and_keys_apart(
 
     client, table = raw_table
     keys = sorted((i["_pk"]["S"], i["_sk"]["S"]) for i in client.scan(TableName=table)["Items"])
-    assert keys == [("abc#notes#x#y", "#"), ("abc#notes_archive#x#y", "#"), ("abc-1#notes#y", "#")]
+    assert keys == [
+        ("abc#notes#x#y", "\x00"),
+        ("abc#notes_archive#x#y", "\x00"),
+        ("abc-1#notes#y", "\x00"),
+    ]
     # "abc"'s partition "x#y" never reaches "abc-1"'s items, nor another collection's.
     assert abc.get("notes", "x#y")["who"] == "abc"  # type: ignore[index]
     assert abc1.get("notes", "x#y") is None
@@ -108,8 +112,8 @@ def test_update_sets_removes_and_requires_the_item_unless_upsert(
     assert created.data == {"a": 1, "n": 2}
     changed = tenant_db.update("notes", "ghost", set={"b": [1]}, remove=["a"])
     assert changed.data == {"n": 2, "b": [1]}
-    with pytest.raises(InvalidRequest):  # ADD on a string
-        tenant_db.update("notes", "ghost", increment={"b": 1})
+    with pytest.raises(InvalidRequest, match=r"^increment b: .*not a number|something else"):
+        tenant_db.update("notes", "ghost", increment={"b": 1, "n": 1})
 
 
 def test_counters_are_atomic_under_concurrency(tenant_db: TenantDatabase) -> None:
@@ -146,7 +150,7 @@ def test_ttl_is_stored_in_the_ttl_attribute(
     assert before + 60 <= item.expires_at <= before + 62
     client, table = raw_table
     stored = client.get_item(
-        TableName=table, Key={"_pk": {"S": "acme#notes#u1"}, "_sk": {"S": "#"}}
+        TableName=table, Key={"_pk": {"S": "acme#notes#u1"}, "_sk": {"S": "\x00"}}
     )
     assert int(stored["Item"]["_exp"]["N"]) == item.expires_at
     ttl = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
@@ -159,10 +163,11 @@ def _plant_expired(raw_table: tuple[Any, str], pk: str, sk: str = "", **fields: 
     client, table = raw_table
     item = {
         "_pk": {"S": f"acme#notes#{pk}"},
-        "_sk": {"S": f"#{sk}"},
+        "_sk": {"S": sk or "\x00"},
         "_v": {"S": "0000000000000000"},
         "_exp": {"N": str(int(time.time()) - 5)},
         "owner": {"S": "bob"},
+        "title": {"S": ""},
         "_ipk:notes.by_owner": {"S": "acme#bob"},
         "_isk:notes.by_owner": {"S": f"\x00{pk}\x00{sk}"},
     }
@@ -175,7 +180,7 @@ def test_expired_items_are_invisible_before_dynamodb_removes_them(
 ) -> None:
     _plant_expired(raw_table, "u1", "a", stale=1)
     _plant_expired(raw_table, "u1", "b", stale=1)
-    tenant_db.put("notes", {"pk": "u1", "sk": "c", "owner": "bob"})
+    tenant_db.put("notes", {"pk": "u1", "sk": "c", "owner": "bob", "title": ""})
 
     assert tenant_db.get("notes", "u1", "a") is None
     assert [i.sk for i in tenant_db.query("notes", "u1", limit=1).items] == ["c"]

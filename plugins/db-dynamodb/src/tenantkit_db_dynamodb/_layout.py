@@ -3,11 +3,13 @@
 One table holds every collection of a namespace (the tenant id), see the README::
 
     _pk   "{ns}#{collection}#{pk}"      partition key (ns and collection never hold "#")
-    _sk   "#{sk}"                       sort key (never empty, order kept)
+    _sk   sk, or "\0" for ""            sort key (never empty; no key holds NUL, so
+                                        "\0" sorts before every other sort key)
     _v    version                       a new opaque value on every write
     _exp  expiry, epoch seconds         the table's TTL attribute
     _ipk:{gsi}  "{ns}#{value}"          an index's partition key, when the field is a string
-    _isk:{gsi}  "{sort}\\0{pk}\\0{sk}"    an index's sort key: (sort field, pk, sk) order
+    _isk:{gsi}  "{sort}\\0{pk}\\0{sk}"    an index's sort key: (sort field, pk, sk) order,
+                                        cut to DynamoDB's 1,024 bytes
 
 Application fields are top-level attributes; their names start with a letter, so they
 never collide with the attributes above.
@@ -31,6 +33,9 @@ SK = "_sk"
 VERSION = "_v"
 EXPIRES = "_exp"
 SEP = "#"
+EMPTY_SORT_KEY = "\x00"
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
 _NUL = "\x00"
 _GSI_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
@@ -42,7 +47,7 @@ def partition_key(ns: str, collection: str, pk: str) -> str:
 
 
 def sort_key(sk: str) -> str:
-    return SEP + sk
+    return sk or EMPTY_SORT_KEY
 
 
 def partition_prefix(ns: str, collection: str) -> str:
@@ -88,12 +93,30 @@ class Index:
         return index
 
     def partition_value(self, ns: str, value: str) -> str:
-        return f"{ns}{SEP}{value}"
+        text = f"{ns}{SEP}{value}"
+        if len(text.encode()) > MAX_PARTITION_KEY_BYTES:
+            raise InvalidRequest(
+                f"{self.spec.partition_field}: DynamoDB indexes values of at most "
+                f"{MAX_PARTITION_KEY_BYTES - len(ns) - 1} bytes"
+            )
+        return text
 
-    def sort_value(self, item_sort: Any, pk: str, sk: str) -> str:
-        """The index sort key; a missing or non-string sort field sorts as ``""``."""
-        head = item_sort if isinstance(item_sort, str) else ""
-        return f"{head}{_NUL}{pk}{_NUL}{sk}"
+    def sort_value(self, head: str, pk: str, sk: str) -> str:
+        """The index sort key of an item whose sort field is ``head`` (``""`` without one).
+
+        DynamoDB keeps 1,024 bytes of a sort key: the (pk, sk) tie-breaker is cut to
+        fit, so items whose sort value and first key bytes are equal tie.
+        """
+        if len(head.encode()) >= MAX_SORT_KEY_BYTES:
+            raise InvalidRequest(
+                f"{self.spec.sort_field}: DynamoDB sorts an index by values of at most "
+                f"{MAX_SORT_KEY_BYTES - 1} bytes"
+            )
+        text = f"{head}{_NUL}{pk}{_NUL}{sk}"
+        raw = text.encode()
+        if len(raw) <= MAX_SORT_KEY_BYTES:
+            return text
+        return raw[:MAX_SORT_KEY_BYTES].decode(errors="ignore")
 
     def attributes(self, ns: str, pk: str, sk: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The index attributes of an item with these fields (absent: not indexed)."""
@@ -101,8 +124,9 @@ class Index:
         value = fields.get(self.spec.partition_field)
         if isinstance(value, str):
             found[self.pk_attr] = {"S": self.partition_value(ns, value)}
-        sort = fields.get(self.spec.sort_field) if self.spec.sort_field else None
-        found[self.sk_attr] = {"S": self.sort_value(sort, pk, sk)}
+        sort = fields.get(self.spec.sort_field) if self.spec.sort_field else ""
+        if isinstance(sort, str):
+            found[self.sk_attr] = {"S": self.sort_value(sort, pk, sk)}
         return found
 
 
@@ -190,7 +214,9 @@ def encode_fields(fields: Mapping[str, Any]) -> dict[str, AttributeValue]:
 def decode_item(raw: Mapping[str, AttributeValue]) -> Item:
     """An :class:`Item` from a stored item (table or index query, projection ALL)."""
     pk = raw[PK]["S"].split(SEP, 2)[2]
-    sk = raw[SK]["S"][len(SEP) :]
+    sk = raw[SK]["S"]
+    if sk == EMPTY_SORT_KEY:
+        sk = ""
     data = {name: decode(value) for name, value in raw.items() if not name.startswith("_")}
     expires = raw.get(EXPIRES)
     return Item(

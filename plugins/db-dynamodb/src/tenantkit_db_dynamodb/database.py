@@ -207,6 +207,13 @@ class DynamoDBDatabase(Database):
                     continue
                 if old is None and not upsert:
                     raise _not_found(collection, key) from None
+                not_numbers = [n for n in increment or () if old and n in old and "N" not in old[n]]
+                if not_numbers:
+                    raise InvalidRequest(
+                        f"increment {', '.join(not_numbers)}: the field holds something "
+                        "else than a number",
+                        provider=PROVIDER,
+                    ) from None
                 raise self._error(exc) from None
             except BotoCoreError as exc:
                 raise self._error(exc) from None
@@ -251,7 +258,8 @@ class DynamoDBDatabase(Database):
             on_sort = _table_sort_condition(expr, sort)
             if on_sort is None:
                 return Page(items=[])
-            conditions.append(on_sort)
+            if on_sort:
+                conditions.append(on_sort)
         start = None
         if cursor is not None:
             start = decode_cursor(cursor, frozenset({PK, SK}))
@@ -558,15 +566,15 @@ class DynamoDBDatabase(Database):
                 sets.append(f"{expr.name(index.pk_attr)} = {expr.value(value)}")
             elif field in set_ or field in increment or field in remove:
                 removes.append(expr.name(index.pk_attr))
-            isk = expr.name(index.sk_attr)
-            if sort_field is not None and (
-                sort_field in set_ or sort_field in increment or sort_field in remove
-            ):
-                value = {"S": index.sort_value(set_.get(sort_field), key.pk, key.sk)}
-                sets.append(f"{isk} = {expr.value(value)}")
-            else:
-                value = {"S": index.sort_value(None, key.pk, key.sk)}
+            if sort_field is None:  # the sort key only breaks ties: set once, never changed
+                isk = expr.name(index.sk_attr)
+                value = {"S": index.sort_value("", key.pk, key.sk)}
                 sets.append(f"{isk} = if_not_exists({isk}, {expr.value(value)})")
+            elif sort_field in set_ and isinstance(set_[sort_field], str):
+                value = {"S": index.sort_value(set_[sort_field], key.pk, key.sk)}
+                sets.append(f"{expr.name(index.sk_attr)} = {expr.value(value)}")
+            elif sort_field in set_ or sort_field in increment or sort_field in remove:
+                removes.append(expr.name(index.sk_attr))
         clauses = [f"SET {', '.join(sets)}"]
         if adds:
             clauses.append(f"ADD {', '.join(adds)}")
@@ -579,6 +587,15 @@ class DynamoDBDatabase(Database):
             required = f"attribute_exists({pk}) AND {expr.live()}"
         if condition is not None:
             required += f" AND {expr.condition(condition)}"
+        if increment:
+            # ADD to a non-number fails the whole request with a message naming no field;
+            # checked as a condition instead, the item that failed it comes back.
+            number = expr.value({"S": "N"})
+            for name in increment:
+                field = expr.name(name)
+                required += (
+                    f" AND (attribute_not_exists({field}) OR attribute_type({field}, {number}))"
+                )
         params: dict[str, Any] = {
             "TableName": self._table,
             "Key": key_attributes(ns, collection, key),
@@ -730,9 +747,18 @@ class _Expr:
 
 
 def _table_sort_condition(expr: _Expr, sort: SortKey) -> str | None:
-    """The key condition on ``_sk``; ``None`` when nothing can match."""
+    """The key condition on ``_sk``: ``None`` when nothing can match, ``""`` when all do.
+
+    Sort keys are stored as they are, except ``""`` as ``"\\0"``, which sorts first as
+    ``""`` does (no key holds NUL), so every comparison keeps its meaning.
+    """
+    v = sort.value
+    if sort.op == "lt" and not v:
+        return None
+    if sort.op in ("begins_with", "gte") and not v:
+        return ""
     sk = expr.name(SK)
-    value = expr.value({"S": sort_key(sort.value)})
+    value = expr.value({"S": sort_key(v)})
     match sort.op:
         case "eq":
             return f"{sk} = {value}"
@@ -747,8 +773,8 @@ def _table_sort_condition(expr: _Expr, sort: SortKey) -> str | None:
         case "begins_with":
             return f"begins_with({sk}, {value})"
         case "between":
-            upper = sort.upper if sort.upper is not None else sort.value
-            if sort.value > upper:
+            upper = sort.upper if sort.upper is not None else v
+            if v > upper:
                 return None
             return f"{sk} BETWEEN {value} AND {expr.value({'S': sort_key(upper)})}"
     raise InvalidRequest(f"unknown sort condition {sort.op!r}")  # pragma: no cover
