@@ -1,9 +1,9 @@
 """A tenant whose secret names ``dynamodb`` and ``s3``, end to end on the moto server.
 
-Its secret is in Secrets Manager; the resolver reads it, loads only the two plugins it
-names, and ``tenantkit check`` (with ``ensure_schema``) creates the table in the
-tenant's own account and round-trips an item and an object. The check runs in a fresh
-interpreter so that what it imports can be seen.
+Its secret is in Secrets Manager; the resolver reads it and loads only the plugins it
+names. ``tenantkit check --ensure-schema`` (the command, in a fresh interpreter, so
+that what it imports can be seen) creates the table in the tenant's own account and
+round-trips an item and an object; ``tenantkit providers`` lists both plugins.
 """
 
 from __future__ import annotations
@@ -27,15 +27,26 @@ TENANT = "acme"
 TENANT_ACCOUNT = "111111111111"
 EXTERNAL_ID = "planted-external-id-0c2f41d9e7"
 
-_CHECK = """
-import json, sys
-from tenantkit.check import check_tenant
-from tenantkit.resolver import Resolver
 
-report = check_tenant(Resolver.from_env(), sys.argv[1], ensure_schema=True)
-loaded = sorted(m for m in sys.modules if m.startswith("tenantkit_"))
-print(json.dumps({"report": report.to_dict(), "loaded": loaded}))
-"""
+def _tenantkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the ``tenantkit`` command in a fresh interpreter."""
+    script = Path(sys.executable).with_name("tenantkit")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "tenantkit"]
+    return subprocess.run(
+        [*command, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def cli_env(moto_server: MotoServer, tmp_path: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": moto_server.region,
+        "TENANTKIT_CACHE_DIR": str(tmp_path),
+    }
+    return env
 
 
 @pytest.fixture
@@ -69,49 +80,44 @@ def tenant_secret(moto_server: MotoServer) -> dict[str, Any]:
     return {"prefix": prefix, "secret": secret}
 
 
-def test_tenantkit_check_resolves_the_tenant_with_only_its_plugins(
-    moto_server: MotoServer, tenant_secret: dict[str, Any], tmp_path: Path
-) -> None:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": moto_server.region,
-        "TENANTKIT_SECRETS_PREFIX": tenant_secret["prefix"],
-        "TENANTKIT_SECRETS_ENDPOINT_URL": moto_server.endpoint_url,
-        "TENANTKIT_SIGNING_KEY": secrets.token_hex(16),
-        "TENANTKIT_CACHE_DIR": str(tmp_path),
-    }
-    env.pop("TENANTKIT_CONFIG_DIR", None)
-    done = subprocess.run(
-        [sys.executable, "-c", _CHECK, TENANT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_tenantkit_providers_lists_both_plugins(cli_env: dict[str, str]) -> None:
+    done = _tenantkit("providers", "--json", env=cli_env)
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    report = result["report"]
+    rows = {(r["kind"], r["name"]): r for r in json.loads(done.stdout)["providers"]}
+    dynamodb, s3 = rows["db", "dynamodb"], rows["storage", "s3"]
+    assert (dynamodb["distribution"], dynamodb["loads"]) == ("tenantkit-db-dynamodb", True)
+    assert dynamodb["capabilities"] == ["batch", "indexes", "transactions", "ttl"]
+    assert (s3["distribution"], s3["loads"]) == ("tenantkit-store-s3", True)
+    assert s3["capabilities"] == ["presign"]
+
+
+def test_tenantkit_check_resolves_the_tenant_with_only_its_plugins(
+    moto_server: MotoServer, tenant_secret: dict[str, Any], cli_env: dict[str, str]
+) -> None:
+    where = ["--secrets-prefix", tenant_secret["prefix"], "--endpoint-url"]
+    where += [moto_server.endpoint_url, "--region", moto_server.region]
+    done = _tenantkit("check", TENANT, *where, "--ensure-schema", "--json", env=cli_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
     assert report["ok"], report
     assert [(p["kind"], p["provider"], p["ok"]) for p in report["providers"]] == [
         ("db", "dynamodb", True),
         ("llm", "echo", True),
         ("storage", "s3", True),
     ]
-    # Only the two plugins the secret names were imported, no other installed one.
-    assert {m.split(".")[0] for m in result["loaded"]} == {
-        "tenantkit_db_dynamodb",
-        "tenantkit_store_s3",
-    }
+    # Of the installed plugins, only the two the secret names (and the core's echo).
     imported = report["imported_plugins"]
     assert {m.split(".")[0] for m in imported if not m.startswith("tenantkit.")} == {
         "tenantkit_db_dynamodb",
         "tenantkit_store_s3",
     }
     assert [m for m in imported if m.startswith("tenantkit.")] == ["tenantkit.providers.echo"]
-    assert EXTERNAL_ID not in done.stdout + done.stderr
+    # Run again as a person would read it: the table exists now, and no credential shows.
+    text = _tenantkit("check", TENANT, *where, env=cli_env)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "dynamodb" in text.stdout
+    for output in (done.stdout, done.stderr, text.stdout, text.stderr):
+        assert EXTERNAL_ID not in output
 
     # ensure_schema created the table in the tenant's own account; the probe is gone.
     table = tenant_secret["secret"]["db"]["table"]
