@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tenantkit.db import JSON, Condition, Database, Item, Key, Page, SortKey
+from tenantkit.db import JSON, Condition, Database, Item, Key, Page
 from tenantkit.errors import Unsupported
 from tenantkit.providers.sqlite import SqliteDatabase, SqliteSettings
 from tenantkit.registry import ProviderContext
@@ -110,4 +110,3 @@ class TestRequiredOnly(DatabaseConformance):
 
 def test_the_required_only_provider_declares_nothing() -> None:
     assert RequiredOnly.capabilities == frozenset()
-    assert SortKey.prefix("a").matches("ab")

@@ -5,6 +5,10 @@ lowercase ASCII letters, digits and hyphens, starting and ending with a letter o
 digit (a DNS label). They can never contain ``/``, ``#``, ``:``, ``.`` or NUL, the
 separators providers use to keep tenants apart, so no tenant's scope is a prefix
 of another's once a separator follows it (``abc/`` never matches ``abc-1/``).
+
+One id of that format is reserved: :data:`RESERVED_NAMESPACE` names the namespace of
+data that belongs to no tenant (the control plane's tenant registry). Every provider
+can store it like a tenant's, and it is never accepted as a tenant id.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from tenantkit.errors import InvalidKey, InvalidRequest
 
@@ -21,11 +25,13 @@ __all__ = [
     "FIELD_NAME",
     "MAX_ITEM_KEY_BYTES",
     "MAX_STORAGE_KEY_BYTES",
+    "RESERVED_NAMESPACE",
     "TENANT_ID",
     "check_collection",
     "check_field_name",
     "check_item_key",
     "check_json_value",
+    "check_namespace",
     "check_storage_key",
     "check_storage_prefix",
     "check_tenant_id",
@@ -37,21 +43,35 @@ COLLECTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 MAX_ITEM_KEY_BYTES = 1024
 MAX_STORAGE_KEY_BYTES = 1024
+RESERVED_NAMESPACE = "tenantkit-control-plane"
 _RESERVED_FIELDS = frozenset({"pk", "sk"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def is_tenant_id(value: object) -> bool:
-    return isinstance(value, str) and TENANT_ID.fullmatch(value) is not None
+def is_tenant_id(value: object) -> TypeGuard[str]:
+    return (
+        isinstance(value, str)
+        and TENANT_ID.fullmatch(value) is not None
+        and value != RESERVED_NAMESPACE
+    )
 
 
 def check_tenant_id(value: object) -> str:
+    if value == RESERVED_NAMESPACE:
+        raise InvalidRequest(f"tenant id {value!r} is reserved")
     if not is_tenant_id(value):
         raise InvalidRequest(
             f"invalid tenant id {value!r}: use 1-63 lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit"
         )
     return str(value)
+
+
+def check_namespace(value: object) -> str:
+    """A provider namespace: a tenant id, or :data:`RESERVED_NAMESPACE`."""
+    if value == RESERVED_NAMESPACE:
+        return RESERVED_NAMESPACE
+    return check_tenant_id(value)
 
 
 def check_collection(name: object) -> str:
@@ -131,6 +151,8 @@ def _check_key_text(key: object, what: str) -> str:
         raise InvalidKey(f"{what} {key!r} contains a control character")
     if "\\" in key:
         raise InvalidKey(f"{what} {key!r} contains a backslash")
+    if not _is_unicode(key):
+        raise InvalidKey(f"{what} must be valid Unicode text (it holds a lone surrogate)")
     if key.startswith("/"):
         raise InvalidKey(f"{what} {key!r} is absolute; keys are relative to the tenant")
     if len(key.encode()) > MAX_STORAGE_KEY_BYTES - 64:

@@ -13,7 +13,9 @@ memory, and stores them in a small JSON file keyed by ``sys.path`` and the
 modification times of its directories, so later processes (a new Lambda container,
 the next CLI run) find a name with a few ``stat`` calls and one small read.
 Installing or removing a distribution changes its directory's modification time and
-so the key.
+so the key. A directory that never changes (a Lambda deployment package) can carry
+its entries in a file of its own (:func:`write_frozen_index`), read instead of the
+metadata of the distributions in it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from tenantkit.errors import (
 )
 from tenantkit.registry import KINDS, Kind, ProviderSpec, make_spec
 
-__all__ = ["GROUPS", "EntryPointIndex", "EntryPointRef", "Plugins", "default_plugins"]
+__all__ = [
+    "FROZEN_INDEX",
+    "GROUPS",
+    "EntryPointIndex",
+    "EntryPointRef",
+    "Plugins",
+    "default_plugins",
+    "write_frozen_index",
+]
 
 log = logging.getLogger("tenantkit.plugins")
 
@@ -58,6 +68,8 @@ _HOOKS: dict[Kind, str] = {
 _INDEX_FORMAT = 1
 #: Distributions are named ``tenantkit-{db,llm,store}-{provider}``.
 _DISTRIBUTION_KIND: dict[Kind, str] = {"db": "db", "llm": "llm", "storage": "store"}
+#: The file :func:`write_frozen_index` writes at the root of a directory on the path.
+FROZEN_INDEX = "tenantkit-entry-points.json"
 
 
 @dataclass(frozen=True)
@@ -139,27 +151,16 @@ class EntryPointIndex:
 
     def _scan(self) -> dict[Kind, dict[str, list[EntryPointRef]]]:
         found: dict[Kind, dict[str, list[EntryPointRef]]] = {kind: {} for kind in KINDS}
-        groups = {group: kind for kind, group in GROUPS.items()}
         seen: set[str] = set()
-        for dist in metadata.distributions(path=self._path):
-            text = dist.read_text("entry_points.txt")
-            if not text or "tenantkit." not in text:
-                continue
-            dist_name = dist.metadata["Name"] or "?"
-            normalized = dist_name.lower().replace("_", "-")
-            if normalized in seen:  # shadowed by an earlier path entry, as imports are
-                continue
-            seen.add(normalized)
-            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-            parser.optionxform = str  # type: ignore[assignment,method-assign]
-            parser.read_string(text)
-            for group, kind in groups.items():
-                if not parser.has_section(group):
+        for entry in self._path:
+            frozen = _read_frozen(entry)
+            for dist_name, refs in _scan_entry(entry) if frozen is None else frozen:
+                normalized = dist_name.lower().replace("_", "-")
+                if normalized in seen:  # shadowed by an earlier path entry, as imports are
                     continue
-                for name, value in parser.items(group):
-                    found[kind].setdefault(name, []).append(
-                        EntryPointRef(kind, name, value, dist_name, dist.version)
-                    )
+                seen.add(normalized)
+                for ref in refs:
+                    found[ref.kind].setdefault(ref.name, []).append(ref)
         return found
 
     @staticmethod
@@ -188,6 +189,62 @@ class EntryPointIndex:
             tmp.replace(cache_file)
         except OSError as exc:  # a read-only home: the index still works, only slower
             log.debug("entry-point index not cached at %s: %s", cache_file, exc)
+
+
+def write_frozen_index(directory: str | Path) -> Path:
+    """Record the tenantkit entry points of the distributions in ``directory``.
+
+    Writes :data:`FROZEN_INDEX` there. An :class:`EntryPointIndex` whose path holds
+    ``directory`` then reads that one file instead of the metadata of every
+    distribution in it. For directories nothing installs into later, such as the
+    root of a Lambda deployment package; the file is trusted as it is.
+    """
+    distributions = [
+        {"distribution": name, "entry_points": [asdict(ref) for ref in refs]}
+        for name, refs in _scan_entry(str(directory))
+    ]
+    path = Path(directory) / FROZEN_INDEX
+    document = {"format": _INDEX_FORMAT, "distributions": distributions}
+    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def _scan_entry(entry: str) -> list[tuple[str, list[EntryPointRef]]]:
+    """The distributions in one path entry that declare tenantkit entry points."""
+    groups = {group: kind for kind, group in GROUPS.items()}
+    found: list[tuple[str, list[EntryPointRef]]] = []
+    for dist in metadata.distributions(path=[entry]):
+        text = dist.read_text("entry_points.txt")
+        if not text or "tenantkit." not in text:
+            continue
+        dist_name = dist.metadata["Name"] or "?"
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string(text)
+        refs = [
+            EntryPointRef(kind, name, value, dist_name, dist.version)
+            for group, kind in groups.items()
+            if parser.has_section(group)
+            for name, value in parser.items(group)
+        ]
+        found.append((dist_name, refs))
+    return found
+
+
+def _read_frozen(entry: str) -> list[tuple[str, list[EntryPointRef]]] | None:
+    try:
+        raw = json.loads((Path(entry or ".") / FROZEN_INDEX).read_text())
+        if raw["format"] != _INDEX_FORMAT:
+            return None
+        return [
+            (dist["distribution"], [EntryPointRef(**ref) for ref in dist["entry_points"]])
+            for dist in raw["distributions"]
+        ]
+    except OSError:  # no such file (the usual case), or the entry is a zip file
+        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring the unreadable %s in %s: %s", FROZEN_INDEX, entry, exc)
+        return None
 
 
 class Plugins:

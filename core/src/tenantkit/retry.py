@@ -1,7 +1,8 @@
 """The one retry policy: exponential backoff with full jitter, honouring ``retry_after``.
 
 Only errors marked :attr:`TenantkitError.retryable` are retried, at most
-``max_attempts`` times in all and never past ``max_total`` seconds. When the provider
+``max_attempts`` times in all and never past ``max_total`` seconds after the first
+failure. When the provider
 said how long to wait (``retry_after``), the wait is at least that long; a
 ``retry_after`` that would overrun the total budget ends the retries at once.
 """
@@ -31,7 +32,7 @@ class RetryPolicy:
         max_attempts: attempts in all, the first included (1 disables retries).
         initial_delay: upper bound of the first backoff, in seconds.
         max_delay: upper bound of any one backoff.
-        max_total: no attempt starts after this many seconds since the first.
+        max_total: no attempt starts after this many seconds since the first failure.
     """
 
     max_attempts: int = 4
@@ -41,9 +42,28 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
 
     def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` under this policy and return its result or raise its last error."""
-        if self.max_attempts <= 1:
+        """Run ``fn`` under this policy and return its result or raise its last error.
+
+        The first attempt runs directly, so a call that succeeds pays nothing for the
+        policy; only after a retryable failure does the retry loop start, counting
+        that failure as its first attempt (the time budget starts there).
+        """
+        try:
             return fn()
+        except TenantkitError as exc:
+            if not exc.retryable or self.max_attempts <= 1:
+                raise
+            first: TenantkitError | None = exc
+        if first is None:  # pragma: no cover - the except clause always sets it
+            raise AssertionError("unreachable")
+
+        def attempt() -> T:
+            nonlocal first
+            if first is not None:
+                replay, first = first, None
+                raise replay
+            return fn()
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_retryable),
             stop=tenacity.stop_any(
@@ -54,7 +74,7 @@ class RetryPolicy:
             sleep=self.sleep,
             reraise=True,
         )
-        return retrying(fn)
+        return retrying(attempt)
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: a random wait between 0 and the exponential bound."""

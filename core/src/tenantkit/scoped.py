@@ -44,9 +44,9 @@ from tenantkit.identifiers import (
     check_field_name,
     check_item_key,
     check_json_value,
+    check_namespace,
     check_storage_key,
     check_storage_prefix,
-    check_tenant_id,
 )
 from tenantkit.llm import (
     LLM,
@@ -90,7 +90,7 @@ class _Scoped:
         retry: RetryPolicy,
         secrets: Sequence[str] = (),
     ) -> None:
-        self._tenant_id = check_tenant_id(tenant_id)
+        self._tenant_id = check_namespace(tenant_id)
         self._provider = provider
         self._capabilities = capabilities
         self._retry = retry

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,49 @@ class DirectorySource:
         """The tenants that have a file in the directory."""
         return sorted(p.stem for p in self._dir.glob("*.json") if p.stem != "defaults")
 
+    def read(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's own document, not merged over the defaults (to edit and :meth:`put`)."""
+        check_tenant_id(tenant_id)
+        path = self._dir / f"{tenant_id}.json"
+        text = self._read_text(path)
+        if text is None:
+            raise TenantNotFound(f"no configuration for tenant {tenant_id!r} in {self._dir}")
+        return parse_secret_text(text, source=str(path))
+
+    def read_defaults(self) -> dict[str, Any]:
+        """The defaults document (``{}`` when there is none)."""
+        path = self._dir / "defaults.json"
+        text = self._read_text(path)
+        return parse_secret_text(text, source=str(path)) if text is not None else {}
+
+    def put(self, tenant_id: str, raw: dict[str, Any]) -> str:
+        """Write the tenant's document atomically; returns a version of the new text.
+
+        The caller validates ``raw`` first.
+        """
+        check_tenant_id(tenant_id)
+        path = self._dir / f"{tenant_id}.json"
+        _checked(tenant_id, raw, str(path))
+        text = json.dumps(raw, indent=2) + "\n"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.chmod(tmp, 0o600)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ConfigSourceError(f"cannot write {path}: {exc.strerror}") from None
+        return _version(text)
+
+    @staticmethod
+    def _read_text(path: Path) -> str | None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigSourceError(f"cannot read {path}: {exc.strerror}") from None
+
 
 class SecretsManagerSource:
     """Tenant secrets in AWS Secrets Manager.
@@ -178,6 +222,20 @@ class SecretsManagerSource:
             version=_version(defaults[1] if defaults else "-", tenant[1]),
             source=secret_id,
         )
+
+    def read(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's own secret, not merged over the defaults (to edit and :meth:`put`)."""
+        check_tenant_id(tenant_id)
+        secret_id = self.secret_id(tenant_id)
+        found = self._get(secret_id, AWSCURRENT)
+        if found is None:
+            raise TenantNotFound(f"no secret {secret_id}")
+        return parse_secret_text(found[0], source=secret_id)
+
+    def read_defaults(self) -> dict[str, Any]:
+        """The defaults secret (``{}`` when there is none)."""
+        found = self._get(self.defaults_id, AWSCURRENT)
+        return parse_secret_text(found[0], source=self.defaults_id) if found else {}
 
     def put(self, tenant_id: str, raw: dict[str, Any]) -> str:
         """Write a new version of the tenant's secret (creating it if needed).

@@ -33,8 +33,9 @@ Unicode code point order. A partial index on ``expires_at`` serves the sweep of
 expired rows. :meth:`SqliteDatabase.ensure_schema` adds one partial expression
 index per declared :class:`~tenantkit.db.IndexSpec`, on
 ``(ns, json_extract(data, '$.<partition field>'), json_extract(data, '$.<sort field>'), pk, sk)``
-for the items of its collection whose indexed fields are strings; index queries
-work without it, only slower.
+for the items of its collection whose indexed fields are strings. The indexes of
+the context's schema are created with the table, and an index query creates its
+index on first use if it is missing; queries name their index (``INDEXED BY``).
 
 Expiry: an item written with ``ttl`` gets ``expires_at = ceil(now + ttl)`` and is
 filtered out of every read once that second has come. Expired rows are removed
@@ -126,6 +127,7 @@ _SWEEP_SQL = (
 _SWEEP_INTERVAL = 60.0
 _SWEEP_BATCH = 500
 _DEFAULT_BUSY_TIMEOUT_MS = 5000
+_LAST_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _VALIDATION_ERROR = "ValidationError"
 
@@ -146,8 +148,8 @@ class SqliteDatabase(Database):
 
     Args:
         settings: where the database lives.
-        context: what the core says about the tenant; unused beyond its schema,
-            which :meth:`ensure_schema` takes anyway.
+        context: what the core says about the tenant; the indexes of its schema
+            are created at once (as :meth:`ensure_schema` does).
     """
 
     capabilities = frozenset(DbCapability)
@@ -156,6 +158,7 @@ class SqliteDatabase(Database):
         self._settings = settings
         self._lock = threading.Lock()
         self._last_sweep = 0.0
+        self._indexes: set[str] = set()
         busy_ms = settings.busy_timeout_ms
         timeout = (_DEFAULT_BUSY_TIMEOUT_MS if busy_ms is None else busy_ms) / 1000
         try:
@@ -180,6 +183,8 @@ class SqliteDatabase(Database):
                     f"CREATE INDEX IF NOT EXISTS {_TABLE}_expiry ON {_TABLE} (expires_at) "
                     "WHERE expires_at IS NOT NULL"
                 )
+            if context is not None:
+                self.ensure_schema(context.schema)
         except BaseException:
             self.close()
             raise
@@ -230,13 +235,18 @@ class SqliteDatabase(Database):
 
     def ensure_schema(self, schema: Schema) -> None:
         """Create a partial expression index for each declared secondary index."""
+        specs = [_IndexSql(spec) for spec in schema.indexes]
         with self._locked() as conn:
-            for spec in schema.indexes:
-                ix = _IndexSql(spec)
-                conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS {ix.index_name} ON {_TABLE} "
-                    f"(ns, {ix.columns}, pk, sk) WHERE {ix.membership}"
-                )
+            for ix in specs:
+                self._create_index(conn, ix)
+
+    def _create_index(self, conn: sqlite3.Connection, ix: _IndexSql) -> None:
+        if ix.index_name not in self._indexes:
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {ix.index_name} ON {_TABLE} "
+                f"(ns, {ix.columns}, pk, sk) WHERE {ix.membership}"
+            )
+            self._indexes.add(ix.index_name)
 
     # --- single items -----------------------------------------------------------------
 
@@ -358,10 +368,14 @@ class SqliteDatabase(Database):
         direction = " DESC" if descending else ""
         # Fixed fragments and checked identifiers (see _IndexSql); values are bound.
         sql = (
-            f"SELECT {_COLUMNS} FROM {_TABLE} WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM {_TABLE} INDEXED BY {ix.index_name} "  # noqa: S608
+            f"WHERE {' AND '.join(where)} "
             f"ORDER BY {', '.join(c + direction for c in order_by)} LIMIT ?"
         )
         with self._locked() as conn:
+            # Without statistics the planner may prefer the primary key; name the index
+            # (created on first use when ensure_schema did not declare it).
+            self._create_index(conn, ix)
             rows = conn.execute(sql, [*params, limit + 1]).fetchall()
         items = [_item(row) for row in rows[:limit]]
         if len(rows) <= limit:
@@ -511,7 +525,10 @@ def _check(condition: Condition | None, current: Item | None, collection: str, k
 
 
 def _expiry(now: float, ttl: float) -> int:
-    return math.ceil(now + ttl)
+    expires_at = math.ceil(now + ttl)
+    if expires_at > _LAST_EXPIRY:
+        raise InvalidRequest(f"ttl {ttl} reaches past the year 9999", provider=_PROVIDER)
+    return expires_at
 
 
 def _put_item(item: Mapping[str, JSON], key: Key, ttl: float | None, now: float) -> Item:

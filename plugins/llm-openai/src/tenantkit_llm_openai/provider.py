@@ -1,0 +1,294 @@
+"""The ``openai`` and ``azure-openai`` providers: one HTTP client each, chat completions."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tenantkit.errors import InvalidRequest, ProviderUnavailable
+from tenantkit.http import ErrorInfo, iter_sse, make_client, open_stream, send
+from tenantkit.llm import (
+    LLM,
+    ChatRequest,
+    ChatResponse,
+    ImageRequest,
+    ImageResponse,
+    LLMCapability,
+    StreamEvent,
+)
+from tenantkit.registry import ProviderContext
+from tenantkit_llm_openai import wire
+from tenantkit_llm_openai.settings import (
+    DEPLOYMENT_NAME,
+    AzureOpenAISettings,
+    MaxTokensField,
+    OpenAISettings,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AzureOpenAILLM", "OpenAILLM"]
+
+_USER_AGENT = "tenantkit-llm-openai/0.1.0"
+
+
+class _ChatCompletionsLLM(LLM):
+    """What OpenAI and Azure OpenAI share: the wire format and the calls."""
+
+    capabilities: ClassVar[frozenset[LLMCapability]] = frozenset(
+        {
+            LLMCapability.STREAMING,
+            LLMCapability.TOOLS,
+            LLMCapability.VISION,
+            LLMCapability.JSON_SCHEMA,
+            LLMCapability.IMAGE_GENERATION,
+        }
+    )
+    provider: ClassVar[str]
+    request_id_header: ClassVar[str]
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        secret: str | None,
+        stream_usage: bool,
+        max_tokens_field: MaxTokensField,
+        read_timeout: float,
+    ) -> None:
+        self._client = client
+        self._secret = secret
+        self._stream_usage = stream_usage
+        self._max_tokens_field = max_tokens_field
+        self._read_timeout = read_timeout
+
+    # What differs between the two: where requests go and what names the model.
+
+    @abc.abstractmethod
+    def _chat_target(self, model: str | None) -> tuple[str, str | None]:
+        """The chat URL path and the body's ``model``, given a request's model override."""
+
+    @abc.abstractmethod
+    def _image_target(self, model: str | None) -> tuple[str, str | None]:
+        """The same for image generation."""
+
+    def _params(self) -> Mapping[str, str] | None:
+        return None
+
+    # The calls.
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        path, model = self._chat_target(request.model)
+        body = wire.chat_body(request, model=model, max_tokens_field=self._max_tokens_field)
+        response = self._send("POST", path, json=body)
+        return wire.parse_chat(
+            self._json(response), provider=self.provider, request_id=self._request_id(response)
+        )
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        path, model = self._chat_target(request.model)
+        body = wire.chat_body(
+            request,
+            model=model,
+            max_tokens_field=self._max_tokens_field,
+            stream=True,
+            stream_usage=self._stream_usage,
+        )
+        return self._stream(path, body)
+
+    def _stream(self, path: str, body: dict[str, Any]) -> Iterator[StreamEvent]:
+        with open_stream(
+            self._client,
+            self.provider,
+            "POST",
+            path,
+            json=body,
+            params=self._params(),
+            parse_error=self._error_info,
+            request_id_header=self.request_id_header,
+        ) as response:
+            decoder = wire.StreamDecoder(
+                provider=self.provider, request_id=self._request_id(response)
+            )
+            for event in iter_sse(response.iter_lines()):
+                if event.data == "[DONE]":
+                    break
+                yield from decoder.feed(event.data)
+            yield from decoder.end()
+
+    def generate_image(self, request: ImageRequest) -> ImageResponse:
+        path, model = self._image_target(request.model)
+        response = self._send("POST", path, json=wire.image_body(request, model=model))
+        return wire.parse_images(
+            self._json(response),
+            provider=self.provider,
+            model=model or request.model,
+            request_id=self._request_id(response),
+            fetch=self._fetch,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # Plumbing.
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return send(
+            self._client,
+            self.provider,
+            method,
+            path,
+            params=self._params(),
+            parse_error=self._error_info,
+            request_id_header=self.request_id_header,
+            **kwargs,
+        )
+
+    def _fetch(self, url: str) -> bytes:
+        """Download an image result; without the client's credentials, which stay with it."""
+        if not url.startswith("https://"):
+            raise InvalidRequest(f"{self.provider} returned an image URL that is not https")
+        with make_client("", read_timeout=self._read_timeout) as bare:
+            return send(
+                bare,
+                self.provider,
+                "GET",
+                url,
+                parse_error=lambda r: ErrorInfo(
+                    message=f"image download failed: {r.reason_phrase}"
+                ),
+            ).content
+
+    def _error_info(self, response: httpx.Response) -> ErrorInfo:
+        info = wire.error_info(response)
+        if self._secret and self._secret in info.message:
+            return ErrorInfo(code=info.code, message=info.message.replace(self._secret, "***"))
+        return info
+
+    def _request_id(self, response: httpx.Response) -> str | None:
+        found: str | None = response.headers.get(self.request_id_header)
+        return found
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderUnavailable(
+                f"{self.provider} answered HTTP {response.status_code} with a non-JSON body",
+                provider=self.provider,
+                status=response.status_code,
+                request_id=self._request_id(response),
+            ) from None
+
+
+class OpenAILLM(_ChatCompletionsLLM):
+    """OpenAI's ``/v1/chat/completions``, or a compatible server at ``base_url``."""
+
+    provider = "openai"
+    request_id_header = "x-request-id"
+
+    def __init__(self, settings: OpenAISettings, context: ProviderContext | None = None) -> None:
+        headers = {"User-Agent": _USER_AGENT}
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        if settings.organization:
+            headers["OpenAI-Organization"] = settings.organization
+        if settings.project:
+            headers["OpenAI-Project"] = settings.project
+        super().__init__(
+            make_client(
+                settings.base_url,
+                headers=headers,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.timeout,
+            ),
+            secret=key,
+            stream_usage=settings.stream_usage,
+            max_tokens_field=settings.max_tokens_field,
+            read_timeout=settings.timeout,
+        )
+        self._base_url = settings.base_url
+        self._model = settings.model
+        self._image_model = settings.image_model
+
+    def __repr__(self) -> str:
+        return f"OpenAILLM(base_url={self._base_url!r}, model={self._model!r})"
+
+    def _chat_target(self, model: str | None) -> tuple[str, str | None]:
+        return "chat/completions", model or self._model
+
+    def _image_target(self, model: str | None) -> tuple[str, str | None]:
+        return "images/generations", model or self._image_model
+
+
+class AzureOpenAILLM(_ChatCompletionsLLM):
+    """Azure OpenAI deployments, by deployment URL and ``api-version`` or by the v1 API.
+
+    A request's ``model`` names the deployment to use.
+    """
+
+    provider = "azure-openai"
+    request_id_header = "apim-request-id"
+
+    def __init__(
+        self, settings: AzureOpenAISettings, context: ProviderContext | None = None
+    ) -> None:
+        key = settings.api_key.get_secret_value()
+        field = settings.max_tokens_field or (
+            "max_completion_tokens" if settings.v1 else "max_tokens"
+        )
+        super().__init__(
+            make_client(
+                f"{settings.endpoint}/openai",
+                headers={"api-key": key, "User-Agent": _USER_AGENT},
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.timeout,
+            ),
+            secret=key,
+            stream_usage=settings.stream_usage,
+            max_tokens_field=field,
+            read_timeout=settings.timeout,
+        )
+        self._endpoint = settings.endpoint
+        self._deployment = settings.deployment
+        self._image_deployment = settings.image_deployment
+        self._api_version = settings.api_version
+        self._v1 = settings.v1
+
+    def __repr__(self) -> str:
+        return (
+            f"AzureOpenAILLM(endpoint={self._endpoint!r}, deployment={self._deployment!r}, "
+            f"api_version={self._api_version!r})"
+        )
+
+    def _params(self) -> Mapping[str, str] | None:
+        return None if self._api_version == "v1" else {"api-version": self._api_version}
+
+    def _chat_target(self, model: str | None) -> tuple[str, str | None]:
+        return self._target("chat/completions", _deployment(model) or self._deployment)
+
+    def _image_target(self, model: str | None) -> tuple[str, str | None]:
+        deployment = _deployment(model) or self._image_deployment
+        if deployment is None:
+            raise InvalidRequest(
+                "azure-openai: set image_deployment in the settings, or pass model, "
+                "to generate images"
+            )
+        return self._target("images/generations", deployment)
+
+    def _target(self, operation: str, deployment: str) -> tuple[str, str | None]:
+        if self._v1:
+            return f"v1/{operation}", deployment
+        return f"deployments/{deployment}/{operation}", None
+
+
+def _deployment(model: str | None) -> str | None:
+    if model is not None and not DEPLOYMENT_NAME.fullmatch(model):
+        raise InvalidRequest(
+            f"model: {model!r} is not an Azure deployment name "
+            "(letters, digits, '-', '_' and '.', at most 64)"
+        )
+    return model

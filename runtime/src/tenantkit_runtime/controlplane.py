@@ -1,0 +1,320 @@
+"""The control-plane store: the operator's own data, through the DB provider mechanism.
+
+The deployment names a database provider and its settings
+(``TENANTKIT_CONTROL_PLANE``: ``{"provider": "dynamodb", "table": ..., "region": ...}``
+on AWS, ``{"provider": "sqlite", "path": ...}`` locally). The plugin is loaded by
+name like a tenant's, its settings are validated by its own model, and every access
+goes through a :class:`tenantkit.TenantDatabase` bound to one namespace:
+
+=====================  ======================  ===========================================
+what                   namespace               collection / partition / sort key
+=====================  ======================  ===========================================
+tenant registry        ``RESERVED_NAMESPACE``  ``tenants`` / ``tenants`` / tenant id
+WebSocket connections  the tenant id           ``connections`` / ``connections`` / conn. id
+audit log              the tenant id           ``audit`` / ``audit`` / time + random suffix
+=====================  ======================  ===========================================
+
+A tenant's connections are one partition of its namespace, so listing them is a
+query of that partition, never a scan, and no tenant ever reads another's. The
+registry lives in a namespace that can never be a tenant id.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tenantkit import Database, IfAbsent, Item, TenantDatabase
+from tenantkit.db import DbCapability, Schema
+from tenantkit.errors import (
+    ConfigurationError,
+    FieldError,
+    SecretValidationError,
+    TenantkitError,
+)
+from tenantkit.identifiers import RESERVED_NAMESPACE, check_tenant_id
+from tenantkit.plugins import Plugins, default_plugins
+from tenantkit.registry import ProviderContext
+from tenantkit.retry import RetryPolicy
+
+__all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord"]
+
+#: WebSocket connections last at most 2 hours on API Gateway; entries expire after.
+CONNECTION_TTL = 2 * 3600 + 300
+_SETTING = "TENANTKIT_CONTROL_PLANE"
+_frozen = ConfigDict(frozen=True, defer_build=True)
+
+
+class TenantRecord(BaseModel):
+    """A tenant known to the deployment."""
+
+    model_config = _frozen
+    tenant_id: str
+    display_name: str | None = None
+    status: str = "active"
+    created_at: str
+
+
+class Connection(BaseModel):
+    """An open WebSocket connection of one of a tenant's users."""
+
+    model_config = _frozen
+    tenant_id: str
+    connection_id: str
+    user_id: str
+    endpoint: str | None = None
+    connected_at: str
+
+
+class AuditEntry(BaseModel):
+    """One audited change: who did what, and when."""
+
+    model_config = _frozen
+    id: str
+    tenant_id: str
+    actor: str
+    action: str
+    details: dict[str, Any] = {}
+    at: str
+
+
+class ControlPlane:
+    """Tenant registry, WebSocket connections and audit log in one database.
+
+    Args:
+        database: the provider instance (the control plane owns it and closes it).
+        provider: its name, for errors and logs.
+        capabilities: what it declared (TTL is used for connections when present).
+        signing_key: signs pagination cursors; the deployment's key.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        provider: str,
+        capabilities: frozenset[str] = frozenset(),
+        signing_key: bytes | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        from tenantkit.cursors import CursorSigner
+
+        self._database = database
+        self._provider = provider
+        self._capabilities = capabilities
+        self._signer = CursorSigner(signing_key or secrets.token_bytes(32))
+        self._retry = retry or RetryPolicy()
+        self._scopes: dict[str, TenantDatabase] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_section(
+        cls,
+        section: Mapping[str, Any] | None,
+        *,
+        plugins: Plugins | None = None,
+        signing_key: bytes | None = None,
+    ) -> ControlPlane:
+        """Build the store a provider section names, loading only that plugin."""
+        if not section:
+            raise ConfigurationError(
+                f"{_SETTING} is not set: name the control-plane database, e.g. "
+                '{"provider": "sqlite", "path": "var/control-plane.db"}'
+            )
+        name = section.get("provider")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f'{_SETTING} needs a "provider" name')
+        spec = (plugins or default_plugins()).get("db", name)
+        try:
+            settings = spec.settings.model_validate(
+                {k: v for k, v in section.items() if k != "provider"}
+            )
+        except ValidationError as exc:
+            problems = [
+                FieldError(
+                    ".".join([_SETTING, *(str(p) for p in e["loc"])]),
+                    "field required" if e["type"] == "missing" else str(e["msg"]),
+                )
+                for e in exc.errors(include_input=False, include_url=False)
+            ]
+            raise SecretValidationError(problems, source=_SETTING) from None
+        context = ProviderContext(tenant_id=RESERVED_NAMESPACE, provider=name, schema=Schema())
+        try:
+            database = spec.factory(settings, context)
+        except TenantkitError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(
+                f"{_SETTING}: building the {name} provider failed: {type(exc).__name__}"
+            ) from exc
+        return cls(database, provider=name, capabilities=spec.capabilities, signing_key=signing_key)
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    def ensure_schema(self) -> None:
+        """Create the provider's tables where missing (setup and local use)."""
+        self._database.ensure_schema(Schema())
+
+    def close(self) -> None:
+        self._database.close()
+
+    def __repr__(self) -> str:
+        return f"ControlPlane(provider={self._provider!r})"
+
+    # --- tenant registry -----------------------------------------------------------------
+
+    def register_tenant(
+        self, tenant_id: str, *, display_name: str | None = None, status: str = "active"
+    ) -> TenantRecord:
+        """Add the tenant to the registry, or update its name and status."""
+        check_tenant_id(tenant_id)
+        record = TenantRecord(
+            tenant_id=tenant_id, display_name=display_name, status=status, created_at=_now()
+        )
+        existing = self.tenant(tenant_id)
+        if existing is not None:
+            record = record.model_copy(update={"created_at": existing.created_at})
+        self._scope(RESERVED_NAMESPACE).put(
+            "tenants",
+            {"pk": "tenants", "sk": tenant_id, **record.model_dump(exclude={"tenant_id"})},
+        )
+        return record
+
+    def tenant(self, tenant_id: str) -> TenantRecord | None:
+        check_tenant_id(tenant_id)
+        item = self._scope(RESERVED_NAMESPACE).get("tenants", "tenants", tenant_id)
+        return None if item is None else TenantRecord(tenant_id=item.sk, **item.data)
+
+    def tenants(
+        self, *, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[TenantRecord], str | None]:
+        """One page of the registry in tenant-id order, and the cursor of the next."""
+        page = self._scope(RESERVED_NAMESPACE).query(
+            "tenants", "tenants", limit=limit, cursor=cursor
+        )
+        return [TenantRecord(tenant_id=i.sk, **i.data) for i in page.items], page.cursor
+
+    def remove_tenant(self, tenant_id: str) -> bool:
+        check_tenant_id(tenant_id)
+        return self._scope(RESERVED_NAMESPACE).delete("tenants", "tenants", tenant_id)
+
+    # --- WebSocket connections -----------------------------------------------------------
+
+    def add_connection(
+        self, tenant_id: str, connection_id: str, *, user_id: str, endpoint: str | None = None
+    ) -> Connection:
+        """Register an open connection under its tenant."""
+        connection = Connection(
+            tenant_id=tenant_id,
+            connection_id=connection_id,
+            user_id=user_id,
+            endpoint=endpoint,
+            connected_at=_now(),
+        )
+        ttl = CONNECTION_TTL if DbCapability.TTL in self._capabilities else None
+        self._tenant(tenant_id).put(
+            "connections",
+            {
+                "pk": "connections",
+                "sk": connection_id,
+                **connection.model_dump(exclude={"tenant_id", "connection_id"}),
+            },
+            ttl=ttl,
+        )
+        return connection
+
+    def connection(self, tenant_id: str, connection_id: str) -> Connection | None:
+        item = self._tenant(tenant_id).get("connections", "connections", connection_id)
+        return None if item is None else _connection(tenant_id, item)
+
+    def remove_connection(self, tenant_id: str, connection_id: str) -> bool:
+        """Forget a connection; returns whether it was registered."""
+        return self._tenant(tenant_id).delete("connections", "connections", connection_id)
+
+    def connections(self, tenant_id: str, *, page_size: int = 500) -> Iterator[Connection]:
+        """Every registered connection of the tenant (a query of its partition)."""
+        scope = self._tenant(tenant_id)
+        cursor: str | None = None
+        while True:
+            page = scope.query("connections", "connections", limit=page_size, cursor=cursor)
+            for item in page.items:
+                yield _connection(tenant_id, item)
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    # --- audit log -----------------------------------------------------------------------
+
+    def audit(
+        self,
+        tenant_id: str,
+        *,
+        actor: str,
+        action: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Record a change to the tenant. ``details`` must hold no credential."""
+        at = _now()
+        entry = AuditEntry(
+            id=f"{at}#{secrets.token_hex(4)}",
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            details=dict(details or {}),
+            at=at,
+        )
+        self._tenant(tenant_id).put(
+            "audit",
+            {"pk": "audit", "sk": entry.id, **entry.model_dump(exclude={"id", "tenant_id"})},
+            condition=IfAbsent(),
+        )
+        return entry
+
+    def audit_log(
+        self, tenant_id: str, *, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditEntry], str | None]:
+        """One page of the tenant's audit log, newest first."""
+        page = self._tenant(tenant_id).query(
+            "audit", "audit", descending=True, limit=limit, cursor=cursor
+        )
+        entries = [AuditEntry(id=i.sk, tenant_id=tenant_id, **i.data) for i in page.items]
+        return entries, page.cursor
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _tenant(self, tenant_id: str) -> TenantDatabase:
+        return self._scope(check_tenant_id(tenant_id))
+
+    def _scope(self, namespace: str) -> TenantDatabase:
+        scope = self._scopes.get(namespace)
+        if scope is None:
+            with self._lock:
+                scope = self._scopes.get(namespace)
+                if scope is None:
+                    if len(self._scopes) >= 1024:
+                        self._scopes.clear()
+                    scope = TenantDatabase(
+                        self._database,
+                        tenant_id=namespace,
+                        provider=self._provider,
+                        capabilities=self._capabilities,
+                        signer=self._signer,
+                        retry=self._retry,
+                    )
+                    self._scopes[namespace] = scope
+        return scope
+
+
+def _connection(tenant_id: str, item: Item) -> Connection:
+    return Connection(tenant_id=tenant_id, connection_id=item.sk, **item.data)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,221 @@
+"""The Lambda authorizer: Cognito JWTs for the HTTP, REST and WebSocket APIs.
+
+One handler serves every API Gateway authorizer event; it tells them apart by shape:
+
+==================  ======================================  ============================
+event               token from                              answer
+==================  ======================================  ============================
+HTTP API, payload   ``Authorization`` header (``Bearer``    simple response:
+2.0 (``version``    optional), else ``identitySource[0]``  ``{"isAuthorized": bool,
+``"2.0"``)                                                  "context": {...}}``
+REST ``TOKEN``      ``authorizationToken``                  IAM policy
+REST ``REQUEST``    ``Authorization`` header                IAM policy
+(and HTTP API 1.0)
+WebSocket           query string ``token=``, else the       IAM policy
+``$connect``        ``Authorization`` header
+==================  ======================================  ============================
+
+An IAM policy answer is ``{"principalId": user_id, "policyDocument": {...},
+"context": {...}}`` allowing ``execute-api:Invoke`` on the event's ``methodArn`` only.
+
+The context of an allowed request holds ``tenant_id``, ``user_id`` (the token's
+``sub``) and ``roles`` (comma-joined); see :mod:`tenantkit_runtime.auth.identity` for
+where the functions behind the API find it and how to read it.
+
+Refusals:
+
+* a missing, malformed, forged, expired or foreign token: HTTP API ``{"isAuthorized":
+  false}`` (API Gateway answers 403); REST and WebSocket raise
+  :class:`Unauthorized`, whose message is exactly ``"Unauthorized"``, which API Gateway
+  turns into 401 (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+  apigateway-use-lambda-authorizer.html);
+* a valid token used on a route that names another tenant (path parameter
+  ``tenant_id`` or the configured name, query parameter of that name, or an
+  ``X-Tenant-Id`` header): HTTP API ``{"isAuthorized": false}``, REST and WebSocket a
+  ``Deny`` policy (403). A REST ``TOKEN`` event carries no route parameters, so only
+  the token is checked there;
+* the issuer's keys cannot be fetched: the error propagates (API Gateway answers 500)
+  rather than refusing valid users.
+
+Refusals are logged with their reason; a token is never logged. Settings come from
+the ``TENANTKIT_AUTH_*`` environment variables (:mod:`tenantkit_runtime.auth.settings`),
+read on the first invocation. Keep authorizer result caching off (or keyed on the
+route) wherever a route names a tenant: a cached answer skips the tenant check.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from tenantkit.errors import ConfigurationError, ProviderError
+from tenantkit_runtime.auth import (
+    AccessDenied,
+    AuthSettings,
+    Identity,
+    TokenRejected,
+    TokenVerifier,
+    bearer_token,
+)
+from tenantkit_runtime.auth.errors import shown
+
+__all__ = ["Unauthorized", "authorize", "handler"]
+
+log = logging.getLogger("tenantkit_runtime.functions.auth")
+
+EventKind = Literal["http", "token", "request", "websocket"]
+
+_verifier: TokenVerifier | None = None
+_verifier_lock = threading.Lock()
+
+
+class Unauthorized(Exception):
+    """Raised to make API Gateway answer 401 (REST and WebSocket authorizers)."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """The Lambda entry point."""
+    return authorize(event, _default_verifier())
+
+
+def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
+    """The authorizer's answer to ``event`` (see the module doc), using ``verifier``."""
+    kind = event_kind(event)
+    try:
+        identity = verifier.verify(_token(event, kind)).identity
+    except TokenRejected as exc:
+        log.info(
+            "authorizer: token refused (%s): %s",
+            exc.reason,
+            exc.message,
+            extra={"auth_reason": exc.reason, "event_kind": kind},
+        )
+        if kind == "http":
+            return {"isAuthorized": False}
+        raise Unauthorized() from None
+    except ProviderError as exc:
+        log.error("authorizer: cannot verify tokens now: %s", exc, extra={"event_kind": kind})
+        raise
+    try:
+        _check_route_tenant(event, kind, identity, verifier.settings)
+    except AccessDenied as exc:
+        log.warning(
+            "authorizer: access denied: %s",
+            exc.message,
+            extra={"auth_reason": "tenant", "event_kind": kind},
+        )
+        if kind == "http":
+            return {"isAuthorized": False}
+        return _policy(identity, "Deny", event)
+    log.debug(
+        "authorizer: allowed",
+        extra={"tenant_id": identity.tenant_id, "user_id": identity.user_id, "event_kind": kind},
+    )
+    if kind == "http":
+        return {"isAuthorized": True, "context": identity.to_context()}
+    return _policy(identity, "Allow", event)
+
+
+def event_kind(event: Mapping[str, Any]) -> EventKind:
+    """Which authorizer event ``event`` is.
+
+    Raises:
+        ConfigurationError: not an API Gateway authorizer event.
+    """
+    if event.get("version") == "2.0" and "routeArn" in event:
+        return "http"
+    kind = event.get("type")
+    if kind == "TOKEN" and "methodArn" in event:
+        return "token"
+    if kind == "REQUEST" and "methodArn" in event:
+        request_context = event.get("requestContext")
+        if (
+            isinstance(request_context, Mapping) and request_context.get("eventType") == "CONNECT"
+        ) or str(event["methodArn"]).endswith("/$connect"):
+            return "websocket"
+        return "request"
+    raise ConfigurationError(
+        "the authorizer got an event that is not an API Gateway authorizer event "
+        "(HTTP API 2.0, REST TOKEN/REQUEST or WebSocket $connect)"
+    )
+
+
+def _token(event: Mapping[str, Any], kind: EventKind) -> str | None:
+    if kind == "token":
+        return bearer_token(event.get("authorizationToken"))
+    if kind == "websocket":
+        token = _get(event.get("queryStringParameters"), "token")
+        if token:
+            return token
+    token = bearer_token(_header(event, "authorization"))
+    if token is None and kind == "http":
+        sources = event.get("identitySource")
+        if isinstance(sources, list) and sources:
+            token = bearer_token(sources[0])
+    return token
+
+
+def _check_route_tenant(
+    event: Mapping[str, Any], kind: EventKind, identity: Identity, settings: AuthSettings
+) -> None:
+    if kind == "token":
+        return
+    param = settings.route_tenant_param
+    named = {
+        "path parameter": _get(event.get("pathParameters"), param),
+        "query parameter": _get(event.get("queryStringParameters"), param),
+        "X-Tenant-Id header": _header(event, "x-tenant-id"),
+    }
+    for where, tenant_id in named.items():
+        if tenant_id is not None and tenant_id != identity.tenant_id:
+            raise AccessDenied(
+                f"a token of tenant {identity.tenant_id!r} was used on a route whose "
+                f"{where} names tenant {shown(tenant_id)}"
+            )
+
+
+def _policy(identity: Identity, effect: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "principalId": identity.user_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}
+            ],
+        },
+    }
+    if effect == "Allow":
+        answer["context"] = identity.to_context()
+    return answer
+
+
+def _get(mapping: object, key: str) -> str | None:
+    if isinstance(mapping, Mapping):
+        value = mapping.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name and isinstance(value, str):
+            return value
+    return None
+
+
+def _default_verifier() -> TokenVerifier:
+    global _verifier
+    if _verifier is None:
+        with _verifier_lock:
+            if _verifier is None:
+                _verifier = TokenVerifier(AuthSettings.from_env())
+    return _verifier

@@ -1,0 +1,170 @@
+"""The WebSocket function: connections per tenant, streamed chat replies, broadcasts.
+
+Routes (route selection expression ``$request.body.action``):
+
+``$connect``
+    Authorized by the Lambda authorizer (token in the query string); registers the
+    connection under the caller's tenant in the control plane.
+``$disconnect``
+    Forgets the connection.
+``chat``  ``{"action": "chat", "content": "...", "conversation_id"?: "...", "ref"?: "..."}``
+    Streams the tenant LLM's reply to the caller as ``{"type": "delta", "text"}``
+    messages, coalesced (a message at most every 50 ms or per 256 characters), then
+    ``{"type": "done", "text", "usage", "finish_reason"}``. With a
+    ``conversation_id`` the exchange is stored in that conversation. Failures arrive
+    as ``{"type": "error", "error": {"code", "message", "request_id"}}``. ``ref`` is
+    echoed on every message of the reply.
+``broadcast``  ``{"action": "broadcast", "data": {...}}`` (tenant admins)
+    Sends ``{"type": "broadcast", "from", "data"}`` to every connection of the
+    caller's tenant, and no other tenant's; connections found gone (410) are removed.
+``$default``
+    Answers ``{"type": "error"}`` for an unknown action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenantkit import Message
+from tenantkit.errors import InvalidRequest
+from tenantkit.llm import TextDelta
+from tenantkit_runtime import deployment
+from tenantkit_runtime.app import App, Request, Response
+from tenantkit_runtime.conversations import Conversations
+from tenantkit_runtime.http_errors import error_response
+from tenantkit_runtime.push import Coalescer, broadcast, endpoint_for, post
+
+__all__ = ["app", "handler"]
+
+app = App("websocket")
+
+FLUSH_INTERVAL = 0.05
+FLUSH_CHARS = 256
+
+
+class ChatFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    action: Literal["chat"]
+    content: str = Field(min_length=1, max_length=32_000)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=128)
+
+
+class BroadcastFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    action: Literal["broadcast"]
+    data: dict[str, Any]
+
+
+class _SenderGone(Exception):
+    """The caller's own connection went away while it was being answered."""
+
+
+def _endpoint(request: Request[Any]) -> str:
+    return endpoint_for(request.incoming, deployment.settings().websocket_endpoint)
+
+
+def _connection_id(request: Request[Any]) -> str:
+    connection_id = request.incoming.connection_id
+    if not connection_id:
+        raise InvalidRequest("the event carries no connection id")
+    return connection_id
+
+
+@app.websocket("$connect")
+def connect(request: Request[None]) -> Response:
+    request.control_plane.add_connection(
+        request.tenant_id,
+        _connection_id(request),
+        user_id=request.user_id,
+        endpoint=_endpoint(request),
+    )
+    return Response.empty(200)
+
+
+@app.websocket("$disconnect")
+def disconnect(request: Request[None]) -> Response:
+    request.control_plane.remove_connection(request.tenant_id, _connection_id(request))
+    return Response.empty(200)
+
+
+@app.websocket("chat", body=ChatFrame)
+def chat(request: Request[ChatFrame]) -> Response:
+    frame = request.body
+    endpoint, connection_id = _endpoint(request), _connection_id(request)
+
+    def send(message: dict[str, Any]) -> None:
+        if not post(endpoint, connection_id, {**message, "ref": frame.ref}):
+            raise _SenderGone
+
+    try:
+        conversations = Conversations(request.db, request.user_id)
+        conversation = None
+        history: list[Message] = []
+        if frame.conversation_id is not None:
+            conversation = conversations.get(frame.conversation_id)
+            history = conversations.history(conversation.id)
+        coalescer = Coalescer(
+            lambda text: send({"type": "delta", "text": text}),
+            interval=FLUSH_INTERVAL,
+            max_chars=FLUSH_CHARS,
+        )
+        with request.llm.stream(
+            messages=[*history, Message(role="user", content=frame.content)]
+        ) as stream:
+            for event in stream:
+                if isinstance(event, TextDelta):
+                    coalescer.add(event.text)
+            coalescer.flush()
+            reply = stream.response
+        done: dict[str, Any] = {
+            "type": "done",
+            "text": reply.text,
+            "finish_reason": reply.finish_reason,
+            "usage": reply.usage.model_dump(),
+        }
+        if conversation is not None:
+            _, answered = conversations.record(conversation, frame.content, reply)
+            done["message_id"] = answered.id
+        send(done)
+    except _SenderGone:
+        request.control_plane.remove_connection(request.tenant_id, connection_id)
+        return Response.empty(410)
+    except Exception as exc:
+        _report(request, exc, send)
+        raise
+    return Response.empty(200)
+
+
+@app.websocket("broadcast", body=BroadcastFrame)
+def broadcast_route(request: Request[BroadcastFrame]) -> Response:
+    request.require_role(deployment.settings().admin_role)
+    result = broadcast(
+        request.tenant_id,
+        {"type": "broadcast", "from": request.user_id, "data": request.body.data},
+        control_plane=request.control_plane,
+        endpoint=deployment.settings().websocket_endpoint,
+    )
+    return Response({"sent": len(result.sent), "gone": len(result.gone)}, 200)
+
+
+@app.websocket("$default")
+def unknown(request: Request[None]) -> Response:
+    error = InvalidRequest("unknown action: use 'chat' or 'broadcast'")
+    _report(request, error, lambda m: post(_endpoint(request), _connection_id(request), m))
+    raise error
+
+
+def _report(request: Request[Any], exc: BaseException, send: Any) -> None:
+    """Tell the caller what went wrong, as the HTTP answer would (best effort)."""
+    answer = error_response(exc, request_id=request.request_id, secrets=request.secrets)
+    with contextlib.suppress(Exception):
+        send({"type": "error", **answer.body})
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point."""
+    return app(event, context)

@@ -1,0 +1,1 @@
+"""Running the runtime on one machine: the local token issuer (and the local server)."""

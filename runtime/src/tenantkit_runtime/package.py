@@ -1,0 +1,298 @@
+"""``tenantkit package``: a Lambda deployment zip holding only the providers a
+deployment names.
+
+1. Each named provider (``--db``, ``--llm``, ``--storage``) is looked up in the
+   core's entry-point index, without importing anything: the distribution that
+   declares it goes in, and nothing else that declares providers. No provider name
+   or distribution name is written down here.
+2. ``tenantkit``, ``tenantkit-runtime`` and those distributions are turned into
+   wheels: built from their source directory when installed from one (a workspace
+   member, an editable install), taken from the local wheel they were installed
+   from, or pinned to the installed version otherwise.
+3. ``uv pip install --target`` installs the wheels and their dependencies for the
+   Lambda platform (``{x86_64|aarch64}-manylinux_2_28``, the chosen Python,
+   ``--only-binary :all:``); versions are constrained to the ones installed here, so
+   the artifact runs what the tests ran. Without ``uv``, ``pip install --target
+   --platform manylinux2014_{arch}`` does the same.
+4. ``__pycache__`` and ``tests`` directories and the ``bin`` scripts are dropped; a
+   frozen entry-point index (:func:`tenantkit.plugins.write_frozen_index`) is written
+   at the root, so a cold Lambda container finds its providers in one small read.
+5. The zip is deterministic: sorted entries, fixed timestamps and permissions.
+
+Handlers are then ``tenantkit_runtime.functions.<name>.handler``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from tenantkit.errors import ConfigurationError, PluginConflict, ProviderNotFound
+from tenantkit.plugins import EntryPointIndex, write_frozen_index
+from tenantkit.registry import Kind
+
+__all__ = ["ARCHITECTURES", "DEFAULT_PYTHON", "PackageReport", "build_package"]
+
+ARCHITECTURES = ("x86_64", "arm64")
+DEFAULT_PYTHON = "3.11"
+#: The distributions every artifact holds, whatever the providers.
+BASE_DISTRIBUTIONS = ("tenantkit", "tenantkit-runtime")
+
+_UV_PLATFORMS = {"x86_64": "x86_64-manylinux_2_28", "arm64": "aarch64-manylinux_2_28"}
+_PIP_PLATFORMS = {
+    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
+    "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
+}
+_DROPPED_DIRS = frozenset({"__pycache__", "tests"})
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class PackageReport:
+    """What :func:`build_package` built."""
+
+    path: Path
+    providers: dict[Kind, tuple[str, str]]
+    """kind → (provider name, distribution providing it)"""
+    distributions: dict[str, str] = field(default_factory=dict)
+    """every distribution in the artifact → its version"""
+    size: int = 0
+    sha256: str = ""
+
+    def summary(self) -> str:
+        providers = ", ".join(f"{k} {n} ({d})" for k, (n, d) in self.providers.items())
+        return (
+            f"{self.path}: {len(self.distributions)} distributions, {self.size:,} bytes, "
+            f"sha256 {self.sha256}; providers: {providers}"
+        )
+
+
+def build_package(
+    *,
+    db: str,
+    llm: str,
+    storage: str,
+    out: Path | str,
+    arch: str = "x86_64",
+    python: str = DEFAULT_PYTHON,
+    path: Sequence[str] | None = None,
+) -> PackageReport:
+    """Build the Lambda zip ``out`` for the named providers (see the module doc).
+
+    Args:
+        path: where to look for installed distributions (``sys.path`` by default).
+
+    Raises:
+        ProviderNotFound: no installed distribution provides a named provider.
+        PluginConflict: two distributions claim one.
+        ConfigurationError: a bad argument, or the build or install step failed.
+    """
+    if arch not in ARCHITECTURES:
+        raise ConfigurationError(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {arch!r}")
+    if not re.fullmatch(r"3\.\d{1,2}", python):
+        raise ConfigurationError(f"--python must look like 3.11, not {python!r}")
+    out = Path(out)
+    if out.suffix != ".zip":
+        raise ConfigurationError(f"--out must name a .zip file, not {str(out)!r}")
+    search_path = list(sys.path if path is None else path)
+    index = EntryPointIndex(search_path, cache_dir=None)
+    providers: dict[Kind, tuple[str, str]] = {}
+    named: list[tuple[Kind, str]] = [("db", db), ("llm", llm), ("storage", storage)]
+    for kind, name in named:
+        providers[kind] = (name, _provider_distribution(index, kind, name))
+    wanted = list(dict.fromkeys([*BASE_DISTRIBUTIONS, *(d for _, d in providers.values())]))
+
+    with tempfile.TemporaryDirectory(prefix="tenantkit-package-") as tmp:
+        work = Path(tmp)
+        wheels, pins = _requirements(wanted, search_path, work / "wheels")
+        constraints = work / "constraints.txt"
+        constraints.write_text(_constraints(search_path, exclude=wanted))
+        stage = work / "stage"
+        _install(wheels + pins, constraints, stage, arch=arch, python=python)
+        _clean(stage)
+        write_frozen_index(stage)
+        report = PackageReport(path=out, providers=providers)
+        report.distributions = {
+            dist.metadata["Name"]: dist.version
+            for dist in metadata.distributions(path=[str(stage)])
+        }
+        _zip(stage, out)
+    data = out.read_bytes()
+    report.size = len(data)
+    report.sha256 = hashlib.sha256(data).hexdigest()
+    return report
+
+
+def _provider_distribution(index: EntryPointIndex, kind: Kind, name: str) -> str:
+    refs = index.lookup(kind, name)
+    if not refs:
+        installed = sorted({r.name for r in index.all(kind)})
+        raise ProviderNotFound(
+            f"no {kind} provider named {name!r} is installed here "
+            f"(installed: {', '.join(installed) or 'none'}); install the plugin that "
+            "provides it before packaging"
+        )
+    distributions = sorted({r.distribution for r in refs})
+    if len(distributions) > 1:
+        raise PluginConflict(
+            f"{kind} provider {name!r} is claimed by {' and '.join(distributions)}; "
+            "uninstall one before packaging"
+        )
+    return distributions[0]
+
+
+def _requirements(
+    names: Sequence[str], search_path: Sequence[str], wheel_dir: Path
+) -> tuple[list[str], list[str]]:
+    """Wheel files for the distributions installed from source or a local wheel;
+    ``name==version`` pins for the others."""
+    wheel_dir.mkdir(parents=True)
+    wheels: list[str] = []
+    pins: list[str] = []
+    for name in names:
+        dist = _find(name, search_path)
+        source = _local_source(dist)
+        if source is None:
+            pins.append(f"{dist.metadata['Name']}=={dist.version}")
+        elif source.is_dir():
+            wheels.append(str(_build_wheel(source, wheel_dir)))
+        else:
+            wheels.append(str(source))
+    return wheels, pins
+
+
+def _find(name: str, search_path: Sequence[str]) -> metadata.Distribution:
+    wanted = _normalize(name)
+    for dist in metadata.distributions(path=list(search_path)):
+        if _normalize(dist.metadata["Name"] or "") == wanted:
+            return dist
+    raise ConfigurationError(f"{name} is not installed here; it must be to be packaged")
+
+
+def _local_source(dist: metadata.Distribution) -> Path | None:
+    """The source directory or wheel a distribution was installed from (PEP 610)."""
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return None
+    try:
+        info = json.loads(text)
+        parsed = urlparse(info["url"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if parsed.scheme != "file":
+        return None
+    source = Path(unquote(parsed.path))
+    if "dir_info" in info and source.is_dir():
+        return source
+    if source.suffix == ".whl" and source.is_file():
+        return source
+    return None
+
+
+def _uv() -> str | None:
+    """The uv executable: the one running us (``uv run`` sets ``UV``), else on PATH."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None and importlib.util.find_spec("pip") is None:
+        raise ConfigurationError("packaging needs uv (or pip): install uv and run it again")
+    return uv
+
+
+def _build_wheel(source: Path, wheel_dir: Path) -> Path:
+    before = set(wheel_dir.glob("*.whl"))
+    uv = _uv()
+    if uv is not None:
+        command = [uv, "build", "--wheel", "--quiet", "--out-dir", str(wheel_dir), str(source)]
+    else:
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"]
+        command += ["--wheel-dir", str(wheel_dir), str(source)]
+    _run(command, f"building a wheel of {source}")
+    built = sorted(set(wheel_dir.glob("*.whl")) - before)
+    if len(built) != 1:
+        raise ConfigurationError(f"building {source} produced {len(built)} wheels, expected 1")
+    return built[0]
+
+
+def _constraints(search_path: Sequence[str], *, exclude: Sequence[str]) -> str:
+    skip = {_normalize(n) for n in exclude}
+    pins: dict[str, str] = {}
+    for dist in metadata.distributions(path=list(search_path)):
+        name = dist.metadata["Name"]
+        if name and _normalize(name) not in skip and _local_source(dist) is None:
+            pins.setdefault(_normalize(name), f"{name}=={dist.version}")
+    return "".join(f"{pin}\n" for _, pin in sorted(pins.items()))
+
+
+def _install(
+    requirements: Sequence[str], constraints: Path, target: Path, *, arch: str, python: str
+) -> None:
+    uv = _uv()
+    if uv is not None:
+        command = [
+            uv, "pip", "install", "--quiet", "--target", str(target),
+            "--python", sys.executable,
+            "--python-platform", _UV_PLATFORMS[arch],
+            "--python-version", python,
+            "--only-binary", ":all:",
+            "--link-mode", "copy",
+            "--constraint", str(constraints),
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target),
+            "--python-version", python, "--implementation", "cp",
+            "--only-binary=:all:", "--constraint", str(constraints),
+        ]  # fmt: skip
+        for platform in _PIP_PLATFORMS[arch]:
+            command += ["--platform", platform]
+    _run([*command, *requirements], "installing the artifact's distributions")
+
+
+def _run(command: Sequence[str], what: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+    # The commands are fixed argument lists (uv or pip, paths made here): no shell.
+    result = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, env=env, check=False
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()[-2000:]
+        raise ConfigurationError(f"{what} failed (exit {result.returncode}):\n{detail}")
+
+
+def _clean(stage: Path) -> None:
+    for directory in sorted(stage.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if directory.is_dir() and directory.name in _DROPPED_DIRS:
+            shutil.rmtree(directory)
+    shutil.rmtree(stage / "bin", ignore_errors=True)
+    for stray in stage.rglob("*.py[co]"):
+        stray.unlink()
+
+
+def _zip(stage: Path, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in stage.rglob("*") if p.is_file())
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for file in files:
+            info = zipfile.ZipInfo(file.relative_to(stage).as_posix(), date_time=_ZIP_TIME)
+            info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so the permissions above are honoured
+            archive.writestr(info, file.read_bytes(), compresslevel=6)
+    tmp.replace(out)
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -1,0 +1,81 @@
+"""Deployment settings, read from the environment once per process.
+
+=================================  ===================================================
+``TENANTKIT_CONFIG_DIR``           tenant secrets as JSON files in this directory
+                                   (local use); otherwise Secrets Manager:
+``TENANTKIT_SECRETS_PREFIX``       secrets ``{prefix}/tenants/{id}`` over
+                                   ``{prefix}/defaults`` (default ``tenantkit``)
+``TENANTKIT_SECRETS_ENDPOINT_URL`` a Secrets Manager stand-in (local use)
+``TENANTKIT_SIGNING_KEY``          signs pagination cursors; the same in every function
+``TENANTKIT_CONTROL_PLANE``        the control-plane store, a JSON provider section
+                                   (required by the functions that use it):
+                                   ``{"provider": "sqlite", "path": "var/cp.db"}`` or
+                                   ``{"provider": "dynamodb", "table": "...", "region": "..."}``
+``TENANTKIT_WEBSOCKET_ENDPOINT``   the API Gateway Management API endpoint, instead of
+                                   the one derived from the event (local use)
+``TENANTKIT_CORS_ORIGINS``         comma-separated origins allowed to call the HTTP API
+                                   from a browser (``*`` for any); none by default
+``TENANTKIT_ADMIN_ROLE``           the role that administers a tenant (``admin``)
+``TENANTKIT_LOG_LEVEL``            ``DEBUG``, ``INFO`` (default), ``WARNING``...
+=================================  ===================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenantkit.errors import ConfigurationError
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment tells the runtime (see the module documentation)."""
+
+    config_dir: str | None = None
+    secrets_prefix: str = "tenantkit"
+    secrets_endpoint_url: str | None = None
+    signing_key: str | None = field(default=None, repr=False)
+    control_plane: Mapping[str, Any] | None = None
+    websocket_endpoint: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    admin_role: str = "admin"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            config_dir=env.get("TENANTKIT_CONFIG_DIR") or None,
+            secrets_prefix=env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
+            secrets_endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
+            signing_key=env.get("TENANTKIT_SIGNING_KEY") or None,
+            control_plane=_control_plane(env.get("TENANTKIT_CONTROL_PLANE")),
+            websocket_endpoint=env.get("TENANTKIT_WEBSOCKET_ENDPOINT") or None,
+            cors_origins=tuple(
+                o.strip() for o in env.get("TENANTKIT_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            admin_role=env.get("TENANTKIT_ADMIN_ROLE") or "admin",
+            log_level=(env.get("TENANTKIT_LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+def _control_plane(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        section = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"TENANTKIT_CONTROL_PLANE is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(section, dict) or not isinstance(section.get("provider"), str):
+        raise ConfigurationError(
+            'TENANTKIT_CONTROL_PLANE must be a JSON object with a "provider" name'
+        )
+    return section

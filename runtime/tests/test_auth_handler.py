@@ -1,0 +1,247 @@
+"""The Lambda authorizer over the authorizer events API Gateway sends (HTTP API 2.0,
+REST TOKEN and REQUEST, WebSocket $connect), with locally issued tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tenantkit.errors import ConfigurationError
+from tenantkit_runtime.auth import TokenVerifier, identity_from_event
+from tenantkit_runtime.functions import auth as auth_function
+from tenantkit_runtime.functions.auth import Unauthorized, authorize, event_kind, handler
+from tenantkit_runtime.local.issuer import LocalIssuer
+
+if TYPE_CHECKING:
+    from .conftest import Events, JwksServer
+
+JWKS_PATH = "/local/.well-known/jwks.json"
+
+
+@pytest.fixture
+def verifier(local_issuer: LocalIssuer, jwks_server: JwksServer) -> TokenVerifier:
+    return TokenVerifier(
+        local_issuer.auth_settings(jwks_server.serve(JWKS_PATH, local_issuer.jwks()))
+    )
+
+
+@pytest.fixture
+def token(local_issuer: LocalIssuer) -> str:
+    return local_issuer.issue(tenant="acme", user="alice", roles=["admin", "member"])
+
+
+@pytest.fixture
+def expired(local_issuer: LocalIssuer) -> str:
+    now = int(time.time())
+    token = local_issuer.issue(tenant="acme", user="alice")
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return local_issuer.sign({**claims, "iat": now - 7200, "exp": now - 3600})
+
+
+CONTEXT = {"tenant_id": "acme", "user_id": "alice", "roles": "admin,member"}
+
+
+def _allow_policy(answer: dict[str, Any], resource: str) -> None:
+    assert answer["principalId"] == "alice"
+    assert answer["policyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}],
+    }
+    assert answer["context"] == CONTEXT
+
+
+def test_event_kinds(events: Events) -> None:
+    assert event_kind(events.http_v2("t")) == "http"
+    assert event_kind(events.rest_token("t")) == "token"
+    assert event_kind(events.rest_request("t")) == "request"
+    assert event_kind(events.websocket_connect("t")) == "websocket"
+    with pytest.raises(ConfigurationError, match="not an API Gateway authorizer event"):
+        event_kind({"httpMethod": "GET", "path": "/"})
+
+
+# --- allowed --------------------------------------------------------------------------
+
+
+def test_http_api_simple_response(events: Events, verifier: TokenVerifier, token: str) -> None:
+    answer = authorize(events.http_v2(token), verifier)
+    assert answer == {"isAuthorized": True, "context": CONTEXT}
+
+
+def test_http_api_token_from_identity_source(
+    events: Events, verifier: TokenVerifier, token: str
+) -> None:
+    event = events.http_v2(token)
+    del event["headers"]["authorization"]
+    assert authorize(event, verifier)["isAuthorized"] is True
+
+
+def test_rest_token_authorizer_policy(events: Events, verifier: TokenVerifier, token: str) -> None:
+    event = events.rest_token(f"Bearer {token}")
+    _allow_policy(authorize(event, verifier), event["methodArn"])
+    bare = events.rest_token(token)
+    _allow_policy(authorize(bare, verifier), bare["methodArn"])
+
+
+def test_rest_request_authorizer_policy(
+    events: Events, verifier: TokenVerifier, token: str
+) -> None:
+    event = events.rest_request(token, path_parameters={"tenant_id": "acme"})
+    _allow_policy(authorize(event, verifier), event["methodArn"])
+
+
+def test_websocket_connect_takes_the_token_from_the_query(
+    events: Events, verifier: TokenVerifier, token: str
+) -> None:
+    event = events.websocket_connect(token)
+    answer = authorize(event, verifier)
+    _allow_policy(answer, "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$connect")
+
+
+def test_the_context_reaches_the_functions_behind(
+    events: Events, verifier: TokenVerifier, token: str
+) -> None:
+    """What the authorizer answers is what the next function reads, in each API's shape:
+    HTTP API 2.0 under requestContext.authorizer.lambda
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+    REST and WebSocket under requestContext.authorizer with principalId
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html)."""
+    http_answer = authorize(events.http_v2(token), verifier)
+    http_event = {
+        "version": "2.0",
+        "routeKey": "GET /conversations",
+        "requestContext": {"authorizer": {"lambda": http_answer["context"]}, "http": {}},
+    }
+    rest_answer = authorize(events.rest_request(token), verifier)
+    rest_event = {
+        "resource": "/request",
+        "requestContext": {
+            "authorizer": {"principalId": rest_answer["principalId"], **rest_answer["context"]}
+        },
+    }
+    for event in (http_event, rest_event):
+        identity = identity_from_event(event)
+        assert identity is not None
+        assert (identity.tenant_id, identity.user_id, identity.roles) == (
+            "acme",
+            "alice",
+            ("admin", "member"),
+        )
+        assert identity.has_role("admin")
+        assert not identity.has_role("owner")
+    assert identity_from_event({"requestContext": {}}) is None
+    assert identity_from_event({"requestContext": {"authorizer": {"lambda": {}}}}) is None
+
+
+# --- refused --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["missing", "garbage", "expired"])
+def test_bad_tokens_are_refused_in_every_shape(
+    events: Events, verifier: TokenVerifier, expired: str, bad: str
+) -> None:
+    token = {"missing": None, "garbage": "not-a-token", "expired": expired}[bad]
+    assert authorize(events.http_v2(token), verifier) == {"isAuthorized": False}
+    for event in (
+        events.rest_token(token),
+        events.rest_request(token),
+        events.websocket_connect(token),
+    ):
+        with pytest.raises(Unauthorized) as info:
+            authorize(event, verifier)
+        assert str(info.value) == "Unauthorized"  # API Gateway's contract for a 401
+        assert info.value.__cause__ is None
+        assert info.value.__suppress_context__
+
+
+def test_a_token_of_tenant_a_on_tenant_bs_route_is_denied(
+    events: Events, verifier: TokenVerifier, token: str
+) -> None:
+    assert authorize(events.http_v2(token, path_parameters={"tenant_id": "globex"}), verifier) == {
+        "isAuthorized": False
+    }
+    assert authorize(events.http_v2(token, query={"tenant_id": "globex"}), verifier) == {
+        "isAuthorized": False
+    }
+    assert authorize(events.http_v2(token, headers={"x-tenant-id": "globex"}), verifier) == {
+        "isAuthorized": False
+    }
+    # A tenant that merely starts like the caller's is another tenant.
+    assert authorize(events.http_v2(token, path_parameters={"tenant_id": "acme-1"}), verifier) == {
+        "isAuthorized": False
+    }
+    for event in (
+        events.rest_request(token, path_parameters={"tenant_id": "globex"}),
+        events.rest_request(token, headers={"X-Tenant-Id": "globex"}),
+        events.websocket_connect(token, query={"tenant_id": "globex"}),
+    ):
+        answer = authorize(event, verifier)
+        assert answer["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+        assert "context" not in answer
+    # The caller's own tenant passes.
+    assert authorize(events.http_v2(token, path_parameters={"tenant_id": "acme"}), verifier)[
+        "isAuthorized"
+    ]
+
+
+def test_the_route_parameter_name_is_configurable(
+    events: Events, local_issuer: LocalIssuer, jwks_server: JwksServer, token: str
+) -> None:
+    url = jwks_server.serve(JWKS_PATH, local_issuer.jwks())
+    verifier = TokenVerifier(local_issuer.auth_settings(url, route_tenant_param="tenant"))
+    event = events.http_v2(token, path_parameters={"tenant": "globex", "tenant_id": "x"})
+    assert authorize(event, verifier) == {"isAuthorized": False}
+    assert authorize(events.http_v2(token, path_parameters={"tenant": "acme"}), verifier)[
+        "isAuthorized"
+    ]
+
+
+def test_the_handler_reads_its_settings_from_the_environment(
+    events: Events,
+    local_issuer: LocalIssuer,
+    jwks_server: JwksServer,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = jwks_server.serve(JWKS_PATH, local_issuer.jwks())
+    for key, value in local_issuer.auth_environment(url).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(auth_function, "_verifier", None)
+    assert handler(events.http_v2(token), None) == {"isAuthorized": True, "context": CONTEXT}
+    assert handler(events.http_v2(token + "x"), None) == {"isAuthorized": False}
+    assert jwks_server.count(JWKS_PATH) == 1
+
+
+def test_a_misconfigured_authorizer_says_which_variable(
+    events: Events, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENANTKIT_AUTH_ISSUERS", "not a url")
+    monkeypatch.setenv("TENANTKIT_AUTH_CLIENT_IDS", "app")
+    monkeypatch.setattr(auth_function, "_verifier", None)
+    with pytest.raises(ConfigurationError, match="TENANTKIT_AUTH_ISSUERS"):
+        handler(events.http_v2(token), None)
+
+
+def test_refusals_are_logged_without_the_token(
+    events: Events,
+    verifier: TokenVerifier,
+    token: str,
+    expired: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tenantkit_runtime")
+    authorize(events.http_v2(expired), verifier)
+    authorize(events.http_v2(token, path_parameters={"tenant_id": "globex"}), verifier)
+    authorize(events.http_v2(token), verifier)
+    with pytest.raises(Unauthorized):
+        authorize(events.websocket_connect(expired), verifier)
+    reasons = [getattr(r, "auth_reason", None) for r in caplog.records]
+    assert reasons.count("expired") == 2
+    assert "tenant" in reasons
+    for secret in (token, expired):
+        for part in secret.split("."):
+            assert part not in caplog.text

@@ -1,0 +1,251 @@
+"""``tenantkit package``: artifacts hold core, runtime and only the named plugins, and
+run from an empty folder in a fresh interpreter.
+
+These tests build real artifacts: wheels of the workspace members, dependencies
+installed by uv for the Lambda platform (from its cache, or PyPI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tenantkit.errors import ConfigurationError, ProviderNotFound
+from tenantkit.plugins import FROZEN_INDEX, EntryPointIndex
+from tenantkit.registry import KINDS
+from tenantkit_runtime.local.issuer import LocalIssuer
+from tenantkit_runtime.package import _zip, build_package
+
+if TYPE_CHECKING:
+    from .conftest import JwksServer
+
+pytestmark = pytest.mark.timeout(240)
+
+# Run inside the artifact: verify a locally issued token with the packaged authorizer
+# (PyJWT, cryptography, httpx from the artifact), load the named LLM provider, and
+# report where everything came from.
+_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    folder = sys.argv[1]
+    from tenantkit_runtime.functions import auth
+    from tenantkit_runtime.local.issuer import LocalIssuer
+    from tenantkit.plugins import Plugins, EntryPointIndex
+    token = LocalIssuer(sys.argv[2]).issue(tenant="acme", user="alice", roles=["admin"])
+    event = {
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/x",
+        "identitySource": ["Bearer " + token], "routeKey": "GET /x", "rawPath": "/x",
+        "headers": {"authorization": "Bearer " + token}, "requestContext": {},
+    }
+    answer = auth.handler(event, None)
+    import jwt, cryptography, httpx, tenantkit, tenantkit_runtime
+    llm = Plugins(EntryPointIndex(cache_dir=None)).get("llm", sys.argv[3])
+    print(json.dumps({
+        "answer": answer,
+        "sys_path": sys.path,
+        "files": [m.__file__ for m in (jwt, cryptography, httpx, tenantkit, tenantkit_runtime)],
+        "llm": [llm.name, llm.distribution],
+    }))
+    """
+)
+
+
+def _unpack(artifact: Path, folder: Path) -> Path:
+    folder.mkdir()
+    with zipfile.ZipFile(artifact) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+def _run_probe(
+    folder: Path, key_dir: Path, llm: str, issuer: LocalIssuer, jwks_server: JwksServer
+) -> dict[str, Any]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(folder),
+        "TENANTKIT_CACHE_DIR": str(folder.parent / "cache"),
+        **issuer.auth_environment(jwks_server.serve("/jwks", issuer.jwks())),
+    }
+    # -S: no site-packages; -s: no user site; -P: no current directory on the path.
+    result = subprocess.run(
+        [sys.executable, "-P", "-S", "-s", "-c", _PROBE, str(folder), str(key_dir), llm],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder.parent,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def _plugin_distributions(folder: Path) -> dict[str, set[str]]:
+    """kind → the distributions in ``folder`` that declare providers of that kind."""
+    index = EntryPointIndex([str(folder)], cache_dir=None)
+    return {kind: {ref.distribution for ref in index.all(kind)} for kind in KINDS}
+
+
+def test_embedded_providers_artifact_runs_from_an_empty_folder(
+    tmp_path: Path, local_issuer: LocalIssuer, jwks_server: JwksServer
+) -> None:
+    report = build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "a.zip")
+    assert report.providers == {
+        "db": ("sqlite", "tenantkit"),
+        "llm": ("echo", "tenantkit"),
+        "storage": ("local", "tenantkit"),
+    }
+    folder = _unpack(report.path, tmp_path / "unpacked")
+
+    dist_infos = {p.name.split("-")[0].lower() for p in folder.glob("*.dist-info")}
+    assert {"tenantkit", "tenantkit_runtime", "pyjwt", "cryptography", "httpx"} <= dist_infos
+    # Only the core declares providers: no plugin distribution came along.
+    assert _plugin_distributions(folder) == {k: {"tenantkit"} for k in KINDS}
+    installed_plugins = {
+        ref.distribution
+        for kind in KINDS
+        for ref in EntryPointIndex(cache_dir=None).all(kind)
+        if ref.distribution != "tenantkit"
+    }
+    names_here = {metadata.Distribution.at(p).metadata["Name"] for p in folder.glob("*.dist-info")}
+    assert not installed_plugins & names_here
+    # Nothing the zip should not carry, and the frozen index is at the root.
+    assert not list(folder.rglob("__pycache__"))
+    assert not [p for p in folder.rglob("tests") if p.is_dir()]
+    assert not (folder / "bin").exists()
+    frozen = json.loads((folder / FROZEN_INDEX).read_text())
+    providing = [d["distribution"] for d in frozen["distributions"] if d["entry_points"]]
+    assert providing == ["tenantkit"]
+    # Native code for the Lambda architecture (ELF e_machine 62: x86_64).
+    libraries = [p for p in folder.rglob("*.so*") if p.is_file()]
+    assert libraries
+    assert {p.read_bytes()[18:20] for p in libraries} == {(62).to_bytes(2, "little")}
+
+    probe = _run_probe(folder, local_issuer.key_dir, "echo", local_issuer, jwks_server)
+    assert probe["answer"] == {
+        "isAuthorized": True,
+        "context": {"tenant_id": "acme", "user_id": "alice", "roles": "admin"},
+    }
+    assert all(file.startswith(str(folder)) for file in probe["files"])
+    assert not [p for p in probe["sys_path"] if "site-packages" in p]
+    assert probe["llm"] == ["echo", "tenantkit"]
+
+
+def test_arm64_artifacts_carry_aarch64_native_code(tmp_path: Path) -> None:
+    report = build_package(
+        db="sqlite", llm="echo", storage="local", out=tmp_path / "arm.zip", arch="arm64"
+    )
+    with zipfile.ZipFile(report.path) as archive:
+        libraries = [n for n in archive.namelist() if n.endswith(".so") or ".so." in n]
+        machines = {archive.read(n)[18:20] for n in libraries}
+    assert libraries  # cryptography, cffi, pydantic-core
+    assert machines == {(183).to_bytes(2, "little")}  # ELF e_machine EM_AARCH64
+
+
+def _throwaway_plugin(root: Path) -> list[str]:
+    """A real plugin project (hatchling) and an install record pointing at its source,
+    as an editable install leaves it; returns the path to search."""
+    project = root / "tenantkit-db-demo"
+    package = project / "src" / "tenantkit_db_demo"
+    package.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [build-system]
+            requires = ["hatchling>=1.25"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "tenantkit-db-demo"
+            version = "0.3.0"
+            requires-python = ">=3.11"
+            dependencies = ["tenantkit", "tomli>=2.0"]
+
+            [project.entry-points."tenantkit.db"]
+            demo = "tenantkit_db_demo"
+
+            [tool.hatch.build.targets.wheel]
+            packages = ["src/tenantkit_db_demo"]
+            """
+        )
+    )
+    (package / "__init__.py").write_text('"""A demo database plugin."""\n')
+    site = root / "site"
+    dist_info = site / "tenantkit_db_demo-0.3.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tenantkit-db-demo\nVersion: 0.3.0\n"
+    )
+    (dist_info / "entry_points.txt").write_text("[tenantkit.db]\ndemo = tenantkit_db_demo\n")
+    (dist_info / "direct_url.json").write_text(
+        json.dumps({"url": project.as_uri(), "dir_info": {"editable": True}})
+    )
+    return [str(site), *sys.path]
+
+
+def test_a_named_plugin_comes_with_its_dependencies_and_nothing_else(tmp_path: Path) -> None:
+    path = _throwaway_plugin(tmp_path / "src")
+    report = build_package(
+        db="demo", llm="echo", storage="local", out=tmp_path / "b.zip", path=path
+    )
+    assert report.providers["db"] == ("demo", "tenantkit-db-demo")
+    assert report.distributions["tenantkit-db-demo"] == "0.3.0"
+    assert "tomli" in report.distributions  # the plugin's own dependency
+    folder = _unpack(report.path, tmp_path / "unpacked")
+    assert _plugin_distributions(folder) == {
+        "db": {"tenantkit", "tenantkit-db-demo"},
+        "llm": {"tenantkit"},
+        "storage": {"tenantkit"},
+    }
+    assert (folder / "tenantkit_db_demo" / "__init__.py").is_file()
+
+
+@pytest.mark.skipif(
+    not EntryPointIndex(cache_dir=None).lookup("db", "dynamodb"),
+    reason="no dynamodb plugin is installed in this workspace",
+)
+def test_a_workspace_plugin_artifact(tmp_path: Path) -> None:
+    report = build_package(db="dynamodb", llm="echo", storage="local", out=tmp_path / "c.zip")
+    folder = _unpack(report.path, tmp_path / "unpacked")
+    plugin = report.providers["db"][1]
+    assert _plugin_distributions(folder) == {
+        "db": {"tenantkit", plugin},
+        "llm": {"tenantkit"},
+        "storage": {"tenantkit"},
+    }
+
+
+def test_unknown_providers_and_bad_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ProviderNotFound, match="'nosuchdb'") as info:
+        build_package(db="nosuchdb", llm="echo", storage="local", out=tmp_path / "x.zip")
+    assert "sqlite" in str(info.value)  # says what is installed
+    with pytest.raises(ConfigurationError, match="--arch"):
+        build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "x.zip", arch="z80")
+    with pytest.raises(ConfigurationError, match="--out"):
+        build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "x.tar")
+    assert not list(tmp_path.iterdir())
+
+
+def test_zips_are_deterministic(tmp_path: Path) -> None:
+    stage = tmp_path / "stage"
+    (stage / "pkg").mkdir(parents=True)
+    (stage / "pkg" / "b.py").write_text("B = 2\n")
+    (stage / "pkg" / "a.py").write_text("A = 1\n")
+    _zip(stage, tmp_path / "one.zip")
+    os.utime(stage / "pkg" / "a.py", (0, 1_000_000_000))
+    (stage / "pkg" / "a.py").chmod(0o600)
+    _zip(stage, tmp_path / "two.zip")
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.zip") as archive:
+        assert archive.namelist() == ["pkg/a.py", "pkg/b.py"]
+        assert {i.external_attr >> 16 for i in archive.infolist()} == {0o100644}
