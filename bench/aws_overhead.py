@@ -24,11 +24,11 @@ import boto3
 from _moto import moto_server
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from tenantkit_db_dynamodb import DynamoDBSettings
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import ProviderContext, RetryPolicy, Schema, TenantDatabase
 from tenantkit.cursors import CursorSigner
+from tenantkit_db_dynamodb import DynamoDBSettings
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 REGION = "us-east-1"
 FIELDS: dict[str, Any] = {

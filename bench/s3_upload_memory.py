@@ -62,11 +62,10 @@ class _Reader(io.RawIOBase):
 
 
 def child(kind: str, endpoint: str, bucket: str, mib: int) -> None:
-    from tenantkit_store_s3 import S3Settings
-    from tenantkit_store_s3.store import S3Store
-
     from tenantkit import ProviderContext, TenantStorage
     from tenantkit.cursors import CursorSigner
+    from tenantkit_store_s3 import S3Settings
+    from tenantkit_store_s3.store import S3Store
 
     key = f"upload-{kind}.bin"
     if kind == "store":

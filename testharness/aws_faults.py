@@ -41,9 +41,12 @@ class _Raw:
 
 def aws_response(url: str, status: int, body: bytes, headers: dict[str, str]) -> Any:
     """A response for a ``before-send`` handler to return instead of sending the request."""
-    from botocore.awsrequest import AWSResponse
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-    return AWSResponse(url, status, {"x-amzn-requestid": _REQUEST_ID, **headers}, _Raw(body))
+    all_headers = HTTPHeaders()
+    for name, value in {"x-amzn-requestid": _REQUEST_ID, **headers}.items():
+        all_headers[name] = value
+    return AWSResponse(url, status, all_headers, _Raw(body))
 
 
 @dataclass

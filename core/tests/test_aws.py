@@ -109,7 +109,7 @@ def test_clients_make_one_attempt_with_timeouts() -> None:
         role_arn="arn:aws:iam::111111111111:role/r",
         external_id="ext",
     )
-    config = client.meta.config
+    config: Any = client.meta.config
     assert config.retries["total_max_attempts"] == 1
     assert (config.connect_timeout, config.read_timeout) == (3.0, 7.0)
     assert client.meta.region_name == "eu-west-1"

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tenantkit_db_dynamodb import DynamoDBSettings
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import IndexSpec, ProviderContext, RetryPolicy, Schema, TenantDatabase
 from tenantkit.cursors import CursorSigner
+from tenantkit_db_dynamodb import DynamoDBSettings
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 from testharness.moto import MotoServer
 
 SCHEMA = Schema(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import (
     IfExists,
@@ -21,6 +20,7 @@ from tenantkit import (
     TxUpdate,
 )
 from tenantkit.errors import InvalidRequest, Throttled, TransactionCanceled
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 from testharness.aws_faults import AwsFaults, aws_response
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit.testing import CONFORMANCE_SCHEMA, DatabaseConformance
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 
 class TestDynamoDBConformance(DatabaseConformance):

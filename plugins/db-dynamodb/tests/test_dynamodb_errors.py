@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tenantkit_db_dynamodb import DynamoDBSettings
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import IndexSpec, Key, RetryPolicy, Schema, TenantDatabase
 from tenantkit.errors import (
@@ -19,6 +17,8 @@ from tenantkit.errors import (
     ProviderUnavailable,
     Throttled,
 )
+from tenantkit_db_dynamodb import DynamoDBSettings
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 from testharness._ports import free_port
 from testharness.aws_faults import AwsFaults
 from testharness.moto import MotoServer

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import IfAbsent, IfExists, IfVersion, TenantDatabase
 from tenantkit.errors import ConditionFailed, InvalidRequest, NotFound
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 VALUES: dict[str, Any] = {
     "text": "héllo \u2603 \U0001f600",

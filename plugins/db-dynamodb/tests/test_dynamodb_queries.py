@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 from tenantkit import IndexSpec, Key, Schema, SortKey, TenantDatabase
 from tenantkit.errors import ConfigurationError, InvalidCursor
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 SORT_KEYS = ["", "a", "a\x01", "a\x01b", "ab", "b", "b/1", "b/2", "c", "\u00e9", "\U0001f600"]
 

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from tenantkit_db_dynamodb import DynamoDBSettings
-from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 import tenantkit.aws
 from tenantkit import Key, TenantDatabase
 from tenantkit.errors import ConfigurationError, Throttled
+from tenantkit_db_dynamodb import DynamoDBSettings
+from tenantkit_db_dynamodb.database import DynamoDBDatabase
 from testharness.aws_faults import AwsFaults
 from testharness.moto import MotoServer
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tenantkit_store_s3 import S3Settings
-from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 
 from tenantkit import ProviderContext, RetryPolicy, TenantStorage
 from tenantkit.cursors import CursorSigner
+from tenantkit_store_s3 import S3Settings
+from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 from testharness.moto import MotoServer
 
 #: Retries without waiting, so tests that exhaust the budget stay fast.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tenantkit_store_s3 import S3Settings
-from tenantkit_store_s3.store import S3Store
 
 from tenantkit.testing import StorageConformance
+from tenantkit_store_s3 import S3Settings
+from tenantkit_store_s3.store import S3Store
 
 
 class TestS3Conformance(StorageConformance):

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tenantkit_store_s3 import S3Settings
-from tenantkit_store_s3.store import S3Store
 
 from tenantkit import RetryPolicy, TenantStorage
 from tenantkit.errors import (
@@ -20,6 +18,8 @@ from tenantkit.errors import (
     ProviderUnavailable,
     Throttled,
 )
+from tenantkit_store_s3 import S3Settings
+from tenantkit_store_s3.store import S3Store
 from testharness.aws_faults import AwsFaults
 from testharness.moto import MotoServer
 

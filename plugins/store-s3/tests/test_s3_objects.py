@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-import tenantkit_store_s3.store as s3_store
-from tenantkit_store_s3 import S3Settings
-from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 
+import tenantkit_store_s3.store as s3_store
 from tenantkit import TenantStorage
 from tenantkit.errors import InvalidRequest, NotFound
+from tenantkit_store_s3 import S3Settings
+from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 
 
 def _keys(s3: Any, bucket: str) -> list[str]:

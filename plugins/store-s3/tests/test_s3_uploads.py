@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 
 from tenantkit import RetryPolicy, TenantStorage
 from tenantkit.errors import ProviderError, ProviderUnavailable
+from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 from testharness.aws_faults import AwsFaults
 
 PART = MIN_PART_SIZE
