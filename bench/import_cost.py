@@ -10,8 +10,9 @@ those of an installed package, not of a first compile.
 
     uv run python bench/import_cost.py [--runs 21] [--over MODULE] MODULE [MODULE ...]
 
-``--over M`` adds a column: each module's median CPU time minus that of ``import M``
-(for a plugin, what it costs over the core it always loads with).
+A MODULE may be a comma-separated list, imported together (``"a, b"`` runs
+``import a, b``). ``--over M`` adds a column: each median CPU time minus that of
+``import M``; with ``M`` and ``"M, plugin"``, what the plugin adds to what M loads.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def measure(modules: list[str], rounds: int) -> dict[str, Runs]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="+", help="modules to import")
+    parser.add_argument("modules", nargs="+", help="modules to import ('a, b': together)")
     parser.add_argument("--runs", type=int, default=21, help="fresh interpreters per module")
     parser.add_argument("--over", help="also show each module's CPU time over this one's")
     args = parser.parse_args()

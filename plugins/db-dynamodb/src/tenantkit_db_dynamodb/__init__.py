@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tenantkit import DbCapability, ProviderContext, hookimpl
+from tenantkit.db import DbCapability
+from tenantkit.hookspecs import hookimpl
 from tenantkit_db_dynamodb.settings import DynamoDBSettings
 
 if TYPE_CHECKING:
-    from tenantkit.registry import Register
+    from tenantkit.registry import ProviderContext, Register
     from tenantkit_db_dynamodb.database import DynamoDBDatabase
 
 __all__ = ["CAPABILITIES", "DynamoDBDatabase", "DynamoDBSettings", "create"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from tenantkit import ProviderSettings, Secret
+from tenantkit.settings import ProviderSettings, Secret
 
 __all__ = ["DynamoDBSettings"]
 

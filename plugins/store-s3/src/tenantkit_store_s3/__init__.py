@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tenantkit import ProviderContext, StorageCapability, hookimpl
+from tenantkit.hookspecs import hookimpl
+from tenantkit.storage import StorageCapability
 from tenantkit_store_s3.settings import S3Settings
 
 if TYPE_CHECKING:
-    from tenantkit.registry import Register
+    from tenantkit.registry import ProviderContext, Register
     from tenantkit_store_s3.store import S3Store
 
 __all__ = ["CAPABILITIES", "S3Settings", "S3Store", "create"]

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from tenantkit import ProviderSettings, Secret
+from tenantkit.settings import ProviderSettings, Secret
 
 __all__ = ["S3Settings"]
 
