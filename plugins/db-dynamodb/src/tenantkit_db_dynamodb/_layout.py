@@ -1,4 +1,4 @@
-"""How items sit in the table: key attributes, index attributes, and the JSON codec.
+r"""How items sit in the table: key attributes, index attributes, and the JSON codec.
 
 One table holds every collection of a namespace (the tenant id), see the README::
 
@@ -8,7 +8,7 @@ One table holds every collection of a namespace (the tenant id), see the README:
     _v    version                       a new opaque value on every write
     _exp  expiry, epoch seconds         the table's TTL attribute
     _ipk:{gsi}  "{ns}#{value}"          an index's partition key, when the field is a string
-    _isk:{gsi}  "{sort}\\0{pk}\\0{sk}"    an index's sort key: (sort field, pk, sk) order,
+    _isk:{gsi}  "{sort}\0{pk}\0{sk}"  an index's sort key: (sort field, pk, sk) order,
                                         cut to DynamoDB's 1,024 bytes
 
 Application fields are top-level attributes; their names start with a letter, so they
@@ -48,10 +48,6 @@ def partition_key(ns: str, collection: str, pk: str) -> str:
 
 def sort_key(sk: str) -> str:
     return sk or EMPTY_SORT_KEY
-
-
-def partition_prefix(ns: str, collection: str) -> str:
-    return f"{ns}{SEP}{collection}{SEP}"
 
 
 def key_attributes(ns: str, collection: str, key: Key) -> dict[str, AttributeValue]:
