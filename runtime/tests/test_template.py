@@ -121,12 +121,9 @@ def test_the_authorizer_guards_both_apis(template: dict[str, Any]) -> None:
 
 
 def test_the_control_table_matches_the_dynamodb_layout(template: dict[str, Any]) -> None:
+    from tenantkit_db_dynamodb import _layout as layout
+
     table = template["Resources"]["ControlTable"]["Properties"]
-    assert [k["AttributeName"] for k in table["KeySchema"]] == ["_pk", "_sk"]
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "connections.by_tenant"
-    assert [k["AttributeName"] for k in gsi["KeySchema"]] == [
-        "_ipk:connections.by_tenant",
-        "_isk:connections.by_tenant",
-    ]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "_exp", "Enabled": True}
+    assert [k["AttributeName"] for k in table["KeySchema"]] == [layout.PK, layout.SK]
+    assert "GlobalSecondaryIndexes" not in table  # the control plane declares no index
+    assert table["TimeToLiveSpecification"] == {"AttributeName": layout.EXPIRES, "Enabled": True}

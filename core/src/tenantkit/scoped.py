@@ -143,6 +143,28 @@ class _Scoped:
         error._scrub(self._secrets)
         return error
 
+    def _guarded(self, items: Iterator[T], first: T | None = None) -> Iterator[T]:
+        """Yield ``first`` (if any) then ``items``, with errors typed and scrubbed as in
+        :meth:`_call`, and the provider's iterator closed when the consumer stops."""
+        try:
+            if first is not None:
+                yield first
+            while True:
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                except TenantkitError as exc:
+                    self._clean(exc)
+                    raise
+                except Exception as exc:
+                    raise self._wrap(exc) from None
+                yield item
+        finally:
+            close = getattr(items, "close", None)
+            if callable(close):
+                close()
+
 
 # --- database -------------------------------------------------------------------------
 
@@ -533,7 +555,7 @@ class TenantStorage(_Scoped):
         if chunk_size < 1:
             raise InvalidRequest("chunk_size must be positive")
         chunks = self._call(lambda: self._store.stream(full, chunk_size=chunk_size))
-        return self._guard(chunks)
+        return self._guarded(chunks)
 
     def head(self, key: str) -> ObjectInfo:
         full = self._full(key)
@@ -615,24 +637,6 @@ class TenantStorage(_Scoped):
     def _relative(self, info: ObjectInfo) -> ObjectInfo:
         return info.model_copy(update={"key": self._strip(info.key)})
 
-    def _guard(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        try:
-            while True:
-                try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    return
-                except TenantkitError as exc:
-                    self._clean(exc)
-                    raise
-                except Exception as exc:
-                    raise self._wrap(exc) from None
-                yield chunk
-        finally:
-            close = getattr(chunks, "close", None)
-            if callable(close):
-                close()
-
     def _violation(self, what: str) -> IsolationViolation:
         return IsolationViolation(
             f"{self._provider} answered outside the tenant: {what}", provider=self._provider
@@ -706,7 +710,7 @@ class TenantLLM(_Scoped):
                 return events, None
 
         events, first = self._call(open_stream)
-        return ChatStream(self._guard(events, first), provider=self._provider)
+        return ChatStream(self._guarded(events, first), provider=self._provider)
 
     def generate_image(
         self, request: ImageRequest | None = None, /, **fields: Any
@@ -736,25 +740,3 @@ class TenantLLM(_Scoped):
         ):
             self._require(LLMCapability.VISION, "image input")
         return req
-
-    def _guard(
-        self, events: Iterator[StreamEvent], first: StreamEvent | None
-    ) -> Iterator[StreamEvent]:
-        try:
-            if first is not None:
-                yield first
-            while True:
-                try:
-                    event = next(events)
-                except StopIteration:
-                    return
-                except TenantkitError as exc:
-                    self._clean(exc)
-                    raise
-                except Exception as exc:
-                    raise self._wrap(exc) from None
-                yield event
-        finally:
-            close = getattr(events, "close", None)
-            if callable(close):
-                close()
