@@ -98,9 +98,10 @@ def start_serve(
             env=environ,
             cwd=directory,
         )
-    served = ServeProcess(process, port, directory / ".tenantkit", key_dir, stdout_path, stderr_path)
+    state_dir = directory / ".tenantkit"
     if "--state-dir" in args:
-        served.state_dir = Path(args[args.index("--state-dir") + 1])
+        state_dir = directory / args[args.index("--state-dir") + 1]
+    served = ServeProcess(process, port, state_dir, key_dir, stdout_path, stderr_path)
     deadline = time.monotonic() + timeout
     while _READY not in served.printed:
         if process.poll() is not None or time.monotonic() > deadline:

@@ -84,7 +84,8 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     assert run.returncode == 0, run.stderr
     outputs = [out.strip() for out in run.stdout.split(_SEPARATOR + "\n")]
     said = dict(zip(lines, outputs, strict=False))
-    assert len(outputs) == len(lines) + 1 and outputs[-1] == ""
+    assert len(outputs) == len(lines) + 1
+    assert outputs[-1] == ""
 
     def output(*fragments: str) -> str:
         (line,) = [line for line in lines if all(f in line for f in fragments)]
@@ -99,7 +100,8 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     assert completion["choices"][0]["message"]["content"] == "Globex Inc assistant: hello"
     assert output("-X PUT") == ""
     confirmed = json.loads(output("/confirm"))
-    assert confirmed["status"] == "ready" and confirmed["size"] == 12
+    assert confirmed["status"] == "ready"
+    assert confirmed["size"] == 12
     acme_files = json.loads(output("/files -H", "ACME", "curl -s http"))
     assert confirmed["id"] in [f["id"] for f in acme_files["files"]]
     assert output("/download") == "hello, acme!"
@@ -122,7 +124,8 @@ def test_the_printed_websocket_line_works_as_printed(served: ServeProcess) -> No
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
     try:
@@ -161,7 +164,8 @@ def test_two_tenants_chat_and_each_sees_only_its_own_conversations(
     for tenant, other in (("acme", "globex"), ("globex", "acme")):
         listed = http.get("/conversations", headers=_auth(tokens[tenant]))
         ids = [c["id"] for c in listed.json()["conversations"]]
-        assert mine[tenant] in ids and mine[other] not in ids
+        assert mine[tenant] in ids
+        assert mine[other] not in ids
         foreign = http.get(f"/conversations/{mine[other]}/messages", headers=_auth(tokens[tenant]))
         assert foreign.status_code == 404
         assert foreign.json()["error"]["code"] == "not_found"
@@ -177,16 +181,16 @@ def test_two_tenants_upload_download_and_list_only_their_own_files(
     for tenant, other in (("acme", "globex"), ("globex", "acme")):
         token = tokens[tenant]
         listed = [f["id"] for f in http.get("/files", headers=_auth(token)).json()["files"]]
-        assert files[tenant]["id"] in listed and files[other]["id"] not in listed
+        assert files[tenant]["id"] in listed
+        assert files[other]["id"] not in listed
         link = http.get(f"/files/{files[tenant]['id']}/download", headers=_auth(token))
         assert link.status_code == 200, link.text
         body = httpx.get(link.json()["url"], trust_env=False)
-        assert body.status_code == 200 and body.text == f"{tenant}'s report"
+        assert body.status_code == 200
+        assert body.text == f"{tenant}'s report"
         for path in (f"/files/{files[other]['id']}", f"/files/{files[other]['id']}/download"):
             assert http.get(path, headers=_auth(token)).status_code == 404
-        assert (
-            http.delete(f"/files/{files[other]['id']}", headers=_auth(token)).status_code == 404
-        )
+        assert http.delete(f"/files/{files[other]['id']}", headers=_auth(token)).status_code == 404
 
 
 def test_a_token_of_one_tenant_is_refused_on_another_tenants_resources(
@@ -320,12 +324,11 @@ def test_websocket_replies_reach_only_their_own_tenant_and_conversation(
     globex_url = f"{served.websocket_url}?token={tokens['globex']}"
     with connect(acme_url) as acme, connect(globex_url) as globex:
         globex.send(
-            json.dumps(
-                {"action": "chat", "content": "peek", "conversation_id": conversation["id"]}
-            )
+            json.dumps({"action": "chat", "content": "peek", "conversation_id": conversation["id"]})
         )
         error = json.loads(globex.recv(timeout=30))
-        assert error["type"] == "error" and error["error"]["code"] == "not_found"
+        assert error["type"] == "error"
+        assert error["error"]["code"] == "not_found"
         acme.send(
             json.dumps(
                 {
