@@ -75,10 +75,16 @@ class ServeProcess:
 
 
 def start_serve(
-    directory: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+    directory: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    command: Sequence[str] = (sys.executable, "-m", "tenantkit", "serve"),
+    timeout: float = 60.0,
 ) -> ServeProcess:
-    """Start ``tenantkit serve ARGS`` on a free port; return once it has printed its
-    instructions (it listens before it prints)."""
+    """Start ``tenantkit serve --port PORT ARGS`` (``command`` instead of ``tenantkit
+    serve``) on ``port`` or a free one; return once it has printed its instructions (it
+    listens before it prints)."""
     directory.mkdir(parents=True, exist_ok=True)
     key_dir = directory / "issuer"
     environ = {
@@ -87,11 +93,11 @@ def start_serve(
         if not k.startswith("TENANTKIT_") and k not in ("AWS_PROFILE",)
     }
     environ.update({"TENANTKIT_LOCAL_KEY_DIR": str(key_dir), **(env or {})})
-    port = free_port()
+    port = port or free_port()
     stdout_path, stderr_path = directory / "stdout.txt", directory / "stderr.txt"
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tenantkit", "serve", "--port", str(port), *args],
+            [*command, "--port", str(port), *args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -100,7 +106,7 @@ def start_serve(
         )
     state_dir = directory / ".tenantkit"
     if "--state-dir" in args:
-        state_dir = directory / args[args.index("--state-dir") + 1]
+        state_dir = directory / args[args.index("--state-dir") + 1]  # absolute stays absolute
     served = ServeProcess(process, port, state_dir, key_dir, stdout_path, stderr_path)
     deadline = time.monotonic() + timeout
     while _READY not in served.printed:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -361,3 +362,37 @@ def test_no_credential_reaches_the_logs(
     for secret in (presign_key, signing_key, tokens["acme"], tokens["globex"]):
         assert secret not in logs
     assert "signature=" not in logs
+
+
+# --- the README's main job ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="./run needs uv")
+def test_run_demo_serves_the_demo_tenants(tmp_path) -> None:
+    from testharness.tenantkit_serve import start_serve
+
+    repository = Path(__file__).parents[1]
+    served = start_serve(
+        tmp_path,
+        "--state-dir",
+        str(tmp_path / "state"),
+        command=("bash", str(repository / "run"), "demo"),
+    )
+    try:
+        assert served.printed.startswith("tenantkit serve --demo: two tenants")
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in served.commands()
+            if line.startswith("export ")
+        )
+        answer = httpx.post(
+            served.url + "/v1/chat/completions",
+            headers=_auth(exports["GLOBEX_TOKEN"]),
+            json={"model": "default", "messages": [{"role": "user", "content": "hi"}]},
+            trust_env=False,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["choices"][0]["message"]["content"] == "Globex Inc assistant: hi"
+    finally:
+        status = served.stop()
+    assert status == 0, served.logs[-2000:]

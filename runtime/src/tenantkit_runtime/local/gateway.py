@@ -150,17 +150,23 @@ def match_route(
 ) -> tuple[HttpRoute, dict[str, str]] | None:
     """The route API Gateway picks for ``method path``, with its path parameters.
 
-    The most specific wins: a route without a greedy variable before one with, then a
-    route naming the method before ``ANY``, then the longer template.
+    The most specific wins: a route without a greedy variable before one with, fewer
+    variables before more, a route naming the method before ``ANY``, then the longer
+    template.
     """
-    best: tuple[tuple[int, int, int], HttpRoute, dict[str, str]] | None = None
+    best: tuple[tuple[int, int, int, int], HttpRoute, dict[str, str]] | None = None
     for route in routes:
         if route.method not in ("ANY", method):
             continue
         params = route.match(path)
         if params is None:
             continue
-        rank = (int(route.greedy), int(route.method == "ANY"), -len(route.path))
+        rank = (
+            int(route.greedy),
+            route.path.count("{"),
+            int(route.method == "ANY"),
+            -len(route.path),
+        )
         if best is None or rank < best[0]:
             best = (rank, route, params)
     return None if best is None else (best[1], best[2])
@@ -409,11 +415,11 @@ class Connection:
     authorizer: dict[str, Any] = field(default_factory=dict)
 
     def description(self) -> dict[str, Any]:
-        """``GetConnection``'s answer."""
+        """``GetConnection``'s answer, as the Management API sends it."""
         return {
-            "ConnectedAt": _iso(self.connected_at),
-            "Identity": {"SourceIp": self.source_ip, "UserAgent": self.user_agent},
-            "LastActiveAt": _iso(self.last_active_at),
+            "connectedAt": _iso(self.connected_at),
+            "identity": {"sourceIp": self.source_ip, "userAgent": self.user_agent},
+            "lastActiveAt": _iso(self.last_active_at),
         }
 
 

@@ -58,6 +58,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tenantkit.errors import ConfigurationError, TenantkitError
 from tenantkit.sources import DirectorySource
+from tenantkit_runtime import logs
 from tenantkit_runtime.local import gateway
 from tenantkit_runtime.local.gateway import Connection, HttpRequest
 
@@ -314,18 +315,19 @@ class Gateway:
                 return
             response = await self._api(Request(scope, receive))
         await response(scope, receive, send)
-        log.info(
-            "%s %s %s",
-            scope["method"],
-            path,
-            response.status_code,
-            extra={
-                "data": {
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                }
-            },
-        )
+        with logs.bind(request_id=response.headers.get("apigw-requestid")):
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                path,
+                response.status_code,
+                extra={
+                    "data": {
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    }
+                },
+            )
 
     async def _api(self, request: Request) -> Response:
         method = request.method
@@ -594,7 +596,8 @@ class LocalServer:
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         self.websocket_url = f"ws://{host}:{port}{WEBSOCKET_PATH}"
-        logging.getLogger("uvicorn").setLevel(logging.WARNING)
+        for name in ("uvicorn", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -695,6 +698,8 @@ def serve(
     print(text, file=out, flush=True)
     try:
         server.run()
+    except KeyboardInterrupt:  # Ctrl-C is how a person stops the server
+        pass
     finally:
         deployment.reset()
 
