@@ -160,9 +160,9 @@ def test_version_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> No
     status, _, err = run(capsys)
     assert status == 2
     assert "required" in err
-    status, _, err = run(capsys, "frobnicate")
+    status, _, err = run(capsys, "frob")
     assert status == 2
-    assert "invalid choice: 'frobnicate'" in err
+    assert "invalid choice: 'frob'" in err
     status, _, err = run(capsys, "secret")
     assert status == 2
     status, _, err = run(capsys, "secret", "validate")
@@ -782,7 +782,7 @@ def test_broken_or_clashing_commands_are_reported_and_left_out(
     site_dir.install(
         "tenantkit-broken-command",
         version="0.9",
-        entry_points={"tenantkit.commands": {"serve": f"{broken}:register"}},
+        entry_points={"tenantkit.commands": {"frob": f"{broken}:register"}},
         modules={broken: "import a_module_that_is_not_installed\n"},
     )
     site_dir.install(
@@ -793,15 +793,15 @@ def test_broken_or_clashing_commands_are_reported_and_left_out(
     status, out, err = run(capsys, "hello")
     assert (status, out) == (0, "hello world\n")
     assert (
-        "tenantkit: warning: command 'serve' from tenantkit-broken-command 0.9 failed to load: "
+        "tenantkit: warning: command 'frob' from tenantkit-broken-command 0.9 failed to load: "
         "ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"
     ) in err
     assert "command 'check' from tenantkit-clash 1.0 left out: the name is taken" in err
     assert clash not in sys.modules
 
-    status, _, err = run(capsys, "serve")
+    status, _, err = run(capsys, "frob")
     assert status == 2
-    assert "invalid choice: 'serve'" in err
+    assert "invalid choice: 'frob'" in err
 
 
 def test_builtin_commands_do_not_load_other_distributions_commands(

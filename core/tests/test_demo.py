@@ -1,4 +1,4 @@
-"""The demo (``./run demo``): two tenants on the embedded providers, kept apart.
+"""The demo (``python -m tenantkit.demo``): two tenants on the embedded providers, kept apart.
 
 The demo's own report is checked, and its claims are checked again from outside: the
 data it leaves behind is read back through a fresh resolver, and a provider that

@@ -31,6 +31,7 @@ def test_the_commands_are_declared_as_entry_points() -> None:
     assert declared == {
         "token": "tenantkit_runtime.commands:register_token",
         "package": "tenantkit_runtime.commands:register_package",
+        "serve": "tenantkit_runtime.commands:register_serve",
     }
 
 

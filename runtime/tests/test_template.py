@@ -117,7 +117,7 @@ def test_the_authorizer_guards_both_apis(template: dict[str, Any]) -> None:
         r["Properties"]["RouteKey"]
         for r in _resources(template, "AWS::ApiGatewayV2::Route").values()
     }
-    assert routes == {"$connect", "$disconnect", "$default"}
+    assert routes == {"$connect", "$disconnect", "$default", "chat", "broadcast"}
 
 
 def test_the_control_table_matches_the_dynamodb_layout(template: dict[str, Any]) -> None:

@@ -13,11 +13,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, TypeVar
 
 from tenantkit.errors import TenantkitError
+
+if TYPE_CHECKING:
+    import tenacity
 
 __all__ = ["NO_RETRY", "RetryPolicy"]
 
@@ -64,11 +65,13 @@ class RetryPolicy:
                 raise replay
             return fn()
 
+        import tenacity  # only once a call has failed: successful calls never load it
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_retryable),
             stop=tenacity.stop_any(
                 tenacity.stop_after_attempt(self.max_attempts),
-                _StopOnBudget(self.max_total),
+                _stop_on_budget(self.max_total),
             ),
             wait=self._wait,
             sleep=self.sleep,
@@ -91,21 +94,22 @@ class RetryPolicy:
         return max(0.0, min(delay, remaining))
 
 
-class _StopOnBudget(tenacity.stop.stop_base):
+def _stop_on_budget(max_total: float) -> tenacity.stop.stop_base:
     """Stop when the next attempt could only start after the total budget."""
+    import tenacity
 
-    def __init__(self, max_total: float) -> None:
-        self.max_total = max_total
+    class StopOnBudget(tenacity.stop.stop_base):
+        def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+            elapsed = retry_state.seconds_since_start or 0.0
+            error = retry_state.outcome.exception() if retry_state.outcome else None
+            wait_at_least = (
+                error.retry_after
+                if isinstance(error, TenantkitError) and error.retry_after is not None
+                else 0.0
+            )
+            return elapsed >= max_total or elapsed + wait_at_least > max_total
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        elapsed = retry_state.seconds_since_start or 0.0
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        wait_at_least = (
-            error.retry_after
-            if isinstance(error, TenantkitError) and error.retry_after is not None
-            else 0.0
-        )
-        return elapsed >= self.max_total or elapsed + wait_at_least > self.max_total
+    return StopOnBudget()
 
 
 def _is_retryable(exc: BaseException) -> bool:

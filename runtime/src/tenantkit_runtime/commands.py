@@ -8,16 +8,18 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.11] --out FILE.zip
+    tenantkit serve [--port 8000] [--demo] [--state-dir DIR] [--config-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register_package", "register_token"]
+__all__ = ["register_package", "register_serve", "register_token"]
 
 
 def register_token(subparsers: Any) -> None:
@@ -113,4 +115,60 @@ def _package(args: argparse.Namespace) -> int:
     )
     print(report.summary(), file=sys.stderr)
     print(report.path)
+    return 0
+
+
+def register_serve(subparsers: Any) -> None:
+    """Add ``tenantkit serve``: the local API Gateway in front of the runtime's functions."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the functions locally behind an API Gateway stand-in",
+        description="Serve the runtime's functions on 127.0.0.1 as API Gateway does: the "
+        "HTTP API with its Lambda authorizer, the WebSocket API with its Management API, "
+        "the local token issuer's keys and the local storage's presigned URLs. Needs the "
+        "'serve' extra (pip install 'tenantkit-runtime[serve]').",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, metavar="PORT", help="port on 127.0.0.1 (default 8000)"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="set up two demo tenants on the embedded providers and print how to call them",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".tenantkit"),
+        metavar="DIR",
+        help="control plane, signing key and demo data (default .tenantkit)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        metavar="DIR",
+        help="tenant secrets as {tenant}.json over defaults.json (default: "
+        "$TENANTKIT_CONFIG_DIR, else STATE_DIR/config)",
+    )
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tenantkit.cli import UsageError
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    if args.demo and args.config_dir is not None:
+        raise UsageError("--demo writes its tenants into STATE_DIR/config: leave out --config-dir")
+    try:
+        from tenantkit_runtime.local.server import serve
+    except ImportError as exc:
+        raise UsageError(
+            f"tenantkit serve needs the 'serve' extra ({exc.name} is missing): "
+            "pip install 'tenantkit-runtime[serve]'"
+        ) from None
+    config_dir = args.config_dir
+    if config_dir is None and not args.demo and os.environ.get("TENANTKIT_CONFIG_DIR"):
+        config_dir = Path(os.environ["TENANTKIT_CONFIG_DIR"])
+    serve(port=args.port, state_dir=args.state_dir, config_dir=config_dir, demo=args.demo)
     return 0

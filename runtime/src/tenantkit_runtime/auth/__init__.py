@@ -9,19 +9,59 @@
   functions behind it (context keys: :mod:`tenantkit_runtime.auth.identity`).
 
 The Lambda authorizer itself is :mod:`tenantkit_runtime.functions.auth`.
+
+Names are imported on first use (PEP 562): the functions behind the authorizer read
+only :mod:`~tenantkit_runtime.auth.identity`, and do not load the verifier, the key
+cache and their dependencies at a cold start.
 """
 
-from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
-from tenantkit_runtime.auth.identity import (
-    CONTEXT_ROLES,
-    CONTEXT_TENANT_ID,
-    CONTEXT_USER_ID,
-    Identity,
-    identity_from_event,
-)
-from tenantkit_runtime.auth.jwks import JwksCache
-from tenantkit_runtime.auth.settings import AuthSettings, cognito_issuer
-from tenantkit_runtime.auth.verifier import TokenVerifier, VerifiedToken, bearer_token
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
+    from tenantkit_runtime.auth.identity import (
+        CONTEXT_ROLES,
+        CONTEXT_TENANT_ID,
+        CONTEXT_USER_ID,
+        Identity,
+        identity_from_event,
+    )
+    from tenantkit_runtime.auth.jwks import JwksCache
+    from tenantkit_runtime.auth.settings import AuthSettings, cognito_issuer
+    from tenantkit_runtime.auth.verifier import TokenVerifier, VerifiedToken, bearer_token
+
+_EXPORTS = {
+    "AccessDenied": "errors",
+    "TokenRejected": "errors",
+    "CONTEXT_ROLES": "identity",
+    "CONTEXT_TENANT_ID": "identity",
+    "CONTEXT_USER_ID": "identity",
+    "Identity": "identity",
+    "identity_from_event": "identity",
+    "JwksCache": "jwks",
+    "AuthSettings": "settings",
+    "cognito_issuer": "settings",
+    "TokenVerifier": "verifier",
+    "VerifiedToken": "verifier",
+    "bearer_token": "verifier",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "CONTEXT_ROLES",

@@ -1,0 +1,169 @@
+"""``tenantkit serve --demo``: two tenants on the embedded providers, and how to call them.
+
+The tenants are those of ``python -m tenantkit.demo`` (``acme`` and ``globex``,
+sharing one sqlite file, one local storage directory and the echo LLM), written
+into the state directory and registered in the control plane. Each gets a user with
+the ``admin`` role and a token from the local issuer; :func:`instructions` is what the
+server prints: shell lines (curl, and the ``websockets`` package's interactive
+client) that work as printed once the server listens.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import sys
+from pathlib import Path
+
+from tenantkit.demo import TENANTS, write_config
+from tenantkit_runtime.local.environment import LocalDeployment
+
+__all__ = ["STORAGE_PATH", "TOKEN_TTL", "USERS", "instructions", "issue_tokens", "write_tenants"]
+
+#: The demo user of each tenant.
+USERS: dict[str, str] = {"acme": "alice", "globex": "bob"}
+#: Where the demo tenants' presigned storage URLs point, below the server's origin.
+STORAGE_PATH = "/_storage"
+#: How long the printed tokens last (seconds).
+TOKEN_TTL = 12 * 3600
+
+
+def write_tenants(local: LocalDeployment) -> Path:
+    """Write the demo tenants' secrets into the state directory; the config directory.
+
+    The files are written afresh at every start (the server's port may have
+    changed); the data directory is kept.
+    """
+    config_dir, _ = write_config(
+        local.state_dir,
+        storage_url=local.origin + STORAGE_PATH,
+        signing_key=_storage_key(local.state_dir / "config" / "defaults.json"),
+    )
+    return config_dir
+
+
+def _storage_key(defaults: Path) -> str:
+    """The presign key already in use (URLs handed out stay valid), else a new one."""
+    try:
+        key = json.loads(defaults.read_text(encoding="utf-8"))["storage"]["signing_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return secrets.token_urlsafe(32)
+    return key if isinstance(key, str) and len(key) >= 16 else secrets.token_urlsafe(32)
+
+
+def register_tenants() -> None:
+    """Record the demo tenants in the deployment's control plane."""
+    from tenantkit_runtime import deployment
+
+    plane = deployment.control_plane()
+    for tenant_id, name in TENANTS.items():
+        plane.register_tenant(tenant_id, display_name=name)
+
+
+def issue_tokens(local: LocalDeployment, *, ttl: int = TOKEN_TTL) -> dict[str, str]:
+    """A token for each demo tenant's user, with the ``admin`` role."""
+    return {
+        tenant_id: local.issuer.issue(tenant=tenant_id, user=user, roles=["admin"], ttl=ttl)
+        for tenant_id, user in USERS.items()
+    }
+
+
+def _json_field(*path: str) -> str:
+    keys = "".join(f"[{json.dumps(p)}]" for p in path)
+    return shlex.quote(f"import json, sys; print(json.load(sys.stdin){keys})")
+
+
+def instructions(
+    local: LocalDeployment,
+    tokens: dict[str, str],
+    *,
+    websocket_url: str,
+    python: str = sys.executable,
+) -> str:
+    """What the server prints: where it listens and how to call the demo tenants."""
+    base = local.origin
+    acme, globex = '"Authorization: Bearer $ACME_TOKEN"', '"Authorization: Bearer $GLOBEX_TOKEN"'
+    as_json = "-H 'content-type: application/json'"
+    hours = TOKEN_TTL // 3600
+    names = ", ".join(f"{t} ({n}, user {USERS[t]})" for t, n in TENANTS.items())
+    lines = [
+        "tenantkit serve --demo: two tenants on the embedded providers "
+        "(sqlite, local storage, echo LLM)",
+        "",
+        f"  HTTP API       {base}",
+        f"  WebSocket API  {websocket_url}",
+        f"  tenants        {names}",
+        f"  state          {local.state_dir}",
+        "",
+        f"Call them from another shell (bash or zsh). Tokens, valid {hours} hours "
+        "(more with: tenantkit token --tenant acme --user carol --role admin):",
+        "",
+        f"    export ACME_TOKEN={tokens['acme']}",
+        f"    export GLOBEX_TOKEN={tokens['globex']}",
+        "",
+        "Chat: a conversation with acme's assistant, then globex's through the "
+        "OpenAI-compatible route:",
+        "",
+        f"    CONVERSATION_ID=$(curl -s -X POST {base}/conversations -H {acme} {as_json} "
+        f"""-d '{{"title": "first steps"}}' | python3 -c {_json_field("id")})""",
+        f"    curl -s -X POST {base}/conversations/$CONVERSATION_ID/messages -H {acme} "
+        f"""{as_json} -d '{{"content": "hello"}}'""",
+        f"    curl -s {base}/conversations/$CONVERSATION_ID/messages -H {acme}",
+        f"    curl -s -X POST {base}/v1/chat/completions -H {globex} {as_json} "
+        """-d '{"model": "default", "messages": [{"role": "user", "content": "hello"}]}'""",
+        "",
+        "Files: ask for an upload, PUT the file to the presigned URL, confirm it, list, download:",
+        "",
+        f"    UPLOAD=$(curl -s -X POST {base}/files -H {acme} {as_json} "
+        """-d '{"name": "hello.txt", "content_type": "text/plain", "size": 12}')""",
+        f"""    FILE_ID=$(printf '%s' "$UPLOAD" | python3 -c {_json_field("file", "id")})""",
+        "    curl -s -X PUT "
+        f""""$(printf '%s' "$UPLOAD" | python3 -c {_json_field("upload", "url")})" """
+        "-H 'content-type: text/plain' --data-binary 'hello, acme!'",
+        f"    curl -s -X POST {base}/files/$FILE_ID/confirm -H {acme}",
+        f"    curl -s {base}/files -H {acme}",
+        f"""    curl -s "$(curl -s {base}/files/$FILE_ID/download -H {acme} """
+        f"""| python3 -c {_json_field("url")})\"""",
+        "",
+        "Each token reaches its own tenant only: globex sees none of acme's files, and "
+        "a request naming another tenant is refused (403):",
+        "",
+        f"    curl -s {base}/files -H {globex}",
+        f"    curl -s {base}/files/$FILE_ID -H {globex}",
+        f"    curl -s -i {base}/files -H {acme} -H 'X-Tenant-Id: globex'",
+        "",
+        "A streamed reply over the WebSocket API: connect, type "
+        '{"action": "chat", "content": "hello"} and Enter (Ctrl-D leaves):',
+        "",
+        f'    {shlex.quote(python)} -m websockets "{websocket_url}?token=$ACME_TOKEN"',
+        "",
+        f"Stop the server with Ctrl-C; {local.state_dir} keeps the tenants' data "
+        "(delete it to start over).",
+    ]
+    return "\n".join(lines)
+
+
+def plain_instructions(local: LocalDeployment, tenants: list[str], *, websocket_url: str) -> str:
+    """What the server prints without ``--demo``."""
+    if tenants:
+        shown = ", ".join(tenants[:8]) + (", ..." if len(tenants) > 8 else "")
+        found = f"{len(tenants)} in {local.config_dir} ({shown})"
+    else:
+        found = (
+            f"none yet in {local.config_dir}: add {{tenant}}.json files there "
+            "(tenantkit secret schema), or start with --demo"
+        )
+    return "\n".join(
+        [
+            "tenantkit serve: API Gateway on 127.0.0.1, the runtime's functions behind it",
+            "",
+            f"  HTTP API       {local.origin}  (Authorization: Bearer TOKEN)",
+            f"  WebSocket API  {websocket_url}?token=TOKEN",
+            f"  tenants        {found}",
+            "  tokens         tenantkit token --tenant ID --user ID [--role admin]",
+            f"  state          {local.state_dir}",
+            "",
+            "Stop the server with Ctrl-C.",
+        ]
+    )
