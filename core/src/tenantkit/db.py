@@ -60,7 +60,7 @@ MAX_TRANSACTION_OPS = 100
 JSON = Any
 """A JSON value: str, int, float, bool, None, list or dict of JSON."""
 
-_frozen = ConfigDict(frozen=True, extra="forbid")
+_frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class DbCapability(enum.StrEnum):

@@ -45,7 +45,7 @@ __all__ = [
     "UsageEvent",
 ]
 
-_model = ConfigDict(frozen=True, extra="forbid")
+_model = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class LLMCapability(enum.StrEnum):

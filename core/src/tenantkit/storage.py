@@ -47,7 +47,7 @@ class StorageCapability(enum.StrEnum):
 class ObjectInfo(BaseModel):
     """What ``head``, ``put``, ``copy`` and ``list`` report about an object."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     size: int
@@ -60,7 +60,7 @@ class ObjectInfo(BaseModel):
 class Listing(BaseModel):
     """One page of a listing. With a delimiter, ``prefixes`` holds the common prefixes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     objects: list[ObjectInfo] = Field(default_factory=list)
     prefixes: list[str] = Field(default_factory=list)
