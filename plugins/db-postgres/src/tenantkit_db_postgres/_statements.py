@@ -27,6 +27,7 @@ ITEMS = "tenantkit_items"
 MIGRATIONS = "tenantkit_migrations"
 
 SortOp = Literal["eq", "lt", "lte", "gt", "gte", "begins_with", "between"]
+PutCondition = Literal["if_absent", "if_exists", "if_version"] | None
 
 _LIVE = sql.SQL("(t.expires_at IS NULL OR t.expires_at > statement_timestamp())")
 _KEY = sql.SQL(
@@ -78,6 +79,7 @@ class Statements:
         self.schema_name = schema_name
         self.items = qualified(ITEMS)
         self.migrations = qualified(MIGRATIONS)
+        self._put_cache: dict[tuple[PutCondition, bool], bytes] = {}
         self._query_cache: dict[tuple[SortOp | None, bool, bool, bool], bytes] = {}
         self._index_cache: dict[tuple[IndexSpec, SortOp | None, bool, bool, bool], bytes] = {}
 
@@ -103,45 +105,39 @@ class Statements:
             live=_LIVE,
         )
 
-    def _insert(self, on_conflict: sql.Composable) -> bytes:
-        return self._fmt(
-            "INSERT INTO {items} AS t (ns, collection, pk, sk, data, version, expires_at)"
-            " VALUES (%(ns)s, %(collection)s, %(pk)s, %(sk)s, %(data)s, %(version)s, {expiry})"
-            " ON CONFLICT (ns, collection, pk, sk) DO UPDATE SET data = EXCLUDED.data,"
-            " version = EXCLUDED.version, expires_at = EXCLUDED.expires_at"
-            "{on_conflict} RETURNING {epoch}",
-            on_conflict=on_conflict,
-            expiry=_EXPIRY,
-            epoch=_EPOCH,
-            live=_LIVE,
-        )
-
-    @cached_property
-    def put(self) -> bytes:
-        return self._insert(sql.SQL(""))
-
-    @cached_property
-    def put_if_absent(self) -> bytes:
-        return self._insert(sql.SQL(" WHERE NOT {}").format(_LIVE))
-
-    def _replace(self, extra: sql.Composable) -> bytes:
-        return self._fmt(
-            "UPDATE {items} AS t SET data = %(data)s, version = %(version)s,"
-            " expires_at = {expiry} WHERE {key} AND {live}{extra} RETURNING {epoch}",
-            extra=extra,
-            expiry=_EXPIRY,
-            key=_KEY,
-            live=_LIVE,
-            epoch=_EPOCH,
-        )
-
-    @cached_property
-    def put_if_exists(self) -> bytes:
-        return self._replace(sql.SQL(""))
-
-    @cached_property
-    def put_if_version(self) -> bytes:
-        return self._replace(_IF_VERSION)
+    def put(self, condition: PutCondition, *, ttl: bool) -> bytes:
+        """Write a whole item, ``RETURNING`` its expiry (no row: the condition failed).
+        ``ttl``: the item expires ``%(ttl)s`` seconds from now; else it never does (the
+        statement then has no expiry expression at all)."""
+        cache_key = (condition, ttl)
+        if (found := self._put_cache.get(cache_key)) is not None:
+            return found
+        expiry = _EXPIRY if ttl else sql.SQL("NULL")
+        if condition is None or condition == "if_absent":
+            on_conflict: sql.Composable = sql.SQL("")
+            if condition == "if_absent":
+                on_conflict = sql.SQL(" WHERE NOT {}").format(_LIVE)
+            query = sql.SQL(
+                "INSERT INTO {items} AS t (ns, collection, pk, sk, data, version, expires_at)"
+                " VALUES (%(ns)s, %(collection)s, %(pk)s, %(sk)s, %(data)s, %(version)s, {expiry})"
+                " ON CONFLICT (ns, collection, pk, sk) DO UPDATE SET data = EXCLUDED.data,"
+                " version = EXCLUDED.version, expires_at = EXCLUDED.expires_at"
+                "{on_conflict} RETURNING {epoch}"
+            ).format(items=self.items, expiry=expiry, on_conflict=on_conflict, epoch=_EPOCH)
+        else:
+            query = sql.SQL(
+                "UPDATE {items} AS t SET data = %(data)s, version = %(version)s,"
+                " expires_at = {expiry} WHERE {key} AND {live}{extra} RETURNING {epoch}"
+            ).format(
+                items=self.items,
+                expiry=expiry,
+                key=_KEY,
+                live=_LIVE,
+                extra=_IF_VERSION if condition == "if_version" else sql.SQL(""),
+                epoch=_EPOCH,
+            )
+        rendered = self._put_cache[cache_key] = _render(query)
+        return rendered
 
     def _update(self, extra: sql.Composable) -> bytes:
         return self._fmt(
