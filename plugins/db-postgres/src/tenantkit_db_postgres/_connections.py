@@ -48,6 +48,9 @@ T = TypeVar("T")
 
 Conn = psycopg.Connection[TupleRow]
 
+Params = tuple[Any, ...] | dict[str, Any]
+"""A statement's parameters: positional or named."""
+
 LEASE = 1.0
 """Seconds a connection taken from the pool stays with its :class:`Connections` between
 calls before it goes back to the pool."""
@@ -147,20 +150,36 @@ class Connections:
         """``fn(conn)`` on a live connection; retried once on a fresh one if it broke
         and ``safe``. psycopg errors come out translated into tenantkit's taxonomy."""
         lease = self._take(context)
-        conn = lease[0]
         try:
-            return fn(conn)
+            return fn(lease[0])
         except psycopg.Error as exc:
-            if not is_broken_connection(exc, conn):
-                raise translate(exc, context=context) from None
-            if not safe:
-                raise _unknown_outcome(exc, context) from None
+            _raise_unless_repeatable(exc, lease[0], safe=safe, context=context)
         finally:
             self._give(lease)
         # The connection broke under a statement that is safe to repeat: once more.
         lease = self._take(context)
         try:
             return fn(lease[0])
+        except psycopg.Error as exc:
+            raise translate(exc, context=context) from None
+        finally:
+            self._give(lease)
+
+    def fetchone(
+        self, statement: bytes, params: Params, *, safe: bool, context: str = ""
+    ) -> TupleRow | None:
+        """The first row of one statement, run like :meth:`run` runs a function (the
+        most frequent call, without a function to make and call)."""
+        lease = self._take(context)
+        try:
+            return lease[0].execute(statement, params).fetchone()
+        except psycopg.Error as exc:
+            _raise_unless_repeatable(exc, lease[0], safe=safe, context=context)
+        finally:
+            self._give(lease)
+        lease = self._take(context)
+        try:
+            return lease[0].execute(statement, params).fetchone()
         except psycopg.Error as exc:
             raise translate(exc, context=context) from None
         finally:
@@ -377,6 +396,15 @@ def _probe(fd: int) -> _Readable:
         return select.select([fd], [], [], timeout)[0]
 
     return readable  # pragma: no cover
+
+
+def _raise_unless_repeatable(error: psycopg.Error, conn: Conn, *, safe: bool, context: str) -> None:
+    """Raise the caller's error for ``error``, unless the connection broke under a
+    statement that is ``safe`` to repeat on another."""
+    if not is_broken_connection(error, conn):
+        raise translate(error, context=context) from None
+    if not safe:
+        raise _unknown_outcome(error, context) from None
 
 
 def _unknown_outcome(error: psycopg.Error, context: str) -> errors.TenantkitError:
