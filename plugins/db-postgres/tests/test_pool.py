@@ -128,7 +128,7 @@ def test_callers_waiting_for_a_connection_get_the_kept_ones(
     # connection when it is given back: none waits out the timeout (much shorter than
     # a lease, so a connection kept while someone waits would show).
     monkeypatch.setattr(_connections, "LEASE", 60.0)
-    tenant = scope(make_db(pool_size=1, connect_timeout=0.5), retry=NO_RETRY)
+    tenant = scope(make_db(pool_size=1, connect_timeout=1), retry=NO_RETRY)
     tenant.put("notes", {"pk": "p"})
     failures: list[BaseException] = []
 
