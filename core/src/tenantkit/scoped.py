@@ -200,7 +200,7 @@ class TenantDatabase(_Scoped):
         item = self._call(
             lambda: self._db.get(self._tenant_id, collection, key, consistent=consistent)
         )
-        if item is not None and item.key != key:
+        if item is not None and not _at(item, key.pk, key.sk):
             raise self._violation(f"get({collection}, {key}) returned item {item.key}")
         return item
 
@@ -221,7 +221,7 @@ class TenantDatabase(_Scoped):
             lambda: self._db.put(self._tenant_id, collection, clean, condition=condition, ttl=ttl),
             retry=condition is None,
         )
-        if result.key != _key(clean["pk"], clean["sk"]):
+        if not _at(result, clean["pk"], clean["sk"]):
             raise self._violation(f"put returned item {result.key}")
         return result
 
@@ -257,7 +257,7 @@ class TenantDatabase(_Scoped):
             ),
             retry=not inc and condition is None,
         )
-        if result.key != key:
+        if not _at(result, key.pk, key.sk):
             raise self._violation(f"update({key}) returned item {result.key}")
         return result
 
@@ -433,6 +433,11 @@ class TenantDatabase(_Scoped):
 
 def _key(pk: object, sk: object = "") -> Key:
     return Key(pk=check_item_key(pk, field="pk"), sk=check_item_key(sk, field="sk"))
+
+
+def _at(item: Item, pk: str, sk: str) -> bool:
+    """Whether ``item`` is the one at (pk, sk), without building a :class:`Key` for it."""
+    return item.pk == pk and item.sk == sk
 
 
 def _item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,17 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tenantkit import IfAbsent, IfExists, Key, SortKey, TenantDatabase, TxCheck, TxPut, errors
+from tenantkit import (
+    IfAbsent,
+    IfExists,
+    Key,
+    SortKey,
+    TenantDatabase,
+    TxCheck,
+    TxPut,
+    TxUpdate,
+    errors,
+)
 from tenantkit_db_postgres import PostgresDatabase
 
 if TYPE_CHECKING:
@@ -119,3 +129,25 @@ def test_expired_items_are_removed_lazily(
     for i in range(3):
         tenant.put("notes", {"pk": "keep", "i": i})
     assert _stored(admin, schema_name) == ["keep"]
+
+
+def test_a_sweep_cut_after_a_write_never_repeats_the_write(
+    database: PostgresDatabase, tenant: TenantDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sweep that follows a write runs on its own checkout: a connection cut under
+    # it is retried for the sweep alone, never for the (committed) write before it.
+    tenant.put("counters", {"pk": "hits", "n": 0})
+    sweep = database._sweep
+    cuts: list[int] = []
+
+    def cut_once(conn: psycopg.Connection[Any], ns: str) -> int:
+        if not cuts:
+            cuts.append(conn.info.backend_pid)
+            conn.close()
+        return sweep(conn, ns)
+
+    monkeypatch.setattr(database, "_sweep", cut_once)
+    database._sweep_every = 1
+    tenant.transact_write([TxUpdate(collection="counters", key=Key(pk="hits"), increment={"n": 1})])
+    assert cuts
+    assert tenant.get("counters", "hits").data == {"n": 1}  # type: ignore[union-attr]

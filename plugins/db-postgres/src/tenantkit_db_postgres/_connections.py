@@ -2,13 +2,19 @@
 
 One :class:`Connections` per provider instance wraps a ``psycopg_pool.ConnectionPool``
 (``min_size=0``: nothing is opened before the first call; at most ``pool_size``
-connections, kept open between warm Lambda invocations). It adds three things:
+connections, kept open between warm Lambda invocations). It adds four things:
 
+* **Cheap reuse between calls.** A connection taken from the pool stays with this
+  instance for up to :data:`LEASE` seconds, reused by the calls that follow without
+  going through the pool's checkout and return; then it goes back to the pool, whose
+  policies (``max_idle``, lifetime, replacement of broken connections) apply as usual.
+  A background thread hands back the ones left unused, and a call waiting for a
+  connection always gets a kept one first, so ``pool_size`` still bounds everything.
 * **A free liveness check at checkout.** An idle PostgreSQL connection has nothing to
   read; if its socket is readable, the server has sent a FATAL message or closed it
   (``pg_terminate_backend``, a restart, an idle timeout). Such a connection is
   discarded before any statement is sent, so even writes that are unsafe to repeat
-  never meet a connection that died while pooled.
+  never meet a connection that died while idle.
 * **One retry on a fresh connection** when a connection breaks under a statement,
   only for operations the caller marks as safe to repeat.
 * **Connection errors that reach the caller.** The pool connects in a background
@@ -22,12 +28,15 @@ from __future__ import annotations
 import math
 import select
 import threading
+import weakref
+from collections import deque
 from collections.abc import Callable
 from time import monotonic
 from typing import Any, ClassVar, TypeVar, cast
 
 import psycopg
 import psycopg_pool
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from tenantkit import errors
@@ -39,8 +48,23 @@ T = TypeVar("T")
 
 Conn = psycopg.Connection[TupleRow]
 
+Params = tuple[Any, ...] | dict[str, Any]
+"""A statement's parameters: positional or named."""
+
+LEASE = 1.0
+"""Seconds a connection taken from the pool stays with its :class:`Connections` between
+calls before it goes back to the pool."""
+
 _WAIT_SLICE = 0.1
 """How often a caller waiting for a connection looks for a recorded connect failure."""
+
+_IDLE = TransactionStatus.IDLE
+
+_Readable = Callable[[int], list[Any]]
+"""``readable(0)``: the connection's socket events, empty while it has nothing to read."""
+
+_Lease = tuple[Conn, _Readable, float]
+"""A connection taken from the pool, its liveness probe, and when it must go back."""
 
 
 class _Failures:
@@ -72,14 +96,6 @@ class _RecordingConnection(psycopg.Connection[TupleRow]):
         except Exception as exc:
             cls._failures.record(exc)
             raise
-
-
-class _Broken(Exception):
-    """A connection broke under a statement; ``error`` is what psycopg raised."""
-
-    def __init__(self, error: psycopg.Error) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class Connections:
@@ -116,9 +132,14 @@ class Connections:
             reconnect_timeout=settings.connect_timeout,
             num_workers=1,
         )
+        # Leases not in use, most recently returned last. Only atomic deque operations
+        # touch it (append, pop, popleft: thread-safe), so the hot path takes no lock.
+        self._kept: deque[_Lease] = deque()
+        self._lock = threading.Lock()  # guards _waiting, _opened and _closed changes
+        self._waiting = 0
         self._opened = False
         self._closed = False
-        self._open_lock = threading.Lock()
+        self._stop_returning = threading.Event()
 
     def __repr__(self) -> str:
         return f"Connections(pool={self._pool.name!r}, max_size={self._pool.max_size})"
@@ -128,72 +149,159 @@ class Connections:
     def run(self, fn: Callable[[Conn], T], *, safe: bool, context: str = "") -> T:
         """``fn(conn)`` on a live connection; retried once on a fresh one if it broke
         and ``safe``. psycopg errors come out translated into tenantkit's taxonomy."""
+        lease = self._take(context)
         try:
-            return self._attempt(fn, context)
-        except _Broken as broken:
-            if not safe:
-                raise _unknown_outcome(broken.error, context) from None
-        try:
-            return self._attempt(fn, context)
-        except _Broken as broken:
-            raise translate(broken.error, context=context) from None
-
-    def _attempt(self, fn: Callable[[Conn], T], context: str) -> T:
-        conn = self._checkout(context)
-        try:
-            return fn(conn)
+            return fn(lease[0])
         except psycopg.Error as exc:
-            if is_broken_connection(exc, conn):
-                raise _Broken(exc) from None
+            _raise_unless_repeatable(exc, lease[0], safe=safe, context=context)
+        finally:
+            self._give(lease)
+        # The connection broke under a statement that is safe to repeat: once more.
+        lease = self._take(context)
+        try:
+            return fn(lease[0])
+        except psycopg.Error as exc:
             raise translate(exc, context=context) from None
         finally:
-            self._pool.putconn(conn)
+            self._give(lease)
 
-    # --- checkout ---------------------------------------------------------------------
+    def fetchone(
+        self, statement: bytes, params: Params, *, safe: bool, context: str = ""
+    ) -> TupleRow | None:
+        """The first row of one statement, run like :meth:`run` runs a function (the
+        most frequent call, without a function to make and call)."""
+        lease = self._take(context)
+        try:
+            return lease[0].execute(statement, params).fetchone()
+        except psycopg.Error as exc:
+            _raise_unless_repeatable(exc, lease[0], safe=safe, context=context)
+        finally:
+            self._give(lease)
+        lease = self._take(context)
+        try:
+            return lease[0].execute(statement, params).fetchone()
+        except psycopg.Error as exc:
+            raise translate(exc, context=context) from None
+        finally:
+            self._give(lease)
 
-    def _checkout(self, context: str) -> Conn:
+    # --- checkout and return ----------------------------------------------------------
+
+    def _take(self, context: str) -> _Lease:
+        """A live connection: the last one kept if there is one, else from the pool."""
+        try:
+            lease = self._kept.pop()
+        except IndexError:
+            return self._checkout(context)
+        # Kept connections were idle when given and nothing closes them while kept, so
+        # only the server can have ended them: a readable socket says it did.
+        if lease[1](0):
+            self._discard(lease[0])
+            return self._checkout(context)
+        return lease
+
+    def _give(self, lease: _Lease) -> None:
+        """Keep an idle connection for the next call while its lease lasts; otherwise
+        (or if it is broken or inside a transaction) give it back to the pool."""
+        if lease[0].pgconn.transaction_status == _IDLE and monotonic() < lease[2]:
+            self._kept.append(lease)
+            # Appended first, checked second: a caller that started waiting for a
+            # connection (or close()) either finds it or is seen here and served.
+            if self._waiting or self._closed:
+                self._return_kept()
+        else:
+            self._pool.putconn(lease[0])
+
+    def _return_kept(self) -> None:
+        """Give every kept connection back to the pool."""
+        while True:
+            try:
+                lease = self._kept.pop()
+            except IndexError:
+                return
+            self._pool.putconn(lease[0])
+
+    def _return_expired(self) -> None:
+        """Give the kept connections whose lease is over back to the pool."""
+        now = monotonic()
+        for lease in list(self._kept):  # a copy: other threads take and give meanwhile
+            if lease[2] <= now:
+                try:
+                    self._kept.remove(lease)
+                except ValueError:
+                    continue  # taken by a call in the meantime
+                self._pool.putconn(lease[0])
+
+    def _checkout(self, context: str) -> _Lease:
         self._open()
         started = monotonic()
         deadline = started + self._timeout
-        # Each pass either returns a live connection or discards a dead one; the pool
-        # holds at most max_size, so max_size + 1 passes reach a new connection.
-        for _ in range(self._pool.max_size + 1):
-            conn = self._getconn(started, deadline, context)
-            if _alive(conn):
-                return conn
-            conn.close()
-            self._pool.putconn(conn)
+        with self._lock:
+            self._waiting += 1
+        try:
+            # Each pass either returns a live connection or discards a dead one; the pool
+            # holds at most max_size, so max_size + 1 passes reach a new connection.
+            for _ in range(self._pool.max_size + 1):
+                lease = self._wait_for_connection(started, deadline, context)
+                if lease is not None:
+                    return lease
+        finally:
+            with self._lock:
+                self._waiting -= 1
         raise errors.ConnectionFailed(
             f"{context}: no live database connection", provider=PROVIDER
         )  # pragma: no cover - the loop always reaches a new connection
 
-    def _getconn(self, started: float, deadline: float, context: str) -> Conn:
+    def _wait_for_connection(self, started: float, deadline: float, context: str) -> _Lease | None:
+        """A kept connection or one from the pool; ``None`` if it was dead (discarded)."""
         while True:
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                raise errors.Timeout(
-                    f"{context}: no database connection within {self._timeout:g} s",
-                    provider=PROVIDER,
-                )
             try:
-                return self._pool.getconn(timeout=min(_WAIT_SLICE, remaining))
-            except psycopg_pool.PoolTimeout:
-                failure = self._failures.since(started)
-                if failure is not None:
-                    raise translate(failure, context=context) from None
+                kept = self._kept.pop()
+            except IndexError:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise errors.Timeout(
+                        f"{context}: no database connection within {self._timeout:g} s",
+                        provider=PROVIDER,
+                    ) from None
+                try:
+                    conn = self._pool.getconn(timeout=min(_WAIT_SLICE, remaining))
+                except psycopg_pool.PoolTimeout:
+                    failure = self._failures.since(started)
+                    if failure is not None:
+                        raise translate(failure, context=context) from None
+                    continue
+                lease = _lease(conn)
+            else:
+                conn = kept[0]
+                lease = None if kept[1](0) else kept
+            if lease is None:
+                self._discard(conn)
+            return lease
+
+    def _discard(self, conn: Conn) -> None:
+        conn.close()
+        self._pool.putconn(conn)
 
     def _open(self) -> None:
         if self._opened:
             return
-        with self._open_lock:
+        with self._lock:
             if self._closed:
                 raise errors.ProviderError(
                     "this postgres database was closed; resolve the tenant again",
                     provider=PROVIDER,
                 )
-            if not self._opened:
-                self._pool.open(wait=False)
-                self._opened = True
+            if self._opened:
+                return
+            self._pool.open(wait=False)
+            threading.Thread(
+                target=_return_unused,
+                args=(weakref.ref(self), self._stop_returning),
+                name=f"{self._pool.name}-returns",
+                daemon=True,
+            ).start()
+            self._opened = True
 
     # --- connecting -------------------------------------------------------------------
 
@@ -244,22 +352,59 @@ class Connections:
 
     def close(self) -> None:
         """Close every connection and stop the pool's worker threads."""
-        with self._open_lock:
+        with self._lock:
             self._closed = True
-            if self._opened:
-                self._pool.close(timeout=5.0)
-                self._opened = False
+            opened, self._opened = self._opened, False
+        self._stop_returning.set()
+        if opened:
+            self._return_kept()
+            self._pool.close(timeout=5.0)
 
 
-def _alive(conn: Conn) -> bool:
-    """Whether an idle connection still looks usable, without a round trip."""
-    if conn.closed or conn.broken:
-        return False
+def _return_unused(ref: weakref.ref[Connections], stop: threading.Event) -> None:
+    """Every :data:`LEASE` seconds, give leases that are over back to the pool (the
+    thread holds no reference that would keep its :class:`Connections` alive)."""
+    while not stop.wait(LEASE):
+        conns = ref()
+        if conns is None:
+            return
+        conns._return_expired()
+        del conns
+
+
+def _lease(conn: Conn) -> _Lease | None:
+    """A connection fresh from the pool with its liveness probe, or ``None`` if the
+    connection looks dead (checked without a round trip)."""
+    if conn.closed:
+        return None
     try:
-        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+        readable = _probe(conn.pgconn.socket)
+        if readable(0):
+            return None
     except (OSError, ValueError, psycopg.Error):
-        return False
-    return not readable
+        return None
+    return conn, readable, monotonic() + LEASE
+
+
+def _probe(fd: int) -> _Readable:
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return poller.poll
+
+    def readable(timeout: int) -> list[Any]:  # pragma: no cover - platforms without poll()
+        return select.select([fd], [], [], timeout)[0]
+
+    return readable  # pragma: no cover
+
+
+def _raise_unless_repeatable(error: psycopg.Error, conn: Conn, *, safe: bool, context: str) -> None:
+    """Raise the caller's error for ``error``, unless the connection broke under a
+    statement that is ``safe`` to repeat on another."""
+    if not is_broken_connection(error, conn):
+        raise translate(error, context=context) from None
+    if not safe:
+        raise _unknown_outcome(error, context) from None
 
 
 def _unknown_outcome(error: psycopg.Error, context: str) -> errors.TenantkitError:

@@ -5,6 +5,8 @@ few constants that DDL cannot take as parameters (an index's collection and fiel
 names) are :class:`psycopg.sql.Literal`, which the index queries repeat so the
 planner matches the index. Everything else, every key, value and item, is a bound
 parameter. Statements are composed once per provider instance and kept as bytes.
+Parameters are named (``%(pk)s``), except in :attr:`Statements.insert`, the most
+frequent write, whose positional ones cost less to pass.
 
 The data lives in one table; the tenant (``ns``) and the collection are columns, so
 collection names are data, never identifiers::
@@ -16,8 +18,9 @@ collection names are data, never identifiers::
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Hashable
 from functools import cached_property
-from typing import Literal, LiteralString
+from typing import Literal, LiteralString, TypeVar
 
 from psycopg import sql
 
@@ -26,6 +29,8 @@ from tenantkit.db import IndexSpec
 ITEMS = "tenantkit_items"
 MIGRATIONS = "tenantkit_migrations"
 
+_K = TypeVar("_K", bound=Hashable)
+
 SortOp = Literal["eq", "lt", "lte", "gt", "gte", "begins_with", "between"]
 
 _LIVE = sql.SQL("(t.expires_at IS NULL OR t.expires_at > statement_timestamp())")
@@ -33,6 +38,7 @@ _KEY = sql.SQL(
     "t.ns = %(ns)s AND t.collection = %(collection)s AND t.pk = %(pk)s AND t.sk = %(sk)s"
 )
 _EXPIRY = sql.SQL("statement_timestamp() + make_interval(secs => %(ttl)s::float8)")
+_EXPIRY_POSITIONAL = sql.SQL("statement_timestamp() + make_interval(secs => %s::float8)")
 _IF_VERSION = sql.SQL(" AND t.version = %(expected)s")
 _EPOCH = sql.SQL("ceil(extract(epoch FROM t.expires_at))::bigint")
 _ITEM = sql.SQL(
@@ -53,6 +59,18 @@ _SORT = {
 
 def _render(query: sql.Composable) -> bytes:
     return query.as_bytes(None)
+
+
+class _Composed(dict[_K, bytes]):
+    """Statements composed on first use; then ``composed[variant]`` is a dict lookup."""
+
+    def __init__(self, compose: Callable[[_K], bytes]) -> None:
+        super().__init__()
+        self._compose = compose
+
+    def __missing__(self, variant: _K) -> bytes:
+        self[variant] = statement = self._compose(variant)
+        return statement
 
 
 def _update_data(base: sql.Composable) -> sql.Composed:
@@ -78,6 +96,14 @@ class Statements:
         self.schema_name = schema_name
         self.items = qualified(ITEMS)
         self.migrations = qualified(MIGRATIONS)
+        self.insert = _Composed(self._insert)
+        """``insert[if_absent, ttl]``: write a whole item (``if_absent``: unless a live one
+        is there), ``RETURNING`` its expiry (no row: the condition failed). Positional
+        parameters: ns, collection, pk, sk, data, version, and with ``ttl`` the seconds
+        the item lives (without, it never expires: no expiry expression at all)."""
+        self.replace = _Composed(self._replace)
+        """``replace[if_version, ttl]``: overwrite a live item (``if_version``: at version
+        ``%(expected)s``), ``RETURNING`` its expiry (no row: the condition failed)."""
         self._query_cache: dict[tuple[SortOp | None, bool, bool, bool], bytes] = {}
         self._index_cache: dict[tuple[IndexSpec, SortOp | None, bool, bool, bool], bytes] = {}
 
@@ -103,45 +129,31 @@ class Statements:
             live=_LIVE,
         )
 
-    def _insert(self, on_conflict: sql.Composable) -> bytes:
+    def _insert(self, variant: tuple[bool, bool]) -> bytes:
+        if_absent, ttl = variant
+        on_conflict = sql.SQL(" WHERE NOT {}").format(_LIVE) if if_absent else sql.SQL("")
         return self._fmt(
             "INSERT INTO {items} AS t (ns, collection, pk, sk, data, version, expires_at)"
-            " VALUES (%(ns)s, %(collection)s, %(pk)s, %(sk)s, %(data)s, %(version)s, {expiry})"
+            " VALUES (%s, %s, %s, %s, %s, %s, {expiry})"
             " ON CONFLICT (ns, collection, pk, sk) DO UPDATE SET data = EXCLUDED.data,"
             " version = EXCLUDED.version, expires_at = EXCLUDED.expires_at"
             "{on_conflict} RETURNING {epoch}",
+            expiry=_EXPIRY_POSITIONAL if ttl else sql.SQL("NULL"),
             on_conflict=on_conflict,
-            expiry=_EXPIRY,
             epoch=_EPOCH,
-            live=_LIVE,
         )
 
-    @cached_property
-    def put(self) -> bytes:
-        return self._insert(sql.SQL(""))
-
-    @cached_property
-    def put_if_absent(self) -> bytes:
-        return self._insert(sql.SQL(" WHERE NOT {}").format(_LIVE))
-
-    def _replace(self, extra: sql.Composable) -> bytes:
+    def _replace(self, variant: tuple[bool, bool]) -> bytes:
+        if_version, ttl = variant
         return self._fmt(
             "UPDATE {items} AS t SET data = %(data)s, version = %(version)s,"
             " expires_at = {expiry} WHERE {key} AND {live}{extra} RETURNING {epoch}",
-            extra=extra,
-            expiry=_EXPIRY,
+            expiry=_EXPIRY if ttl else sql.SQL("NULL"),
             key=_KEY,
             live=_LIVE,
+            extra=_IF_VERSION if if_version else sql.SQL(""),
             epoch=_EPOCH,
         )
-
-    @cached_property
-    def put_if_exists(self) -> bytes:
-        return self._replace(sql.SQL(""))
-
-    @cached_property
-    def put_if_version(self) -> bytes:
-        return self._replace(_IF_VERSION)
 
     def _update(self, extra: sql.Composable) -> bytes:
         return self._fmt(
