@@ -107,33 +107,44 @@ def check_item_key(value: object, *, field: str) -> str:
 
 def check_json_value(value: Any, *, path: str) -> None:
     """A JSON value that every provider stores verbatim: no NUL in strings, finite numbers."""
+    problem = _json_problem(value)
+    if problem is not None:
+        where, message = problem
+        raise InvalidRequest(f"{path}{where}: {message}")
+
+
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """Where (a path suffix) and what is wrong in ``value``, or ``None``.
+
+    The path is built only when something is wrong: this runs on every write.
+    """
     if value is None or isinstance(value, bool | int):
-        return
+        return None
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidRequest(f"{path}: numbers must be finite")
-        return
+        return None if math.isfinite(value) else ("", "numbers must be finite")
     if isinstance(value, str):
         if "\x00" in value:
-            raise InvalidRequest(f"{path}: strings must not contain NUL characters")
+            return "", "strings must not contain NUL characters"
         if not _is_unicode(value):
-            raise InvalidRequest(f"{path}: strings must be valid Unicode (no lone surrogates)")
-        return
+            return "", "strings must be valid Unicode (no lone surrogates)"
+        return None
     if isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            check_json_value(v, path=f"{path}[{i}]")
-        return
+        for i, item in enumerate(value):
+            problem = _json_problem(item)
+            if problem is not None:
+                return f"[{i}]{problem[0]}", problem[1]
+        return None
     if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise InvalidRequest(f"{path}: object keys must be strings")
-            if "\x00" in k or not _is_unicode(k):
-                raise InvalidRequest(
-                    f"{path}: object keys must be valid Unicode without NUL characters"
-                )
-            check_json_value(v, path=f"{path}.{k}")
-        return
-    raise InvalidRequest(f"{path}: {type(value).__name__} is not a JSON value")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return "", "object keys must be strings"
+            if "\x00" in key or not _is_unicode(key):
+                return "", "object keys must be valid Unicode without NUL characters"
+            problem = _json_problem(item)
+            if problem is not None:
+                return f".{key}{problem[0]}", problem[1]
+        return None
+    return "", f"{type(value).__name__} is not a JSON value"
 
 
 def _is_unicode(text: str) -> bool:
