@@ -79,6 +79,23 @@ import tenantkit_runtime.auth.verifier
 from tenantkit_runtime.functions.chat import handler
 """
 
+# How the secrets client was made before it shared tenantkit.aws's loader of botocore
+# data with the providers' clients: through boto3's default session, which loads that
+# data a second time. The same program with the former function put back.
+RUNTIME_BOTO3_SECRETS = """
+import tenantkit.sources
+
+def _make_client(region, endpoint_url):
+    import boto3
+    from botocore.config import Config
+    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint_url,
+                        config=Config(connect_timeout=3, read_timeout=5,
+                                      retries={"max_attempts": 2, "mode": "standard"}))
+
+tenantkit.sources._make_client = _make_client
+from tenantkit_runtime.functions.chat import handler
+"""
+
 DIRECT_EMBEDDED = """
 import sqlite3, secrets, time
 
@@ -378,6 +395,7 @@ def aws(root: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
         yield {
             "runtime": (RUNTIME, {**env, "BENCH_EVENT": event}),
             "eager": (RUNTIME_EAGER, {**env, "BENCH_EVENT": event}),
+            "boto3-sm": (RUNTIME_BOTO3_SECRETS, {**env, "BENCH_EVENT": event}),
             "direct": (
                 DIRECT_AWS,
                 {
