@@ -19,6 +19,10 @@ Tenants:
   httpx. Run when ``tenantkit-db-dynamodb``, ``tenantkit-llm-claude`` and
   ``tenantkit-store-s3`` are installed.
 
+``eager`` and ``boto3-sm`` are ``runtime`` as it was before two changes (its imports
+made lazy; the secrets client sharing the providers' loader of botocore data), the
+"before" of the same run.
+
 The children run with bytecode, as a deployed package has it: every directory on
 the interpreter's path is compiled first (``compileall``), ``PYTHONDONTWRITEBYTECODE``
 is dropped from their environment, and each program runs once untimed. Then each
