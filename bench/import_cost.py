@@ -4,9 +4,10 @@ For each module, over ``--runs`` fresh interpreters: the median wall time of
 ``python -c "import X"``, that median minus the median of ``python -c "pass"`` (the
 interpreter's own start-up), and the median CPU time (user + system) of the child,
 which a busy machine disturbs far less than wall time. Each round runs every module
-once, in an order that rotates, so the machine's drift spreads over all of them. One
-untimed warm-up run per module first writes the bytecode caches, so the figures are
-those of an installed package, not of a first compile.
+once, in an order that rotates, so the machine's drift spreads over all of them. The
+children import bytecode, as an installed package has it: the environment is compiled
+first (``compileall``), ``PYTHONDONTWRITEBYTECODE`` is dropped from their environment,
+and one untimed warm-up run per module warms the page cache.
 
     uv run python bench/import_cost.py [--runs 21] [--over MODULE] MODULE [MODULE ...]
 
@@ -18,13 +19,14 @@ A MODULE may be a comma-separated list, imported together (``"a, b"`` runs
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+
+from _bytecode import child_env, compile_environment
 
 _BASELINE = "(interpreter start-up)"
 
@@ -50,10 +52,11 @@ def _run(code: str, env: dict[str, str], runs: Runs | None = None) -> None:
 
 def measure(modules: list[str], rounds: int) -> dict[str, Runs]:
     """Wall and CPU seconds per run for each module and the bare interpreter."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = child_env()
+    compile_environment()
     codes = {_BASELINE: "pass", **{m: f"import {m}" for m in modules}}
     for code in codes.values():
-        _run(code, env)  # warm-up: bytecode caches written, files in the page cache
+        _run(code, env)  # warm-up: files in the page cache
     results = {name: Runs() for name in codes}
     names = list(codes)
     for i in range(rounds):

@@ -6,7 +6,10 @@ same for every candidate and left out. Every candidate is installed alone into i
 throwaway venv under ``bench/.venvs/`` (made with ``uv`` on this Python), as a Lambda
 package would hold it: the plugins with the core and nothing else, each SDK by itself.
 (The workspace venv would not do: with the dev tools installed, ``import httpx`` also
-loads its command line, click, rich and pygments.) Runs are interleaved, so noise on the
+loads its command line, click, rich and pygments.) Every venv is compiled to bytecode
+(``compileall``) before timing and the children run without
+``PYTHONDONTWRITEBYTECODE``, as a deployed package ships ``.pyc`` files; an untimed run
+of each candidate then warms the page cache. Runs are interleaved, so noise on the
 shared machine hits every candidate alike.
 
     uv run python bench/llm_import_cost.py [--runs 15]
@@ -24,6 +27,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from _bytecode import child_env, compile_environment
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -107,6 +112,7 @@ def ensure_env(name: str) -> Path:
     wanted = hashlib.sha256("\n".join([sys.version, *packages]).encode()).hexdigest()
     fresh = python.exists() and marker.exists() and marker.read_text() == wanted
     if fresh and name not in LOCAL_ENVS:
+        compile_environment(python)  # venvs made before bytecode was compiled here
         return python
     if not fresh:
         subprocess.run(
@@ -116,13 +122,18 @@ def ensure_env(name: str) -> Path:
     if name in LOCAL_ENVS:
         install.append("--reinstall")
     subprocess.run([*install, *packages], check=True)
+    compile_environment(python)
     marker.write_text(wanted)
     return python
 
 
 def time_once(python: Path, stmt: str) -> float:
     out = subprocess.run(
-        [str(python), "-c", _PROBE.format(stmt=stmt)], capture_output=True, text=True, check=True
+        [str(python), "-c", _PROBE.format(stmt=stmt)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=child_env(),
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -150,7 +161,7 @@ def main() -> None:
     for label, (env, stmt) in REFERENCES.items():
         cases[f"{label}: import"] = (envs[env], stmt)
 
-    for python, stmt in cases.values():  # compile .pyc files and warm the page cache
+    for python, stmt in cases.values():  # warm the page cache (bytecode already compiled)
         time_once(python, stmt)
     samples: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(args.runs):

@@ -7,6 +7,7 @@ installed by uv for the Lambda platform (from its cache, or PyPI).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ from tenantkit.errors import ConfigurationError, ProviderNotFound
 from tenantkit.plugins import FROZEN_INDEX, EntryPointIndex
 from tenantkit.registry import KINDS
 from tenantkit_runtime.local.issuer import LocalIssuer
-from tenantkit_runtime.package import _zip, build_package
+from tenantkit_runtime.package import _compile_bytecode, _zip, build_package
 
 if TYPE_CHECKING:
     from .conftest import JwksServer
@@ -120,7 +121,6 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     names_here = {metadata.Distribution.at(p).metadata["Name"] for p in folder.glob("*.dist-info")}
     assert not installed_plugins & names_here
     # Nothing the zip should not carry, and the frozen index is at the root.
-    assert not list(folder.rglob("__pycache__"))
     assert not [p for p in folder.rglob("tests") if p.is_dir()]
     assert not (folder / "bin").exists()
     frozen = json.loads((folder / FROZEN_INDEX).read_text())
@@ -131,7 +131,23 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     assert libraries
     assert {p.read_bytes()[18:20] for p in libraries} == {(62).to_bytes(2, "little")}
 
+    # Bytecode for every module of the core and the runtime, for this Python, used
+    # whatever the sources' timestamps (unchecked hash): nothing to compile at a cold
+    # start, and nothing that could be written in a read-only /var/task.
+    assert report.bytecode
+    assert not report.notes
+    sources = [*(folder / "tenantkit").rglob("*.py"), *(folder / "tenantkit_runtime").rglob("*.py")]
+    assert len(sources) > 20
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        header = cached.read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, source
+        assert int.from_bytes(header[4:8], "little") == 0b01, source  # hash, unchecked
+    compiled = {p: p.stat().st_mtime_ns for p in folder.rglob("*.pyc")}
+
     probe = _run_probe(folder, local_issuer.key_dir, "echo", local_issuer, jwks_server)
+    # The probe imported from the artifact's bytecode: it neither rewrote nor added any.
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.pyc")} == compiled
     assert probe["answer"] == {
         "isAuthorized": True,
         "context": {"tenant_id": "acme", "user_id": "alice", "roles": "admin"},
@@ -234,6 +250,18 @@ def test_unknown_providers_and_bad_arguments_are_refused(tmp_path: Path) -> None
     with pytest.raises(ConfigurationError, match="--out"):
         build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "x.tar")
     assert not list(tmp_path.iterdir())
+
+
+def test_no_bytecode_for_another_python_and_the_report_says_so(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    other = f"3.{sys.version_info.minor + 1}"
+    note = _compile_bytecode(tmp_path, other)
+    assert note is not None
+    assert f"Python {other}" in note
+    assert not list(tmp_path.rglob("*.pyc"))
+    assert _compile_bytecode(tmp_path, f"3.{sys.version_info.minor}") is None
+    assert list(tmp_path.rglob("*.pyc"))
 
 
 def test_zips_are_deterministic(tmp_path: Path) -> None:

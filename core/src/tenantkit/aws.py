@@ -110,7 +110,7 @@ _lock = threading.Lock()
 def make_client(
     service: str,
     *,
-    region: str,
+    region: str | None,
     endpoint_url: str | None = None,
     role_arn: str | None = None,
     external_id: str | None = None,
@@ -122,6 +122,7 @@ def make_client(
     """A botocore client for ``service`` in ``region``.
 
     Args:
+        region: None for the default chain's (``AWS_REGION``, ``AWS_DEFAULT_REGION``).
         endpoint_url: an AWS-compatible endpoint (a local stack, an S3-compatible
             store). When set, the role is also assumed through it.
         role_arn: a role to assume with STS (the tenant's own account); ``external_id``
@@ -190,7 +191,7 @@ def _assume_role_credentials(
     role_arn: str,
     external_id: str | None,
     role_session_name: str,
-    region: str,
+    region: str | None,
     endpoint_url: str | None,
     config: Any,
 ) -> None:

@@ -16,7 +16,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from tenantkit.config import deep_merge, parse_secret_text
 from tenantkit.errors import (
@@ -303,17 +303,17 @@ def _source_error(exc: Any, secret_id: str) -> Exception:
 
 
 def _make_client(region: str | None, endpoint_url: str | None) -> SecretsManagerClient:
-    import boto3
-    from botocore.config import Config
+    # Through tenantkit.aws, so the secrets client and the providers' clients share one
+    # loader of botocore's data (endpoints, partitions, defaults): a cold start parses
+    # it once, not once for boto3's default session and again for the providers.
+    from tenantkit.aws import make_client
 
-    client: SecretsManagerClient = boto3.client(
+    client = make_client(
         "secretsmanager",
-        region_name=region,
+        region=region,
         endpoint_url=endpoint_url,
-        config=Config(
-            connect_timeout=3,
-            read_timeout=5,
-            retries={"max_attempts": 2, "mode": "standard"},
-        ),
+        connect_timeout=3,
+        read_timeout=5,
+        config={"retries": {"max_attempts": 2, "mode": "standard"}},
     )
-    return client
+    return cast("SecretsManagerClient", client)

@@ -17,13 +17,20 @@ deployment names.
 4. ``__pycache__`` and ``tests`` directories and the ``bin`` scripts are dropped; a
    frozen entry-point index (:func:`tenantkit.plugins.write_frozen_index`) is written
    at the root, so a cold Lambda container finds its providers in one small read.
-5. The zip is deterministic: sorted entries, fixed timestamps and permissions.
+5. Every Python file is compiled to bytecode (``compileall``, unchecked-hash ``.pyc``
+   files, which Python uses without looking at the source's timestamp): ``/var/task``
+   is read-only, so a function whose package has no usable bytecode compiles every
+   module from source on every cold start. Bytecode is specific to a Python version,
+   so this needs the build interpreter to be the target's version; otherwise the
+   step is skipped and the report says so.
+6. The zip is deterministic: sorted entries, fixed timestamps and permissions.
 
 Handlers are then ``tenantkit_runtime.functions.<name>.handler``.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import importlib.util
 import json
@@ -38,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from py_compile import PycInvalidationMode
 from urllib.parse import unquote, urlparse
 
 from tenantkit.errors import ConfigurationError, PluginConflict, ProviderNotFound
@@ -71,13 +79,18 @@ class PackageReport:
     """every distribution in the artifact → its version"""
     size: int = 0
     sha256: str = ""
+    bytecode: bool = False
+    """whether the artifact's Python files were compiled to ``.pyc`` files"""
+    notes: list[str] = field(default_factory=list)
+    """what the build had to leave out, in words"""
 
     def summary(self) -> str:
         providers = ", ".join(f"{k} {n} ({d})" for k, (n, d) in self.providers.items())
-        return (
+        text = (
             f"{self.path}: {len(self.distributions)} distributions, {self.size:,} bytes, "
             f"sha256 {self.sha256}; providers: {providers}"
         )
+        return "\n".join([text, *(f"note: {note}" for note in self.notes)])
 
 
 def build_package(
@@ -123,8 +136,11 @@ def build_package(
         stage = work / "stage"
         _install(wheels + pins, constraints, stage, arch=arch, python=python)
         _clean(stage)
+        note = _compile_bytecode(stage, python)
         write_frozen_index(stage)
-        report = PackageReport(path=out, providers=providers)
+        report = PackageReport(path=out, providers=providers, bytecode=note is None)
+        if note is not None:
+            report.notes.append(note)
         report.distributions = {
             dist.metadata["Name"]: dist.version
             for dist in metadata.distributions(path=[str(stage)])
@@ -278,6 +294,28 @@ def _clean(stage: Path) -> None:
     shutil.rmtree(stage / "bin", ignore_errors=True)
     for stray in stage.rglob("*.py[co]"):
         stray.unlink()
+
+
+def _compile_bytecode(stage: Path, python: str) -> str | None:
+    """Compile every Python file under ``stage`` for Python ``python`` (``3.11``).
+
+    Returns None once done, or a note saying why nothing was compiled: this
+    interpreter can only write bytecode for its own version.
+    """
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if here != python:
+        return (
+            f"no bytecode compiled: the artifact targets Python {python} and this is "
+            f"Python {here}; run the build with Python {python} so that a cold start "
+            "does not compile every module from source"
+        )
+    compileall.compile_dir(
+        stage,
+        quiet=2,  # a file that does not compile cannot be imported either
+        stripdir=str(stage),  # paths inside the bytecode are the artifact's, not ours
+        invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
+    )
+    return None
 
 
 def _zip(stage: Path, out: Path) -> None:
