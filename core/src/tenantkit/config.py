@@ -33,6 +33,7 @@ from tenantkit.identifiers import TENANT_ID
 from tenantkit.plugins import Plugins
 from tenantkit.registry import KINDS, Kind, ProviderSpec
 from tenantkit.settings import ProviderSettings, secret_values
+from tenantkit.validation import field_errors
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -197,7 +198,7 @@ def parse_tenant_config(
     try:
         doc: _Document | None = _Document.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_field_errors(exc))
+        problems.extend(field_errors(exc))
         doc = None
     sections: dict[str, ProviderConfig] = {}
     for kind in KINDS:
@@ -238,29 +239,8 @@ def _parse_section(kind: Kind, section: Mapping[str, Any], plugins: Plugins) -> 
     try:
         model = spec.settings.model_validate(settings)
     except ValidationError as exc:
-        raise SecretValidationError(_field_errors(exc, prefix=kind)) from None
+        raise SecretValidationError(field_errors(exc, prefix=kind)) from None
     return ProviderConfig(kind=kind, provider=name, settings=model)
-
-
-def _field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    found = []
-    for error in exc.errors(include_input=False, include_url=False):
-        parts = [prefix] if prefix else []
-        for loc in error["loc"]:
-            if isinstance(loc, int):
-                parts[-1:] = [f"{parts[-1] if parts else ''}[{loc}]"]
-            else:
-                parts.append(str(loc))
-        found.append(FieldError(".".join(parts), _message(error)))
-    return found
-
-
-def _message(error: Mapping[str, Any]) -> str:
-    if error["type"] == "missing":
-        return "field required"
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
-    return str(error["msg"])
 
 
 def json_schema(plugins: Plugins) -> dict[str, Any]:

@@ -14,6 +14,7 @@ httpx is imported when a client is made, not when tenantkit is imported.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import functools
 import re
@@ -52,6 +53,7 @@ __all__ = [
     "make_client",
     "open_stream",
     "parse_retry_after",
+    "redacting",
     "send",
 ]
 
@@ -137,6 +139,23 @@ class ErrorInfo:
     code: str | None = None
     message: str = ""
     retry_after: float | None = None
+
+    def without(self, secret: str) -> ErrorInfo:
+        """This information with ``secret`` blanked out of the message."""
+        if secret and secret in self.message:
+            return dataclasses.replace(self, message=self.message.replace(secret, "**********"))
+        return self
+
+
+def redacting(
+    parse: Callable[[httpx.Response], ErrorInfo], secret: str
+) -> Callable[[httpx.Response], ErrorInfo]:
+    """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
+
+    def parse_redacted(response: httpx.Response) -> ErrorInfo:
+        return parse(response).without(secret)
+
+    return parse_redacted
 
 
 def classify(

@@ -57,6 +57,7 @@ from tenantkit.llm import (
     ImageRequest,
     ImageResponse,
     LLMCapability,
+    NamedToolChoice,
     StreamEvent,
 )
 from tenantkit.retry import RetryPolicy
@@ -69,6 +70,7 @@ from tenantkit.storage import (
     ObjectStore,
     StorageCapability,
 )
+from tenantkit.validation import validate_request
 
 __all__ = ["TenantDatabase", "TenantLLM", "TenantStorage"]
 
@@ -721,12 +723,12 @@ class TenantLLM(_Scoped):
         self, request: ImageRequest | None = None, /, **fields: Any
     ) -> ImageResponse:
         self._require(LLMCapability.IMAGE_GENERATION, "image generation")
-        req = request if request is not None else ImageRequest.model_validate(fields)
+        req = request if request is not None else validate_request(ImageRequest, fields)
         return self._call(lambda: self._llm.generate_image(req))
 
     def _request(self, request: ChatRequest | None, fields: Mapping[str, Any]) -> ChatRequest:
         if request is None:
-            req = ChatRequest.model_validate(fields)
+            req = validate_request(ChatRequest, fields)
         elif fields:
             raise InvalidRequest("pass a ChatRequest or keyword fields, not both")
         else:
@@ -735,6 +737,14 @@ class TenantLLM(_Scoped):
             raise InvalidRequest("messages must not be empty")
         if req.tools or (req.tool_choice not in (None, "none")):
             self._require(LLMCapability.TOOLS, "tools")
+        if req.tool_choice not in (None, "none") and not req.tools:
+            raise InvalidRequest("tool_choice: needs tools")
+        if isinstance(req.tool_choice, NamedToolChoice) and req.tool_choice.name not in {
+            tool.name for tool in req.tools
+        }:
+            raise InvalidRequest(
+                f"tool_choice.name: {req.tool_choice.name!r} is not one of the tools"
+            )
         if req.response_format is not None:
             self._require(LLMCapability.JSON_SCHEMA, "JSON-schema output")
         if any(

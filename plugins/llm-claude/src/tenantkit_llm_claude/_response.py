@@ -8,9 +8,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
@@ -46,7 +45,6 @@ __all__ = [
     "finish_reason",
     "parse_error",
     "parse_message",
-    "redacting",
 ]
 
 PROVIDER = "claude"
@@ -78,23 +76,6 @@ def finish_reason(stop_reason: str | None) -> FinishReason:
 def parse_error(response: httpx.Response) -> ErrorInfo:
     """``{"type": "error", "error": {"type": ..., "message": ...}, "request_id": ...}``."""
     return _error_info(response.json())
-
-
-def redacting(
-    parse: Callable[[httpx.Response], ErrorInfo], secret: str
-) -> Callable[[httpx.Response], ErrorInfo]:
-    """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
-
-    def parse_redacted(response: httpx.Response) -> ErrorInfo:
-        return _redacted(parse(response), secret)
-
-    return parse_redacted
-
-
-def _redacted(info: ErrorInfo, secret: str) -> ErrorInfo:
-    if secret and secret in info.message:
-        return dataclasses.replace(info, message=info.message.replace(secret, "**********"))
-    return info
 
 
 def _error_info(body: Mapping[str, Any]) -> ErrorInfo:
@@ -239,7 +220,7 @@ class StreamDecoder:
 
     def _error(self, data: Mapping[str, Any]) -> ProviderError:
         """An ``error`` event: the HTTP status was 200, so classify by the error type."""
-        info = _redacted(_error_info(data), self._secret)
+        info = _error_info(data).without(self._secret)
         status = _STATUS_OF.get(str(info.code), 500)
         error = classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES)
         error.status = None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from tenantkit.errors import ProviderUnavailable
-from tenantkit.http import iter_sse, make_client, open_stream, send
+from tenantkit.http import iter_sse, make_client, open_stream, redacting, send
 from tenantkit.llm import LLM, ChatRequest, ChatResponse, LLMCapability, StreamEvent
 from tenantkit_llm_claude._request import PROVIDER, build_body
 from tenantkit_llm_claude._response import (
@@ -15,7 +15,6 @@ from tenantkit_llm_claude._response import (
     StreamDecoder,
     parse_error,
     parse_message,
-    redacting,
 )
 from tenantkit_llm_claude.settings import ClaudeSettings
 

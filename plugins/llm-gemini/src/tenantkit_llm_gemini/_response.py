@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
@@ -50,7 +49,6 @@ __all__ = [
     "parse_error",
     "parse_images",
     "parse_response",
-    "redacting",
     "refine",
 ]
 
@@ -86,23 +84,6 @@ def finish_reason(raw: str | None, *, called: bool) -> FinishReason:
 def parse_error(response: httpx.Response) -> ErrorInfo:
     """A ``google.rpc.Status``: ``{"error": {"code", "message", "status", "details"}}``."""
     return _error_info(response.json().get("error") or {})
-
-
-def redacting(
-    parse: Callable[[httpx.Response], ErrorInfo], secret: str
-) -> Callable[[httpx.Response], ErrorInfo]:
-    """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
-
-    def parse_redacted(response: httpx.Response) -> ErrorInfo:
-        return _redacted(parse(response), secret)
-
-    return parse_redacted
-
-
-def _redacted(info: ErrorInfo, secret: str) -> ErrorInfo:
-    if secret and secret in info.message:
-        return dataclasses.replace(info, message=info.message.replace(secret, "**********"))
-    return info
 
 
 def _error_info(error: Mapping[str, Any]) -> ErrorInfo:
@@ -322,7 +303,7 @@ class StreamDecoder:
 
     def _error(self, raw: Mapping[str, Any]) -> ProviderError:
         """An error object inside a 200 stream: classified by its own ``code``."""
-        info = _redacted(_error_info(raw), self._secret)
+        info = _error_info(raw).without(self._secret)
         code = raw.get("code")
         status = code if isinstance(code, int) else 500
         error = refine(classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES))

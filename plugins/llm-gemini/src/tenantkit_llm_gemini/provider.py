@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import tenantkit
 from tenantkit.errors import ProviderError, ProviderUnavailable
-from tenantkit.http import iter_sse, make_client, open_stream, send
+from tenantkit.http import iter_sse, make_client, open_stream, redacting, send
 from tenantkit.llm import (
     LLM,
     ChatRequest,
@@ -26,7 +26,6 @@ from tenantkit_llm_gemini._response import (
     parse_error,
     parse_images,
     parse_response,
-    redacting,
     refine,
     usage,
 )

@@ -162,10 +162,7 @@ class _ChatCompletionsLLM(LLM):
             ).content
 
     def _error_info(self, response: httpx.Response) -> ErrorInfo:
-        info = wire.error_info(response)
-        if self._secret and self._secret in info.message:
-            return ErrorInfo(code=info.code, message=info.message.replace(self._secret, "***"))
-        return info
+        return wire.error_info(response).without(self._secret or "")
 
     def _request_id(self, response: httpx.Response) -> str | None:
         found: str | None = response.headers.get(self.request_id_header)

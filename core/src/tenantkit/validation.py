@@ -1,0 +1,49 @@
+"""pydantic validation errors as the taxonomy's field errors.
+
+Messages never quote the input: a value in the wrong field may be a credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from tenantkit.errors import FieldError, InvalidRequest
+
+__all__ = ["field_errors", "validate_request"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
+    """One :class:`FieldError` per problem, with a dotted path (``messages[0].role``)."""
+    found = []
+    for error in exc.errors(include_input=False, include_url=False):
+        parts = [prefix] if prefix else []
+        for loc in error["loc"]:
+            if isinstance(loc, int):
+                parts[-1:] = [f"{parts[-1] if parts else ''}[{loc}]"]
+            else:
+                parts.append(str(loc))
+        found.append(FieldError(".".join(parts), _message(error)))
+    return found
+
+
+def validate_request(model: type[M], fields: Mapping[str, Any]) -> M:
+    """``model`` validated from ``fields``; bad input raises :class:`InvalidRequest`
+    naming every field path."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(str(e) for e in field_errors(exc))
+        raise InvalidRequest(f"invalid {model.__name__}: {problems}") from None
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "field required"
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    return str(error["msg"])
