@@ -14,6 +14,7 @@ boto3 is imported when a client is made, not when tenantkit is imported.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -145,7 +146,7 @@ def make_client(
     }
     client_config = Config(**options)
     with _lock:
-        session = _new_session()
+        session = _new_session() if role_arn else _default_session()
         if role_arn:
             _assume_role_credentials(
                 session,
@@ -170,9 +171,10 @@ def role_session_name(tenant_id: str) -> str:
 def _new_session() -> Any:
     """A botocore session of its own, sharing the one loader of service models.
 
-    Each client gets its own session so that one tenant's credentials never reach
-    another's client; sharing the loader keeps the parsed service models (the slow
-    part of making a client) in memory once per process.
+    A client that assumes a tenant's role gets a session of its own, so that one
+    tenant's credentials never reach another's client; sharing the loader keeps the
+    parsed service models (the slow part of making a client) in memory once per
+    process.
     """
     import botocore.loaders
     import botocore.session
@@ -183,6 +185,33 @@ def _new_session() -> Any:
     session = botocore.session.Session()
     session.register_component("data_loader", _loader)
     return session
+
+
+_CREDENTIAL_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+_default: tuple[tuple[str | None, ...], Any] | None = None
+
+
+def _default_session() -> Any:
+    """The session of the process's own credentials (the default chain), shared.
+
+    Every client signing as the function itself uses it, so a cold start resolves
+    those credentials and builds the endpoint resolver once, not once per client.
+    A change of the credential environment (tests do that) gets a new session.
+    """
+    global _default
+    key = tuple(os.environ.get(name) for name in _CREDENTIAL_ENVIRONMENT)
+    if _default is None or _default[0] != key:
+        _default = (key, _new_session())
+    return _default[1]
 
 
 def _assume_role_credentials(
@@ -203,7 +232,7 @@ def _assume_role_credentials(
     """
     from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-    sts = _new_session().create_client(
+    sts = _default_session().create_client(
         "sts", region_name=region, endpoint_url=endpoint_url, config=config
     )
     params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": role_session_name}
