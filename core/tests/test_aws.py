@@ -114,3 +114,27 @@ def test_clients_make_one_attempt_with_timeouts() -> None:
     assert (config.connect_timeout, config.read_timeout) == (3.0, 7.0)
     assert client.meta.region_name == "eu-west-1"
     client.close()
+
+
+def test_clients_of_the_default_chain_share_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenantkit import aws
+
+    made: list[Any] = []
+    real = aws._new_session
+
+    def counting() -> Any:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(aws, "_new_session", counting)
+    monkeypatch.setattr(aws, "_default", None)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "first")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    make_client("dynamodb", region="us-east-1", read_timeout=5)
+    make_client("s3", region="us-east-1", read_timeout=5)
+    assert len(made) == 1
+    make_client("dynamodb", region="us-east-1", read_timeout=5, role_arn="arn:aws:iam::1:role/x")
+    assert len(made) == 2  # a tenant's role never shares the function's session
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "second")
+    make_client("dynamodb", region="us-east-1", read_timeout=5)
+    assert len(made) == 3  # new credentials in the environment: a new session
