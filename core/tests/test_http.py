@@ -10,7 +10,15 @@ import pytest
 import respx
 
 from tenantkit import errors
-from tenantkit.http import ErrorInfo, classify, iter_sse, make_client, open_stream, send
+from tenantkit.http import (
+    ErrorInfo,
+    ProviderHTTP,
+    classify,
+    iter_sse,
+    make_client,
+    open_stream,
+    send,
+)
 
 
 def _parse(response: httpx.Response) -> ErrorInfo:
@@ -139,3 +147,62 @@ def test_a_context_limit_message_is_a_context_window_error() -> None:
     message = "input length and `max_tokens` exceed context limit: 197626 + 8192 > 200000"
     error = classify("p", 400, ErrorInfo(code="invalid_request_error", message=message))
     assert type(error) is errors.ContextWindowExceeded
+
+
+@respx.mock
+def test_provider_http_binds_the_call_plumbing_once() -> None:
+    secret = "sk-planted-secret-0123456789"
+    route = respx.post("https://api.example.test/v1/things").mock(
+        side_effect=[
+            httpx.Response(200, json={"ok": True}, headers={"x-req": "r1"}),
+            httpx.Response(
+                429,
+                json={"error": {"code": "slow_down", "message": f"key {secret} is busy"}},
+                headers={"retry-after": "3", "x-req": "r2"},
+            ),
+        ]
+    )
+    http = ProviderHTTP(
+        "example",
+        "https://api.example.test",
+        headers={"authorization": f"Bearer {secret}"},
+        parse_error=_parse,
+        codes={"slow_down": errors.Throttled},
+        request_id_header="x-req",
+        secrets=[secret],
+    )
+    response = http.request("POST", "/v1/things", json={"a": 1})
+    assert response.json() == {"ok": True}
+    assert http.request_id(response) == "r1"
+    assert route.calls[0].request.headers["authorization"] == f"Bearer {secret}"
+    with pytest.raises(errors.Throttled) as caught:
+        http.request("POST", "/v1/things", json={"a": 1})
+    assert caught.value.provider == "example"
+    assert caught.value.request_id == "r2"
+    assert caught.value.retry_after == 3.0
+    assert secret not in str(caught.value)
+    assert secret not in repr(http)
+    http.close()
+    assert http.client.is_closed
+
+
+@respx.mock
+def test_provider_http_streams_and_signs_each_request() -> None:
+    class Stamp(httpx.Auth):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+            self.count += 1
+            request.headers["x-signed"] = str(self.count)
+            yield request
+
+    route = respx.get("https://api.example.test/events").mock(
+        return_value=httpx.Response(200, text="data: one\n\ndata: two\n\n")
+    )
+    stamp = Stamp()
+    http = ProviderHTTP("example", "https://api.example.test", parse_error=_parse, auth=stamp)
+    with http.stream("GET", "/events") as response:
+        assert [e.data for e in iter_sse(response.iter_lines())] == ["one", "two"]
+    http.request("GET", "/events")
+    assert [call.request.headers["x-signed"] for call in route.calls] == ["1", "2"]

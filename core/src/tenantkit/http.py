@@ -1,9 +1,13 @@
 """HTTP plumbing shared by providers that speak JSON over HTTP (the LLM plugins).
 
+* :class:`ProviderHTTP`: the client a provider instance builds once (base URL,
+  headers, error parser, code table, request-id header, secrets to redact) and calls
+  with ``request`` / ``stream``: the one way an HTTP provider talks to its service.
 * :func:`make_client`: an ``httpx.Client`` with timeouts on every phase and no hidden
   retries (the core's one :class:`tenantkit.RetryPolicy` retries, nothing else).
 * :func:`send` and :func:`open_stream`: send a request, turn transport failures into
-  the taxonomy, and hand error responses to :func:`classify`.
+  the taxonomy, and hand error responses to :func:`classify` (what
+  :class:`ProviderHTTP` calls).
 * :func:`iter_sse`: Server-Sent Events parsed per the WHATWG HTML standard
   (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 * :func:`classify`: an error response → the taxonomy, by HTTP status, then the
@@ -14,13 +18,14 @@ httpx is imported when a client is made, not when tenantkit is imported.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import functools
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ErrorInfo",
+    "ProviderHTTP",
     "SSEEvent",
     "classify",
     "iter_sse",
@@ -239,22 +245,128 @@ def make_client(
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     max_connections: int = 10,
+    verify: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` for one provider instance (kept warm across invocations).
 
     Every client shares one TLS context: loading the CA bundle costs tens of
     milliseconds, which a warm container would otherwise pay again for each tenant.
+    ``verify`` replaces it with another context (one that also trusts a private CA,
+    for a test server); certificate checks are never turned off.
     """
     import httpx
 
     return httpx.Client(
         base_url=base_url,
-        verify=_tls_context(),
+        verify=verify or _tls_context(),
         headers=dict(headers or {}),
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=5),
         follow_redirects=False,
     )
+
+
+class ProviderHTTP:
+    """An HTTP client bound once to one provider instance.
+
+    Everything that is the same for every call of a provider lives here, set once in
+    the provider's constructor: the base URL and default headers, how to read the
+    service's error body (``parse_error``), the service's own error codes
+    (``codes``), the header that carries its request id, and the secret values that
+    must never reach an error message. Each call is then just the request::
+
+        self._http = ProviderHTTP(
+            "claude", settings.base_url,
+            headers={"x-api-key": key},
+            parse_error=parse_error, codes=CODES,
+            request_id_header="request-id", secrets=[key],
+        )
+        response = self._http.request("POST", "/v1/messages", json=body)
+        with self._http.stream("POST", "/v1/messages", json=body) as response: ...
+
+    A failed call raises the taxonomy's error (:func:`classify`); transport failures
+    become :class:`Timeout` or :class:`ConnectionFailed`, and a stream that breaks
+    while being read :class:`StreamInterrupted`. Nothing here retries: the core's one
+    retry policy does. ``auth`` is an ``httpx.Auth`` for services that sign each
+    request (Azure SharedKey, a bearer token that refreshes).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        parse_error: Callable[[httpx.Response], ErrorInfo],
+        headers: Mapping[str, str] | None = None,
+        codes: Mapping[str, type[ProviderError]] | None = None,
+        request_id_header: str | None = None,
+        secrets: Iterable[str] = (),
+        auth: httpx.Auth | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_connections: int = 10,
+        verify: ssl.SSLContext | None = None,
+    ) -> None:
+        self.provider = provider
+        self.request_id_header = request_id_header
+        self._codes = codes
+        parse = parse_error
+        for secret in secrets:
+            if secret:
+                parse = redacting(parse, secret)
+        self._parse_error = parse
+        self._auth = auth
+        self.client: httpx.Client = make_client(
+            base_url,
+            headers=headers,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_connections=max_connections,
+            verify=verify,
+        )
+
+    def __repr__(self) -> str:
+        return f"ProviderHTTP({self.provider!r}, base_url={str(self.client.base_url)!r})"
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; the response when it succeeded, else the taxonomy's error."""
+        if self._auth is not None:
+            kwargs.setdefault("auth", self._auth)
+        return send(
+            self.client,
+            self.provider,
+            method,
+            url,
+            parse_error=self._parse_error,
+            request_id_header=self.request_id_header,
+            codes=self._codes,
+            **kwargs,
+        )
+
+    def stream(
+        self, method: str, url: str, **kwargs: Any
+    ) -> contextlib.AbstractContextManager[httpx.Response]:
+        """Open a streamed request (see :func:`open_stream`); use it as a context manager."""
+        if self._auth is not None:
+            kwargs.setdefault("auth", self._auth)
+        return open_stream(
+            self.client,
+            self.provider,
+            method,
+            url,
+            parse_error=self._parse_error,
+            request_id_header=self.request_id_header,
+            codes=self._codes,
+            **kwargs,
+        )
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        """The service's request id of a response, from the bound header."""
+        return _header(response, self.request_id_header)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.client.close()
 
 
 @functools.cache
