@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from tenantkit.resolver import Resolver, Tenant
     from tenantkit.retry import RetryPolicy
     from tenantkit.scoped import TenantDatabase, TenantLLM, TenantStorage
-    from tenantkit.settings import ProviderSettings, Secret
+    from tenantkit.settings import Owner, ProviderSettings, Secret, TenantOwned
     from tenantkit.sources import DirectorySource, SecretsManagerSource
     from tenantkit.storage import Listing, ObjectInfo, ObjectStore, StorageCapability
 
@@ -105,6 +105,8 @@ _EXPORTS: dict[str, str] = {
     "TenantStorage": "tenantkit.scoped",
     "ProviderSettings": "tenantkit.settings",
     "Secret": "tenantkit.settings",
+    "Owner": "tenantkit.settings",
+    "TenantOwned": "tenantkit.settings",
     "DirectorySource": "tenantkit.sources",
     "SecretsManagerSource": "tenantkit.sources",
     "Listing": "tenantkit.storage",
@@ -150,6 +152,7 @@ __all__ = [
     "Message",
     "ObjectInfo",
     "ObjectStore",
+    "Owner",
     "Page",
     "ProviderContext",
     "ProviderSettings",
@@ -165,6 +168,7 @@ __all__ = [
     "TenantConfig",
     "TenantDatabase",
     "TenantLLM",
+    "TenantOwned",
     "TenantStorage",
     "TextPart",
     "Tool",

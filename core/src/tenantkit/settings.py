@@ -1,10 +1,68 @@
-"""Base class for a provider's settings: its section of a tenant secret."""
+"""Base class for a provider's settings: its section of a tenant secret, and who owns each field.
+
+Every field of a provider's settings has an owner:
+
+* the **operator** (the default): where the data lives, endpoints and base URLs,
+  roles, regions, paths, signing keys. Only the operator's tools change them.
+* the **tenant**: what the plugin declares with :data:`TenantOwned`, such as the
+  API key and model of an LLM account the tenant brings itself. A tenant admin may
+  change these through the config API.
+
+Declare it once, on the field::
+
+    class Settings(tenantkit.ProviderSettings):
+        endpoint: str                                   # operator-owned
+        api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
+        model: Annotated[str, tenantkit.TenantOwned] = "small"
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+import enum
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["ProviderSettings", "Secret", "secret_values"]
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, SecretStr
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+__all__ = [
+    "Owner",
+    "ProviderSettings",
+    "Secret",
+    "TenantOwned",
+    "field_owner",
+    "secret_values",
+    "tenant_owned_fields",
+]
+
+#: The JSON-schema key that carries a field's owner (``tenantkit secret schema`` shows it).
+OWNER_SCHEMA_KEY = "x-tenantkit-owner"
+
+
+class Owner(enum.StrEnum):
+    """Who may change a settings field."""
+
+    OPERATOR = "operator"
+    TENANT = "tenant"
+
+
+@dataclass(frozen=True)
+class _Ownership:
+    """Field metadata naming the field's owner (use :data:`TenantOwned`)."""
+
+    owner: Owner
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema[OWNER_SCHEMA_KEY] = self.owner.value
+        return schema
+
+
+#: Marks a settings field as the tenant's own: ``Annotated[str, TenantOwned]``.
+TenantOwned: Any = _Ownership(Owner.TENANT)
 
 #: A credential field. Shown as ``**********`` in reprs, logs, errors and JSON dumps.
 Secret = SecretStr
@@ -41,3 +99,19 @@ def secret_values(model: BaseModel) -> list[str]:
 
     walk(model)
     return [s for s in found if s]
+
+
+def field_owner(settings: type[BaseModel], name: str) -> Owner:
+    """The owner of field ``name`` of a settings class: the operator unless declared."""
+    info = settings.model_fields[name]
+    for item in info.metadata:
+        if isinstance(item, _Ownership):
+            return item.owner
+    return Owner.OPERATOR
+
+
+def tenant_owned_fields(settings: type[BaseModel]) -> frozenset[str]:
+    """The names of the fields a tenant admin may change."""
+    return frozenset(
+        name for name in settings.model_fields if field_owner(settings, name) is Owner.TENANT
+    )
