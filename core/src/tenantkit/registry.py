@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 from tenantkit.db import Database, DbCapability, Schema
 from tenantkit.errors import InvalidPlugin
 from tenantkit.llm import LLM, LLMCapability
+from tenantkit.retry import RetryPolicy
 from tenantkit.settings import ProviderSettings
 from tenantkit.storage import ObjectStore, StorageCapability
 
@@ -46,6 +47,10 @@ class ProviderContext:
     provider: str
     schema: Schema = field(default_factory=Schema)
     """The application's declared secondary indexes (database providers)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """The deployment's one retry policy. A provider that must loop inside one call
+    (unprocessed batch items, the parts of an upload) retries each step with it,
+    ``context.retry.call(step)``; the core does not retry such calls again."""
 
 
 @dataclass(frozen=True)

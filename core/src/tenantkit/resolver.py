@@ -124,7 +124,10 @@ class Tenant:
                 section = self._config.section(kind)
                 spec = self._plugins.get(kind, section.provider)
                 context = ProviderContext(
-                    tenant_id=self.id, provider=section.provider, schema=self._schema
+                    tenant_id=self.id,
+                    provider=section.provider,
+                    schema=self._schema,
+                    retry=self._retry,
                 )
                 try:
                     instance = spec.factory(section.settings, context)
