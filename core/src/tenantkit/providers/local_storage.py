@@ -91,7 +91,10 @@ _SIGNATURE_VERSION = "tenantkit-local-presign-v2"
 
 
 class LocalStorageSettings(ProviderSettings):
-    """Settings of the ``local`` provider (its section of a tenant secret)."""
+    """Settings of the ``local`` provider (its section of a tenant secret).
+
+    Every field is operator-owned: where the objects live and who may sign URLs to them.
+    """
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
