@@ -18,6 +18,7 @@ the workspace's own providers.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,3 +279,13 @@ def test_every_installed_provider_keeps_the_ownership_rule() -> None:
             if (kind, spec.name) in TENANT_OWNED:
                 assert tenant_owned_fields(spec.settings) == TENANT_OWNED[(kind, spec.name)]
     assert set(TENANT_OWNED) <= seen
+
+
+def test_the_threat_model_names_tests_that_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "threat-model.md").read_text()
+    named = re.findall(r"`([\w/.-]+\.py)::(\w+)`", " ".join(text.split()))
+    assert len(named) >= 15
+    for path, function in named:
+        source = (root / path).read_text()
+        assert re.search(rf"def {function}\(", source), f"{path}::{function}"
