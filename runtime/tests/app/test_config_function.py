@@ -134,6 +134,10 @@ def test_admin_changes_a_tenant_owned_setting_and_it_is_audited(
     back = call(events.http("PUT", "/config/providers/llm", body={"prefix": None}, **ADMIN))
     assert back["statusCode"] == 200
     assert tenants.read("acme")["llm"] == {"provider": "echo", "model": "echo-2"}
+    same = call(events.http("PUT", "/config/providers/llm", body={"provider": "echo"}, **ADMIN))
+    assert same["statusCode"] == 200
+    audit = body(call(events.http("GET", "/config/audit", **ADMIN)))["entries"]
+    assert [e["details"]["fields"] for e in audit] == [["prefix"], ["model", "prefix"]]
 
 
 OPERATOR_CHANGES = [

@@ -166,7 +166,10 @@ def _apply(
     resolver = deployment.resolver()
     source = _writable_source()
     tenant_id = request.tenant_id
-    own = edit(copy.deepcopy(source.read(tenant_id)))
+    before = source.read(tenant_id)
+    own = edit(copy.deepcopy(before))
+    if own == before:  # nothing changes: nothing to write or audit
+        return resolver.resolve(tenant_id).config.public()
     try:
         parse_tenant_config(
             deep_merge(source.read_defaults(), own),
