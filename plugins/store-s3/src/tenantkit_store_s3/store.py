@@ -153,7 +153,7 @@ class S3Store(ObjectStore):
             parts = (data[i : i + self._part_size] for i in range(0, len(data), self._part_size))
         else:
             parts = _parts(iter_body(body), self._part_size)
-            first = next(parts, b"")
+            first = next(parts, bytearray())
             if len(first) < self._part_size:
                 return self._put_one(
                     key, target, bytes(first), extra, content_type, metadata, retry
@@ -460,22 +460,32 @@ class S3Store(ObjectStore):
         return error
 
 
-def _parts(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+def _parts(chunks: Iterator[bytes], size: int) -> Iterator[bytearray]:
+    """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter).
+
+    Each part is filled in place and handed on as it is (never copied), so memory
+    holds the parts in flight and the one being filled, nothing more.
+    """
+    part: bytearray | None = None
+    filled = 0
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            with memoryview(buffer) as view:
-                part = bytes(view[:size])
-            del buffer[:size]
-            yield part
-            del part
-    if buffer:
-        yield bytes(buffer)
+        view = memoryview(chunk)
+        while view:
+            if part is None:
+                part, filled = bytearray(size), 0
+            n = min(size - filled, len(view))
+            part[filled : filled + n] = view[:n]
+            filled += n
+            view = view[n:]
+            if filled == size:
+                yield part
+                part = None
+    if part is not None:
+        del part[filled:]
+        yield part
 
 
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _prepend(first: bytearray, rest: Iterator[bytearray]) -> Iterator[bytearray]:
     yield first
     del first
     yield from rest
