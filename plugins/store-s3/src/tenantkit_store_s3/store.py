@@ -145,20 +145,20 @@ class S3Store(ObjectStore):
         target = self._full(key)
         extra = self._object_args(content_type, metadata)
         retry = self._retry.budget()
-        parts: Iterator[bytes | memoryview]
+        parts: Iterator[bytearray | memoryview]
         if isinstance(body, bytes | bytearray | memoryview):
             data = memoryview(body)
             if len(data) <= self._part_size:
                 return self._put_one(key, target, bytes(data), extra, content_type, metadata, retry)
             parts = (data[i : i + self._part_size] for i in range(0, len(data), self._part_size))
         else:
-            parts = _parts(iter_body(body), self._part_size)
-            first = next(parts, bytearray())
+            stream = _parts(iter_body(body), self._part_size)
+            first = next(stream, bytearray())
             if len(first) < self._part_size:
                 return self._put_one(
                     key, target, bytes(first), extra, content_type, metadata, retry
                 )
-            parts = _prepend(first, parts)
+            parts = _prepend(first, stream)
             del first
         size, etag = self._multipart(target, extra, parts, self._upload_part, retry)
         return ObjectInfo(
