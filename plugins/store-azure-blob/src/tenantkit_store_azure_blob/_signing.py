@@ -28,9 +28,9 @@ __all__ = [
     "sign",
 ]
 
-#: The Blob service REST version every request sends, and every SAS is signed for
-#: (the version azure-storage-blob 12.31 sends; Entra ID needs 2017-11-09 or later).
-API_VERSION = "2026-10-06"
+#: The Blob service REST version every request sends and every SAS is signed for
+#: (Entra ID needs 2017-11-09 or later; the user delegation SAS layout below is 2026-04-06's).
+API_VERSION = "2026-06-06"
 
 #: The request headers SharedKey signs, in order (``Range`` as sent; we send ``x-ms-range``).
 _SIGNED_HEADERS = (

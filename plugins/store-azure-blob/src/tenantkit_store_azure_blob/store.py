@@ -73,6 +73,8 @@ from tenantkit_store_azure_blob.settings import AzureBlobSettings
 if TYPE_CHECKING:
     import ssl
 
+    from tenantkit.azure import EntraToken
+
 __all__ = ["AzureBlobStore"]
 
 log = logging.getLogger("tenantkit_store_azure_blob")
@@ -133,7 +135,7 @@ class AzureBlobStore(ObjectStore):
         self._account = endpoint.account_name
         self._account_key = endpoint.account_key
         self._sas_token = endpoint.sas_token
-        self._entra = settings.entra is not None
+        self._token: EntraToken | None = None
         self._delegation_key: UserDelegationKey | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -150,12 +152,14 @@ class AzureBlobStore(ObjectStore):
 
             entra = settings.entra
             assert entra is not None  # one credential, checked by the settings
-            auth = EntraToken(
+            auth = self._token = EntraToken(
+                PROVIDER,
                 entra.tenant_id,
                 entra.client_id,
                 entra.client_secret.get_secret_value(),
                 STORAGE_SCOPE,
                 authority=entra.authority,
+                verify=verify,
             )
             secret_values.append(entra.client_secret.get_secret_value())
         self._http = ProviderHTTP(
@@ -422,7 +426,7 @@ class AzureBlobStore(ObjectStore):
         )
         if self._account_key is not None:
             token = service_sas(fields, self._account_key)
-        elif self._entra:
+        elif self._token is not None:
             token = delegation_sas(fields, self._user_delegation_key(now, expiry))
         else:
             raise Unsupported(
@@ -464,6 +468,8 @@ class AzureBlobStore(ObjectStore):
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
+        if self._token is not None:
+            self._token.close()
 
     # --- helpers ------------------------------------------------------------------------
 
