@@ -67,7 +67,9 @@ CODES: Mapping[str, type[ProviderError]] = {
     "ServerBusy": Throttled,
     "OperationTimedOut": Timeout,
     "InvalidRange": InvalidRequest,
-    "InvalidBlockList": InvalidRequest,
+    # Committing a block list discards the blob's other uncommitted blocks: a concurrent
+    # upload to the same key that commits first makes ours fail here (a conflict).
+    "InvalidBlockList": ConditionFailed,
     "RequestBodyTooLarge": InvalidRequest,
 }
 
