@@ -95,7 +95,7 @@ def test_bytes_bodies_are_not_retried_per_block(
     make_store: Callable[..., AzureBlobStore],
 ) -> None:
     store = make_store(block_size=BLOCK)
-    watch = _watched(store, fail_blocks=1)
+    _watched(store, fail_blocks=1)
     with pytest.raises(Throttled):
         store.put("acme/bytes.bin", _expected(3 * BLOCK))  # the core retries the whole call
 
