@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testharness.azurite import ACCOUNT, KEY, AzuriteServer  # noqa: E402
+from testharness.azurite import ACCOUNT, KEY, AzuriteServer
 
 CONTAINER = "bench"
 PAYLOAD = os.urandom(1024)
@@ -71,8 +71,12 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     blob = container.get_blob_client("sdk/o.bin")
     for i in range(10):
         storage.put(f"list/{i}", b"x")
-        raw_call("PUT", f"/{CONTAINER}/rawlist/{i}", content=b"x",
-                 headers={"x-ms-blob-type": "BlockBlob"})
+        raw_call(
+            "PUT",
+            f"/{CONTAINER}/rawlist/{i}",
+            content=b"x",
+            headers={"x-ms-blob-type": "BlockBlob"},
+        )
         container.get_blob_client(f"sdklist/{i}").upload_blob(b"x", overwrite=True)
     return {
         "provider": {
@@ -88,11 +92,13 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
             ),
             "get": lambda: raw_call("GET", path).content,
             "head": lambda: raw_call("HEAD", path),
-            "list": lambda: raw_call(
-                "GET",
-                f"/{CONTAINER}",
-                params={"restype": "container", "comp": "list", "prefix": "rawlist/"},
-            ).content,
+            "list": lambda: (
+                raw_call(
+                    "GET",
+                    f"/{CONTAINER}",
+                    params={"restype": "container", "comp": "list", "prefix": "rawlist/"},
+                ).content
+            ),
             "delete": lambda: raw_call("DELETE", path),
         },
         "azure-storage-blob": {
@@ -115,14 +121,20 @@ def per_call(url: str, rounds: int) -> None:
                 started = time.perf_counter()
                 calls[op]()
                 times[name][op].append(time.perf_counter() - started)
-    print(f"| operation ({rounds} rounds, median µs) | " + " | ".join(clients) +
-          " | provider / raw REST | provider / SDK |")
+    print(
+        f"| operation ({rounds} rounds, median µs) | "
+        + " | ".join(clients)
+        + " | provider / raw REST | provider / SDK |"
+    )
     print("|---|" + "---:|" * (len(clients) + 2))
     for op in operations:
         med = {name: statistics.median(times[name][op]) * 1e6 for name in clients}
         provider, raw, sdk = med.values()
-        print(f"| {op} | " + " | ".join(f"{v:.0f}" for v in med.values()) +
-              f" | {provider / raw:.2f} | {provider / sdk:.2f} |")
+        print(
+            f"| {op} | "
+            + " | ".join(f"{v:.0f}" for v in med.values())
+            + f" | {provider / raw:.2f} | {provider / sdk:.2f} |"
+        )
 
 
 _COLD = {
@@ -157,8 +169,9 @@ def cold_start(url: str, runs: int) -> None:
     for _ in range(runs):
         for name, code in _COLD.items():
             program = f"URL={url!r}; KEY={KEY!r}\n" + code
-            done = subprocess.run([sys.executable, "-c", program], capture_output=True,
-                                  text=True, check=True, env=env)
+            done = subprocess.run(
+                [sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env
+            )
             samples[name].append(float(done.stdout.strip()))
     print(f"\n| cold start: import, build, one head ({runs} fresh interpreters) | median ms |")
     print("|---|---:|")
@@ -177,9 +190,12 @@ def main() -> None:
         server.create_container(CONTAINER)
         from azure.storage.blob import BlobClient
 
-        BlobClient(server.account_url, CONTAINER, "cold/o.bin",
-                   credential={"account_name": ACCOUNT, "account_key": KEY}).upload_blob(
-            b"cold", overwrite=True)
+        BlobClient(
+            server.account_url,
+            CONTAINER,
+            "cold/o.bin",
+            credential={"account_name": ACCOUNT, "account_key": KEY},
+        ).upload_blob(b"cold", overwrite=True)
         per_call(server.account_url, args.rounds)
         cold_start(server.account_url, args.runs)
     finally:

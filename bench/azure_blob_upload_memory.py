@@ -66,8 +66,9 @@ def child(kind: str, url: str, key: str, container: str, mib: int) -> None:
     else:
         from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient(url, credential={"account_name": url.rsplit("/", 1)[1],
-                                                    "account_key": key})
+        service = BlobServiceClient(
+            url, credential={"account_name": url.rsplit("/", 1)[1], "account_key": key}
+        )
         client = service.get_blob_client(container, blob)
         list(service.get_container_client(container).list_blobs(results_per_page=1))
 
