@@ -48,7 +48,9 @@ def child(kind: str, url: str, key: str, container: str, mib: int) -> None:
         from tenantkit_store_azure_blob.store import AzureBlobStore
 
         settings = AzureBlobSettings(account_url=url, container=container, account_key=key)
-        store = AzureBlobStore(settings, ProviderContext(tenant_id="bench", provider="azure-blob"))
+        options = json.loads(os.environ.get("BENCH_STORE_OPTIONS", "{}"))
+        context = ProviderContext(tenant_id="bench", provider="azure-blob")
+        store = AzureBlobStore(settings, context, **options)
         storage = TenantStorage(
             store,
             tenant_id="bench",
@@ -89,6 +91,7 @@ def child(kind: str, url: str, key: str, container: str, mib: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=512, help="size of the stream in MiB")
+    parser.add_argument("--provider-only", action="store_true", help="skip the SDK's run")
     parser.add_argument("--child", choices=["store", "sdk"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -109,7 +112,7 @@ def main() -> None:
         for kind, label in (
             ("store", "azure-blob provider, `TenantStorage.put(stream)`"),
             ("sdk", "azure-storage-blob `upload_blob` (defaults), for comparison"),
-        ):
+        )[: 1 if args.provider_only else 2]:
             command = [sys.executable, __file__, "--child", kind, "--url", server.account_url]
             command += ["--key", server.account_key, "--container", container]
             command += ["--mib", str(args.mib)]

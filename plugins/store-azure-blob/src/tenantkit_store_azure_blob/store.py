@@ -297,10 +297,19 @@ class AzureBlobStore(ObjectStore):
     def _block_sender(
         self, path: str, block_id: str, block: bytes | memoryview
     ) -> Callable[[], str]:
-        data = bytes(block)
+        data = memoryview(block)
+        # Sent in slices with an explicit length: the HTTP layer then never joins the
+        # block into one more copy of it (memory stays a few blocks, not twice that).
+        headers = {"Content-Length": str(len(data))}
 
         def put_block() -> str:
-            self._request("PUT", path, params={"comp": "block", "blockid": block_id}, content=data)
+            self._request(
+                "PUT",
+                path,
+                params={"comp": "block", "blockid": block_id},
+                content=_slices(data),
+                headers=headers,
+            )
             return block_id
 
         return put_block
@@ -536,18 +545,29 @@ def _once(step: Callable[[], str]) -> str:
 
 
 def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into blocks of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+    """Regroup chunks into blocks of exactly ``size`` bytes (the last may be shorter),
+    each block built with one allocation."""
+    pending: list[bytes] = []
+    held = 0
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            with memoryview(buffer) as view:
-                block = bytes(view[:size])
-            del buffer[:size]
-            yield block
-            del block
-    if buffer:
-        yield bytes(buffer)
+        while chunk:
+            take = min(len(chunk), size - held)
+            pending.append(chunk[:take] if take < len(chunk) else chunk)
+            held += take
+            chunk = chunk[take:]
+            if held == size:
+                block = b"".join(pending)
+                pending.clear()
+                held = 0
+                yield block
+                del block
+    if pending:
+        yield b"".join(pending)
+
+
+def _slices(data: memoryview, size: int = 256 * 1024) -> Iterator[memoryview]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
