@@ -5,7 +5,7 @@ Per call: in one process, against one azurite, the same operations (put 1 KiB, g
 head, list 10, delete) through (a) the provider as applications reach it
 (``TenantStorage``), (b) the raw REST client it is built on (an ``httpx.Client`` signing
 with SharedKey, the same requests), and (c) azure-storage-blob's ``BlobClient``. The
-three take turns, operation by operation, so load on the machine falls on all alike;
+three take turns, operation by operation, in a rotating order, so load on the machine falls on all alike;
 medians and ratios.
 
 Cold start: in fresh interpreters (bytecode compiled), import, build the client and
@@ -115,9 +115,12 @@ def per_call(url: str, rounds: int) -> None:
     clients = _clients(url)
     operations = ["put", "get", "head", "list", "delete"]
     times: dict[str, dict[str, list[float]]] = {c: {o: [] for o in operations} for c in clients}
-    for _ in range(rounds):
+    names = list(clients)
+    for round_ in range(rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for op in operations:
-            for name, calls in clients.items():
+            for name in order:
+                calls = clients[name]
                 started = time.perf_counter()
                 calls[op]()
                 times[name][op].append(time.perf_counter() - started)
