@@ -5,8 +5,8 @@ Per call: in one process, against one azurite, the same operations (put 1 KiB, g
 head, list 10, delete) through (a) the provider as applications reach it
 (``TenantStorage``), (b) the raw REST client it is built on (an ``httpx.Client`` signing
 with SharedKey, the same requests), and (c) azure-storage-blob's ``BlobClient``. The
-three take turns, operation by operation, in a rotating order, so load on the machine falls on all alike;
-medians and ratios.
+three take turns, operation by operation, in a rotating order, so load on the machine
+falls on all alike; medians and ratios.
 
 Cold start: in fresh interpreters (bytecode compiled), import, build the client and
 complete one ``head`` (Get Blob Properties) of an existing blob, with the provider and
