@@ -629,10 +629,19 @@ class TenantStorage(_Scoped):
         _check_expiry(expires_in)
         return self._call(lambda: self._store.presign_get(full, expires_in=expires_in))
 
+    @property
+    def presigned_put_headers(self) -> dict[str, str]:
+        """Headers the uploader must send with a :meth:`presign_put` URL, besides
+        ``Content-Type`` (none for most stores)."""
+        return dict(self._store.presigned_put_headers)
+
     def presign_put(
         self, key: str, *, expires_in: int = 300, content_type: str | None = None
     ) -> str:
-        """A URL that uploads the object with PUT until it expires (1 s to 7 days)."""
+        """A URL that uploads the object with PUT until it expires (1 s to 7 days).
+
+        The uploader sends :attr:`presigned_put_headers` with it, and ``Content-Type``
+        when one is given."""
         self._require(StorageCapability.PRESIGN, "presigned URLs")
         full = self._full(key)
         _check_expiry(expires_in)

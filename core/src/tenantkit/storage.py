@@ -90,6 +90,9 @@ class ObjectStore(abc.ABC):
     """What an object storage provider implements."""
 
     capabilities: ClassVar[frozenset[StorageCapability]] = frozenset()
+    presigned_put_headers: ClassVar[Mapping[str, str]] = {}
+    """Headers an uploader must send with a presigned PUT besides ``Content-Type``
+    (Azure Blob needs ``x-ms-blob-type``); applications hand them to the uploader."""
 
     @abc.abstractmethod
     def put(

@@ -113,7 +113,7 @@ def request_upload(request: Request[UploadRequest]) -> Response:
     upload = {
         "url": url,
         "method": "PUT",
-        "headers": {"content-type": info.content_type},
+        "headers": {**request.storage.presigned_put_headers, "content-type": info.content_type},
         "max_bytes": limit,
         "expires_in": UPLOAD_URL_SECONDS,
     }
