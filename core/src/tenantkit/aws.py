@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
     AuthenticationError,
-    ConditionFailed,
     ConnectionFailed,
     InvalidRequest,
-    NotFound,
     PermissionDenied,
     ProviderError,
     ProviderUnavailable,
     QuotaExceeded,
+    TenantkitError,
     Throttled,
     Timeout,
+    error_class_for_status,
 )
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ __all__ = ["COMMON_CODES", "classify", "make_client", "role_session_name"]
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
 #: Error codes AWS services share, mapped to the taxonomy. Plugins add their own.
-COMMON_CODES: dict[str, type[ProviderError]] = {
+COMMON_CODES: dict[str, type[TenantkitError]] = {
     # throttling
     "Throttling": Throttled,
     "ThrottlingException": Throttled,
@@ -86,20 +86,6 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
     "ValidationError": InvalidRequest,
     "InvalidParameterValue": InvalidRequest,
     "LimitExceededException": QuotaExceeded,
-}
-
-_BY_STATUS: dict[int, type[ProviderError]] = {
-    400: InvalidRequest,
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: ConditionFailed,
-    412: ConditionFailed,
-    429: Throttled,
-    500: ProviderUnavailable,
-    502: ProviderUnavailable,
-    503: ProviderUnavailable,
-    504: Timeout,
 }
 
 _ROLE_SESSION_NAME_MAX = 64
@@ -273,8 +259,8 @@ def classify(
     exc: Exception,
     provider: str,
     *,
-    codes: Mapping[str, type[ProviderError]] | None = None,
-) -> ProviderError:
+    codes: Mapping[str, type[TenantkitError]] | None = None,
+) -> TenantkitError:
     """The taxonomy error for a botocore exception raised by a call to ``provider``.
 
     Authentication errors never carry AWS's message text; other messages carry the
@@ -310,8 +296,8 @@ def classify(
 
 
 def _client_error(
-    exc: Any, provider: str, codes: Mapping[str, type[ProviderError]]
-) -> ProviderError:
+    exc: Any, provider: str, codes: Mapping[str, type[TenantkitError]]
+) -> TenantkitError:
     response: dict[str, Any] = exc.response or {}
     error = response.get("Error", {})
     meta = response.get("ResponseMetadata", {})
@@ -319,9 +305,7 @@ def _client_error(
     status = meta.get("HTTPStatusCode")
     request_id = meta.get("RequestId") or meta.get("HTTPHeaders", {}).get("x-amz-request-id")
     text = str(error.get("Message") or "").strip()
-    cls = (code and (codes.get(code) or COMMON_CODES.get(code))) or _BY_STATUS.get(status or 0)
-    if cls is None:
-        cls = ProviderUnavailable if (status or 0) >= 500 else ProviderError
+    cls = (code and (codes.get(code) or COMMON_CODES.get(code))) or error_class_for_status(status)
     operation = getattr(exc, "operation_name", "")
     if operation == "AssumeRole" and cls not in (Throttled, ProviderUnavailable, Timeout):
         # The tenant's role could not be assumed: its credentials are unusable.

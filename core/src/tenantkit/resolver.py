@@ -24,7 +24,7 @@ from tenantkit.cache import ConfigCache
 from tenantkit.config import TenantConfig
 from tenantkit.cursors import CursorSigner
 from tenantkit.db import Schema
-from tenantkit.errors import TenantkitError
+from tenantkit.errors import ProviderSetupFailed, TenantClosed, TenantkitError
 from tenantkit.identifiers import check_tenant_id
 from tenantkit.plugins import Plugins, default_plugins
 from tenantkit.registry import Kind, ProviderContext, ProviderSpec
@@ -119,7 +119,7 @@ class Tenant:
             return wrapper  # type: ignore[no-any-return]
         with self._lock:
             if self._closed:
-                raise TenantkitError(f"tenant {self.id} was closed; resolve it again")
+                raise TenantClosed(f"tenant {self.id} was closed; resolve it again")
             if kind not in self._wrappers:
                 section = self._config.section(kind)
                 spec = self._plugins.get(kind, section.provider)
@@ -135,7 +135,7 @@ class Tenant:
                     exc._scrub(self._secrets)
                     raise
                 except Exception as exc:
-                    error = TenantkitError(
+                    error = ProviderSetupFailed(
                         f"building {kind} provider {section.provider!r} for tenant {self.id} "
                         f"failed: {type(exc).__name__}: {exc}",
                         provider=section.provider,

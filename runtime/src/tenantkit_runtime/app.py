@@ -41,8 +41,9 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 
-from tenantkit.errors import AuthenticationError, FieldError, InvalidRequest, NotFound
+from tenantkit.errors import FieldError, InvalidRequest, NotFound
 from tenantkit_runtime import deployment, logs
+from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.context import Request
 from tenantkit_runtime.events import Incoming, parse_event
 from tenantkit_runtime.http_errors import (
@@ -224,7 +225,7 @@ class App:
             return self._preflight(incoming)
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
-            raise AuthenticationError("the request carries no authorizer context")
+            raise TokenRejected("the request carries no authorizer context", reason="missing")
         body = self._body(route, incoming.body)
         request: Request[Any] = Request(
             incoming, body=body, path_params=params, event=event, lambda_context=context

@@ -24,7 +24,6 @@ from tenantkit.errors import (
     InvalidRequest,
     IsolationViolation,
     NotFound,
-    ProviderError,
     TenantkitError,
 )
 from tenantkit.registry import ProviderContext
@@ -56,7 +55,7 @@ _MAX_COPY_OBJECT = 5 * 1024 * MIB
 """The largest object CopyObject copies in one request; larger ones copy in parts."""
 _COPY_PART_SIZE = 512 * MIB
 
-_CODES: dict[str, type[ProviderError]] = {
+_CODES: dict[str, type[TenantkitError]] = {
     "NoSuchKey": NotFound,
     "NotFound": NotFound,
     "NoSuchUpload": NotFound,
