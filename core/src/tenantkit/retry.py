@@ -1,6 +1,7 @@
 """The one retry policy: exponential backoff with full jitter, honouring ``retry_after``.
 
-Only errors marked :attr:`TenantkitError.retryable` are retried, at most
+Only errors marked :attr:`TenantkitError.retryable` are retried, and
+:class:`~tenantkit.errors.OutcomeUnknown` when the call is idempotent; at most
 ``max_attempts`` times in all and never past ``max_total`` seconds after the first
 failure. When the provider
 said how long to wait (``retry_after``), the wait is at least that long; a
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from tenantkit.errors import TenantkitError
+from tenantkit.errors import OutcomeUnknown, TenantkitError
 
 if TYPE_CHECKING:
     import tenacity
@@ -42,8 +43,12 @@ class RetryPolicy:
     max_total: float = 20.0
     sleep: Callable[[float], None] = time.sleep
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T], *, idempotent: bool = False) -> T:
         """Run ``fn`` under this policy and return its result or raise its last error.
+
+        ``idempotent`` says that running ``fn`` twice has the effect of running it
+        once, so an :class:`~tenantkit.errors.OutcomeUnknown` (sent, answer lost) is
+        retried too; otherwise it is raised at once.
 
         The first attempt runs directly, so a call that succeeds pays nothing for the
         policy; only after a retryable failure does the retry loop start, counting
@@ -52,7 +57,7 @@ class RetryPolicy:
         try:
             return fn()
         except TenantkitError as exc:
-            if not exc.retryable or self.max_attempts <= 1:
+            if not _should_retry(exc, idempotent) or self.max_attempts <= 1:
                 raise
             first: TenantkitError | None = exc
         if first is None:  # pragma: no cover - the except clause always sets it
@@ -68,7 +73,7 @@ class RetryPolicy:
         import tenacity  # only once a call has failed: successful calls never load it
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_retryable),
+            retry=tenacity.retry_if_exception(lambda exc: _should_retry(exc, idempotent)),
             stop=tenacity.stop_any(
                 tenacity.stop_after_attempt(self.max_attempts),
                 _stop_on_budget(self.max_total),
@@ -112,8 +117,10 @@ def _stop_on_budget(max_total: float) -> tenacity.stop.stop_base:
     return StopOnBudget()
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, TenantkitError) and exc.retryable
+def _should_retry(exc: BaseException, idempotent: bool) -> bool:
+    if not isinstance(exc, TenantkitError):
+        return False
+    return exc.retryable or (idempotent and isinstance(exc, OutcomeUnknown))
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
