@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
@@ -225,22 +225,28 @@ class Resolver:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> Resolver:
-        """A resolver configured from the environment.
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Resolver:
+        """A resolver configured from the environment (``os.environ`` by default): the
+        one way a deployment builds its resolver.
 
         ``TENANTKIT_CONFIG_DIR`` selects a :class:`DirectorySource`; otherwise
         ``TENANTKIT_SECRETS_PREFIX`` (default ``tenantkit``) selects Secrets Manager,
         with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in.
+        ``TENANTKIT_SIGNING_KEY`` signs cursors unless ``signing_key`` is given. Other
+        keyword arguments go to :class:`Resolver`.
         """
-        directory = os.environ.get("TENANTKIT_CONFIG_DIR")
+        env = os.environ if environ is None else environ
+        directory = env.get("TENANTKIT_CONFIG_DIR")
         source: ConfigSource
         if directory:
             source = DirectorySource(directory)
         else:
             source = SecretsManagerSource(
-                os.environ.get("TENANTKIT_SECRETS_PREFIX", "tenantkit"),
-                endpoint_url=os.environ.get("TENANTKIT_SECRETS_ENDPOINT_URL"),
+                env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
+                endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
             )
+        if kwargs.get("signing_key") is None:
+            kwargs["signing_key"] = _signing_key_from_env(env)
         return cls(source, **kwargs)
 
     @property
@@ -303,8 +309,8 @@ class Resolver:
             old.close()
 
 
-def _signing_key_from_env() -> bytes:
-    configured = os.environ.get("TENANTKIT_SIGNING_KEY")
+def _signing_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+    configured = (os.environ if environ is None else environ).get("TENANTKIT_SIGNING_KEY")
     if configured:
         return configured.encode()
     log.warning(

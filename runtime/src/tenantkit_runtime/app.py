@@ -41,7 +41,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 
-from tenantkit.errors import FieldError, InvalidRequest, NotFound
+from tenantkit.errors import InvalidRequest, NotFound
+from tenantkit.validation import field_errors
 from tenantkit_runtime import deployment, logs
 from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.context import Request
@@ -275,15 +276,7 @@ class App:
             problems = exc.errors(include_input=False, include_url=False)
             if any(p["type"] == "json_invalid" for p in problems):
                 raise InvalidRequest("the request body is not valid JSON") from None
-            raise RequestValidationError(
-                [
-                    FieldError(
-                        ".".join(str(p) for p in problem["loc"]),
-                        "field required" if problem["type"] == "missing" else problem["msg"],
-                    )
-                    for problem in problems
-                ]
-            ) from None
+            raise RequestValidationError(field_errors(exc)) from None
 
     # --- CORS ----------------------------------------------------------------------------
 

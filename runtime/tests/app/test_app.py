@@ -145,6 +145,12 @@ def test_unknown_fields_are_ignored_only_where_the_model_allows(events, body) ->
     assert body(result)["error"]["details"][0]["path"] == "tags"
 
 
+def test_field_paths_are_written_as_the_core_writes_them(events, body) -> None:
+    result = app(events.http("POST", "/notes/n1", body={"text": "x", "tags": ["a", 2]}), None)
+    assert result["statusCode"] == 422
+    assert [d["path"] for d in body(result)["error"]["details"]] == ["tags[1]"]
+
+
 def test_malformed_json_is_400(events, body) -> None:
     result = app(events.http("POST", "/notes/n1", body='{"text": '), None)
     assert result["statusCode"] == 400
