@@ -94,6 +94,16 @@ def test_every_problem_is_reported_at_once(plugins: Plugins) -> None:
     assert "pip install tenantkit-db-cassandra" in unknown.message
 
 
+def test_an_unknown_provider_keeps_provider_not_found_as_the_cause(plugins: Plugins) -> None:
+    with pytest.raises(errors.SecretValidationError) as info:
+        parse_tenant_config(secret(llm={"provider": "no-such-llm"}), plugins=plugins)
+    assert [e.path for e in info.value.errors] == ["llm.provider"]
+    cause = info.value.__cause__
+    assert isinstance(cause, errors.ProviderNotFound)
+    assert (cause.provider, cause.provider_kind) == ("no-such-llm", "llm")
+    assert cause.message == info.value.errors[0].message
+
+
 def test_a_credential_in_a_wrong_typed_field_is_not_echoed(plugins: Plugins) -> None:
     doc = secret(limits={"requests_per_minute": PLANTED}, plan=PLANTED)
     with pytest.raises(errors.SecretValidationError) as info:

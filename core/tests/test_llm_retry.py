@@ -104,7 +104,7 @@ def test_retryable_errors_back_off_within_bounds(clock: Clock) -> None:
 def test_final_errors_are_not_retried(clock: Clock, kind: str) -> None:
     llm = EchoLLM(EchoSettings())
     llm.script(_fail(kind), "never reached")
-    with pytest.raises(errors.ProviderError) as caught:
+    with pytest.raises(errors.TenantkitError) as caught:
         _tenant(llm, RetryPolicy(sleep=clock.sleep, clock=clock.monotonic)).chat(_ASK)
     assert caught.value.kind == kind
     assert not caught.value.retryable

@@ -67,10 +67,13 @@ def test_a_broken_plugin_fails_only_its_own_name(
     assert "tenantkit-db-bad 2.3" in message
     assert "ModuleNotFoundError" in message
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
+    assert info.value.provider == "bad"
+    assert isinstance(info.value, errors.ConfigurationError)  # a person must fix it
     assert plugins.get("db", "good").name == "good"
     with pytest.raises(errors.PluginImportError) as again:  # remembered, same typed error
         plugins.get("db", "bad")
     assert isinstance(again.value.__cause__, ModuleNotFoundError)
+    assert again.value.provider == "bad"
 
 
 def test_two_distributions_claiming_one_name_conflict(
@@ -91,6 +94,7 @@ def test_two_distributions_claiming_one_name_conflict(
         site_dir.plugins().get("db", "shared")
     assert "tenantkit-db-first" in str(info.value)
     assert "acme-db-shared" in str(info.value)
+    assert info.value.provider == "shared"
     assert first not in sys.modules
     assert second not in sys.modules
 
@@ -110,6 +114,7 @@ def test_unknown_name_lists_installed_and_suggests_a_distribution(
     assert "db provider named 'cassandra'" in message
     assert "installed: known" in message
     assert "pip install tenantkit-db-cassandra" in message
+    assert (info.value.provider, info.value.provider_kind) == ("cassandra", "db")
 
 
 def test_one_distribution_may_register_several_names(

@@ -167,3 +167,14 @@ def test_credentials_are_scrubbed_from_provider_errors(
         assert PLANTED not in repr(error.args)
         assert error.provider == "leaky"
     assert PLANTED not in repr(tenant.config)
+
+
+def test_from_env_reads_the_given_environment(config_dir: Path) -> None:
+    write_tenant(config_dir, "acme")
+    env = {"TENANTKIT_CONFIG_DIR": str(config_dir), "TENANTKIT_SIGNING_KEY": "k" * 32}
+    resolver = Resolver.from_env(env)
+    try:
+        assert isinstance(resolver.configs.source, DirectorySource)
+        assert resolver.resolve("acme").id == "acme"
+    finally:
+        resolver.close()

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
     AuthenticationError,
-    ConditionFailed,
     ConfigurationError,
     ConnectionFailed,
     InvalidRequest,
@@ -43,8 +42,8 @@ from tenantkit.errors import (
     TenantkitError,
     Throttled,
     Timeout,
+    error_class_for_status,
 )
-from tenantkit.http import _BY_STATUS as _HTTP_BY_STATUS
 from tenantkit.http import parse_retry_after
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ __all__ = ["COMMON_CODES", "ProviderAWS", "classify", "make_client", "role_sessi
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
 #: Error codes AWS services share, mapped to the taxonomy. Plugins add their own.
-COMMON_CODES: dict[str, type[ProviderError]] = {
+COMMON_CODES: dict[str, type[TenantkitError]] = {
     # throttling
     "Throttling": Throttled,
     "ThrottlingException": Throttled,
@@ -100,10 +99,6 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
     "InvalidParameterValue": InvalidRequest,
     "LimitExceededException": QuotaExceeded,
 }
-
-#: The HTTP status table of every provider, plus S3's bodiless 412 (a HEAD whose
-#: precondition failed).
-_BY_STATUS: dict[int, type[ProviderError]] = {**_HTTP_BY_STATUS, 412: ConditionFailed}
 
 _MISSING_EXTRA = "AWS support needs boto3: pip install 'tenantkit[aws]'"
 
@@ -198,7 +193,7 @@ class ProviderAWS:
         client: Any,
         *,
         codes: Mapping[str, type[ProviderError]] | None = None,
-        refine: Callable[[ProviderError], TenantkitError] | None = None,
+        refine: Callable[[TenantkitError], TenantkitError] | None = None,
     ) -> None:
         self.provider = provider
         self.client = client
@@ -349,8 +344,8 @@ def classify(
     exc: Exception,
     provider: str,
     *,
-    codes: Mapping[str, type[ProviderError]] | None = None,
-) -> ProviderError:
+    codes: Mapping[str, type[TenantkitError]] | None = None,
+) -> TenantkitError:
     """The taxonomy error for a botocore exception raised by a call to ``provider``.
 
     Authentication errors never carry AWS's message text; other messages carry the
@@ -386,8 +381,8 @@ def classify(
 
 
 def _client_error(
-    exc: Any, provider: str, codes: Mapping[str, type[ProviderError]]
-) -> ProviderError:
+    exc: Any, provider: str, codes: Mapping[str, type[TenantkitError]]
+) -> TenantkitError:
     response: dict[str, Any] = exc.response or {}
     error = response.get("Error", {})
     meta = response.get("ResponseMetadata", {})
@@ -397,9 +392,7 @@ def _client_error(
     request_id = meta.get("RequestId") or headers.get("x-amz-request-id")
     retry_after = parse_retry_after(headers) if headers else None
     text = str(error.get("Message") or "").strip()
-    cls = (code and (codes.get(code) or COMMON_CODES.get(code))) or _BY_STATUS.get(status or 0)
-    if cls is None:
-        cls = ProviderUnavailable if (status or 0) >= 500 else ProviderError
+    cls = (code and (codes.get(code) or COMMON_CODES.get(code))) or error_class_for_status(status)
     operation = getattr(exc, "operation_name", "")
     if operation == "AssumeRole" and cls not in (Throttled, ProviderUnavailable, Timeout):
         # The tenant's role could not be assumed: its credentials are unusable.

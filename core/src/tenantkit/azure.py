@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tenantkit.errors import AuthenticationError, InvalidRequest, ProviderError, ProviderUnavailable
+from tenantkit.errors import (
+    AuthenticationError,
+    InvalidRequest,
+    ProviderUnavailable,
+    TenantkitError,
+)
 from tenantkit.http import ErrorInfo, ProviderHTTP
 
 if TYPE_CHECKING:
@@ -39,7 +44,7 @@ DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 _DIRECTORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?")
 
 #: Error codes of the token endpoint (RFC 6749 section 5.2 and Entra's own).
-_CODES: dict[str, type[ProviderError]] = {
+_CODES: dict[str, type[TenantkitError]] = {
     "invalid_client": AuthenticationError,
     "unauthorized_client": AuthenticationError,
     "invalid_grant": AuthenticationError,

@@ -198,10 +198,13 @@ def parse_tenant_config(
     """Validate a (merged) secret document, loading only the plugins it names.
 
     Raises:
-        SecretValidationError: listing every problem with its field path.
+        SecretValidationError: listing every problem with its field path. A provider
+            that is not installed is one of them (at ``{kind}.provider``), and the
+            :class:`ProviderNotFound` is the error's ``__cause__``.
         PluginError: a named plugin is installed but cannot be loaded.
     """
     problems: list[FieldError] = []
+    missing: ProviderNotFound | None = None
     try:
         doc: _Document | None = _Document.model_validate(raw)
     except ValidationError as exc:
@@ -216,8 +219,11 @@ def parse_tenant_config(
             sections[kind] = _parse_section(kind, section, plugins)
         except SecretValidationError as exc:
             problems.extend(exc.errors)
+        except ProviderNotFound as exc:
+            problems.append(FieldError(f"{kind}.provider", exc.message))
+            missing = missing or exc
     if problems or doc is None:
-        raise SecretValidationError(problems, source=source)
+        raise SecretValidationError(problems, source=source) from missing
     return TenantConfig(
         tenant_id=doc.tenant_id,
         schema_version=doc.schema_version,
@@ -236,12 +242,7 @@ def _parse_section(kind: Kind, section: Mapping[str, Any], plugins: Plugins) -> 
     name = section.get("provider")
     if not isinstance(name, str) or not name:
         raise SecretValidationError([FieldError(f"{kind}.provider", "field required")])
-    try:
-        spec = plugins.get(kind, name)
-    except ProviderNotFound as exc:
-        raise SecretValidationError([FieldError(f"{kind}.provider", exc.message)]) from None
-    except PluginError:
-        raise
+    spec = plugins.get(kind, name)
     settings = {k: v for k, v in section.items() if k != "provider"}
     try:
         model = spec.settings.model_validate(settings)

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
     AuthenticationError,
-    ConditionFailed,
     ConnectionFailed,
     ContentFiltered,
     ContextWindowExceeded,
@@ -44,8 +43,11 @@ from tenantkit.errors import (
     QuotaExceeded,
     RateLimited,
     StreamInterrupted,
+    TenantkitError,
     Timeout,
+    error_class_for_status,
 )
+from tenantkit.redaction import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -66,25 +68,8 @@ __all__ = [
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 120.0
 
-_BY_STATUS: dict[int, type[ProviderError]] = {
-    400: InvalidRequest,
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFound,
-    408: Timeout,
-    409: ConditionFailed,
-    413: InvalidRequest,
-    422: InvalidRequest,
-    429: RateLimited,
-    500: ProviderUnavailable,
-    502: ProviderUnavailable,
-    503: ProviderUnavailable,
-    504: Timeout,
-    529: ProviderUnavailable,
-}
-
 #: Error codes the providers document, mapped to the taxonomy. Plugins may add their own.
-COMMON_CODES: dict[str, type[ProviderError]] = {
+COMMON_CODES: dict[str, type[TenantkitError]] = {
     # OpenAI / Azure OpenAI
     "insufficient_quota": QuotaExceeded,
     "context_length_exceeded": ContextWindowExceeded,
@@ -114,7 +99,7 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
     "FAILED_PRECONDITION": InvalidRequest,
 }
 
-_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
+_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[TenantkitError]], ...] = (
     (
         re.compile(
             r"context (length|window|limit)|maximum context|prompt is too long|too many tokens|"
@@ -129,7 +114,7 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
 )
 
 # Classes a code or message may refine; an explicit status class like 401 is kept.
-_REFINABLE: frozenset[type[ProviderError]] = frozenset(
+_REFINABLE: frozenset[type[TenantkitError]] = frozenset(
     {InvalidRequest, RateLimited, PermissionDenied, ProviderError, ProviderUnavailable, NotFound}
 )
 
@@ -146,20 +131,19 @@ class ErrorInfo:
     message: str = ""
     retry_after: float | None = None
 
-    def without(self, secret: str) -> ErrorInfo:
-        """This information with ``secret`` blanked out of the message."""
-        if secret and secret in self.message:
-            return dataclasses.replace(self, message=self.message.replace(secret, "**********"))
-        return self
+    def without(self, *secrets: str) -> ErrorInfo:
+        """This information with ``secrets`` masked in the message (:func:`redact`)."""
+        message = redact(self.message, secrets)
+        return self if message == self.message else dataclasses.replace(self, message=message)
 
 
 def redacting(
-    parse: Callable[[httpx.Response], ErrorInfo], secret: str
+    parse: Callable[[httpx.Response], ErrorInfo], *secrets: str
 ) -> Callable[[httpx.Response], ErrorInfo]:
-    """``parse`` with ``secret`` blanked out of the message, should the API echo it."""
+    """``parse`` with ``secrets`` masked in the message, should the API echo one."""
 
     def parse_redacted(response: httpx.Response) -> ErrorInfo:
-        return parse(response).without(secret)
+        return parse(response).without(*secrets)
 
     return parse_redacted
 
@@ -171,8 +155,8 @@ def classify(
     *,
     headers: Mapping[str, str] | None = None,
     request_id: str | None = None,
-    codes: Mapping[str, type[ProviderError]] | None = None,
-) -> ProviderError:
+    codes: Mapping[str, type[TenantkitError]] | None = None,
+) -> TenantkitError:
     """The taxonomy error for an error response.
 
     The class comes from the HTTP status, refined by the provider's error code
@@ -180,9 +164,7 @@ def classify(
     Authentication and permission errors never carry the provider's message text,
     which may quote part of the key.
     """
-    cls: type[ProviderError] = _BY_STATUS.get(status) or (
-        ProviderUnavailable if status >= 500 else InvalidRequest if status >= 400 else ProviderError
-    )
+    cls = error_class_for_status(status)
     if info.code:
         by_code = (codes or {}).get(info.code) or COMMON_CODES.get(info.code)
         if by_code is not None and (cls in _REFINABLE or by_code is cls):
@@ -298,7 +280,7 @@ class ProviderHTTP:
         *,
         parse_error: Callable[[httpx.Response], ErrorInfo],
         headers: Mapping[str, str] | None = None,
-        codes: Mapping[str, type[ProviderError]] | None = None,
+        codes: Mapping[str, type[TenantkitError]] | None = None,
         request_id_header: str | None = None,
         secrets: Iterable[str] = (),
         auth: httpx.Auth | None = None,
@@ -310,11 +292,7 @@ class ProviderHTTP:
         self.provider = provider
         self.request_id_header = request_id_header
         self._codes = codes
-        parse = parse_error
-        for secret in secrets:
-            if secret:
-                parse = redacting(parse, secret)
-        self._parse_error = parse
+        self._parse_error = redacting(parse_error, *secrets)
         self._auth = auth
         self.client: httpx.Client = make_client(
             base_url,
@@ -384,7 +362,7 @@ def send(
     *,
     parse_error: Callable[[httpx.Response], ErrorInfo],
     request_id_header: str | None = None,
-    codes: Mapping[str, type[ProviderError]] | None = None,
+    codes: Mapping[str, type[TenantkitError]] | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """Send a request; return the response when it succeeded, else raise the taxonomy error.
@@ -407,7 +385,7 @@ def open_stream(
     *,
     parse_error: Callable[[httpx.Response], ErrorInfo],
     request_id_header: str | None = None,
-    codes: Mapping[str, type[ProviderError]] | None = None,
+    codes: Mapping[str, type[TenantkitError]] | None = None,
     **kwargs: Any,
 ) -> Iterator[httpx.Response]:
     """Open a streamed request; errors before the body are raised as usual, and
@@ -454,8 +432,8 @@ def _error(
     provider: str,
     parse_error: Callable[[httpx.Response], ErrorInfo],
     request_id_header: str | None,
-    codes: Mapping[str, type[ProviderError]] | None,
-) -> ProviderError:
+    codes: Mapping[str, type[TenantkitError]] | None,
+) -> TenantkitError:
     try:
         info = parse_error(response)
     except Exception:  # an unparseable error body still has a status to classify

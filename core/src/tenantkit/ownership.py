@@ -21,7 +21,7 @@ import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tenantkit.errors import FieldError, PermissionDenied, SecretValidationError
+from tenantkit.errors import FieldError, Forbidden, SecretValidationError
 from tenantkit.settings import Owner, field_owner
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["OperatorOwnedSetting", "edit_provider_settings"]
 
 
-class OperatorOwnedSetting(PermissionDenied):
+class OperatorOwnedSetting(Forbidden):
     """A tenant admin tried to change a setting only the operator may change.
 
     ``errors`` names each refused field path and why.

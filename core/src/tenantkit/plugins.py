@@ -307,7 +307,9 @@ class Plugins:
             raise self._not_found(kind, name)
         if len({r.distribution for r in refs}) > 1:
             who = " and ".join(f"{r.distribution} {r.version} ({r.value})" for r in refs)
-            raise PluginConflict(f"{kind} provider {name!r} is claimed by {who}; uninstall one")
+            raise PluginConflict(
+                f"{kind} provider {name!r} is claimed by {who}; uninstall one", provider=name
+            )
         ref = refs[0]
         plugin = self._import(ref)
         registered = self._collect(kind, plugin, ref)
@@ -315,7 +317,8 @@ class Plugins:
         if spec is None:
             raise InvalidPlugin(
                 f"{ref.distribution} declares {kind} provider {name!r} in module {ref.module!r}, "
-                f"but that module registered {sorted(registered) or 'nothing'}"
+                f"but that module registered {sorted(registered) or 'nothing'}",
+                provider=name,
             )
         self._specs[(kind, name)] = spec
         return spec
@@ -333,7 +336,8 @@ class Plugins:
         except Exception as exc:
             raise PluginImportError(
                 f"{ref.kind} provider {ref.name!r} from {ref.distribution} {ref.version} "
-                f"failed to import {ref.value!r}: {type(exc).__name__}: {exc}"
+                f"failed to import {ref.value!r}: {type(exc).__name__}: {exc}",
+                provider=ref.name,
             ) from exc
         try:
             if not self._pm.is_registered(plugin):
@@ -343,7 +347,7 @@ class Plugins:
             if self._pm.is_registered(plugin):
                 self._pm.unregister(plugin)
             raise InvalidPlugin(
-                f"plugin module {ref.value!r} from {ref.distribution}: {exc}"
+                f"plugin module {ref.value!r} from {ref.distribution}: {exc}", provider=ref.name
             ) from exc
         self._modules[ref.value] = plugin
         return plugin
@@ -361,7 +365,9 @@ class Plugins:
         ) -> None:
             spec = make_spec(kind, name, factory, settings, capabilities, description, ref.value)
             if name in registered:
-                raise InvalidPlugin(f"plugin module {ref.value!r} registered {name!r} twice")
+                raise InvalidPlugin(
+                    f"plugin module {ref.value!r} registered {name!r} twice", provider=name
+                )
             registered[name] = ProviderSpec(
                 **{**spec.__dict__, "distribution": ref.distribution, "version": ref.version}
             )
@@ -376,7 +382,8 @@ class Plugins:
                 except Exception as exc:
                     raise InvalidPlugin(
                         f"plugin module {ref.value!r} raised in {_HOOKS[kind]}: "
-                        f"{type(exc).__name__}: {exc}"
+                        f"{type(exc).__name__}: {exc}",
+                        provider=ref.name,
                     ) from exc
         return registered
 
@@ -385,12 +392,14 @@ class Plugins:
         return ProviderNotFound(
             f"no {kind} provider named {name!r} is installed "
             f"(installed: {', '.join(installed) or 'none'}); "
-            f"install it with: pip install tenantkit-{_DISTRIBUTION_KIND[kind]}-{name}"
+            f"install it with: pip install tenantkit-{_DISTRIBUTION_KIND[kind]}-{name}",
+            provider=name,
+            provider_kind=kind,
         )
 
 
 def _copy(error: PluginError) -> PluginError:
-    fresh = type(error)(error.message)
+    fresh = type(error)(error.message, provider=error.provider)
     fresh.__cause__ = error.__cause__
     return fresh
 

@@ -96,12 +96,15 @@ def make_spec(
     if not isinstance(name, str) or not PROVIDER_NAME.fullmatch(name):
         raise InvalidPlugin(f"{where}: provider names are lowercase words joined by hyphens")
     if not (isinstance(settings, type) and issubclass(settings, ProviderSettings)):
-        raise InvalidPlugin(f"{where}: settings must be a tenantkit.ProviderSettings subclass")
+        raise InvalidPlugin(
+            f"{where}: settings must be a tenantkit.ProviderSettings subclass", provider=name
+        )
     if not callable(factory):
-        raise InvalidPlugin(f"{where}: factory is not callable")
+        raise InvalidPlugin(f"{where}: factory is not callable", provider=name)
     if isinstance(factory, type) and not issubclass(factory, _INTERFACE[kind]):
         raise InvalidPlugin(
-            f"{where}: {factory.__name__} does not implement {_INTERFACE[kind].__name__}"
+            f"{where}: {factory.__name__} does not implement {_INTERFACE[kind].__name__}",
+            provider=name,
         )
     declared = capabilities if capabilities is not None else getattr(factory, "capabilities", ())
     allowed = _CAPABILITY[kind]
@@ -111,7 +114,9 @@ def make_spec(
             caps.add(str(allowed(cap)))
         except ValueError:
             known = ", ".join(c.value for c in allowed)
-            raise InvalidPlugin(f"{where}: unknown capability {cap!r} (known: {known})") from None
+            raise InvalidPlugin(
+                f"{where}: unknown capability {cap!r} (known: {known})", provider=name
+            ) from None
     return ProviderSpec(
         kind=kind,
         name=name,

@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
@@ -24,7 +24,7 @@ from tenantkit.cache import ConfigCache
 from tenantkit.config import TenantConfig
 from tenantkit.cursors import CursorSigner
 from tenantkit.db import Schema
-from tenantkit.errors import TenantkitError
+from tenantkit.errors import ProviderSetupFailed, TenantClosed, TenantkitError
 from tenantkit.identifiers import check_tenant_id
 from tenantkit.plugins import Plugins, default_plugins
 from tenantkit.registry import Kind, ProviderContext, ProviderSpec
@@ -119,7 +119,7 @@ class Tenant:
             return wrapper  # type: ignore[no-any-return]
         with self._lock:
             if self._closed:
-                raise TenantkitError(f"tenant {self.id} was closed; resolve it again")
+                raise TenantClosed(f"tenant {self.id} was closed; resolve it again")
             if kind not in self._wrappers:
                 section = self._config.section(kind)
                 spec = self._plugins.get(kind, section.provider)
@@ -135,7 +135,7 @@ class Tenant:
                     exc._scrub(self._secrets)
                     raise
                 except Exception as exc:
-                    error = TenantkitError(
+                    error = ProviderSetupFailed(
                         f"building {kind} provider {section.provider!r} for tenant {self.id} "
                         f"failed: {type(exc).__name__}: {exc}",
                         provider=section.provider,
@@ -233,22 +233,28 @@ class Resolver:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> Resolver:
-        """A resolver configured from the environment.
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Resolver:
+        """A resolver configured from the environment (``os.environ`` by default): the
+        one way a deployment builds its resolver.
 
         ``TENANTKIT_CONFIG_DIR`` selects a :class:`DirectorySource`; otherwise
         ``TENANTKIT_SECRETS_PREFIX`` (default ``tenantkit``) selects Secrets Manager,
         with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in.
+        ``TENANTKIT_SIGNING_KEY`` signs cursors unless ``signing_key`` is given. Other
+        keyword arguments go to :class:`Resolver`.
         """
-        directory = os.environ.get("TENANTKIT_CONFIG_DIR")
+        env = os.environ if environ is None else environ
+        directory = env.get("TENANTKIT_CONFIG_DIR")
         source: ConfigSource
         if directory:
             source = DirectorySource(directory)
         else:
             source = SecretsManagerSource(
-                os.environ.get("TENANTKIT_SECRETS_PREFIX", "tenantkit"),
-                endpoint_url=os.environ.get("TENANTKIT_SECRETS_ENDPOINT_URL"),
+                env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
+                endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
             )
+        if kwargs.get("signing_key") is None:
+            kwargs["signing_key"] = _signing_key_from_env(env)
         return cls(source, **kwargs)
 
     @property
@@ -311,8 +317,8 @@ class Resolver:
             old.close()
 
 
-def _signing_key_from_env() -> bytes:
-    configured = os.environ.get("TENANTKIT_SIGNING_KEY")
+def _signing_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+    configured = (os.environ if environ is None else environ).get("TENANTKIT_SIGNING_KEY")
     if configured:
         return configured.encode()
     log.warning(

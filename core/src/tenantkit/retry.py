@@ -1,6 +1,7 @@
 """The one retry policy: exponential backoff with full jitter, honouring ``retry_after``.
 
-Only errors marked :attr:`TenantkitError.retryable` are retried, at most
+Only errors marked :attr:`TenantkitError.retryable` are retried, and
+:class:`~tenantkit.errors.OutcomeUnknown` when the call is idempotent; at most
 ``max_attempts`` times in all and never past ``max_total`` seconds after the first
 failure. When the provider said how long to wait (``retry_after``), the wait is at
 least that long; a ``retry_after`` that would overrun the total budget ends the
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from tenantkit.errors import TenantkitError
+from tenantkit.errors import OutcomeUnknown, TenantkitError
 
 if TYPE_CHECKING:
     import tenacity
@@ -56,14 +57,18 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T], *, idempotent: bool = False) -> T:
         """Run ``fn`` under this policy and return its result or raise its last error.
+
+        ``idempotent`` says that running ``fn`` twice has the effect of running it
+        once, so an :class:`~tenantkit.errors.OutcomeUnknown` (sent, answer lost) is
+        retried too; otherwise it is raised at once.
 
         The first attempt runs directly, so a call that succeeds pays nothing for the
         policy; only after a retryable failure does the retry loop start, counting
         that failure as its first attempt (the time budget starts there).
         """
-        return RetryBudget(self).call(fn)
+        return RetryBudget(self).call(fn, idempotent=idempotent)
 
     def budget(self) -> RetryBudget:
         """A budget for one call made of several steps, each run with
@@ -90,13 +95,14 @@ class RetryBudget:
         self._gave_up = False
         self._lock = threading.Lock()
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run one step: retried while it fails retryably, within the call's budget."""
+    def call(self, fn: Callable[[], T], *, idempotent: bool = False) -> T:
+        """Run one step: retried while it fails retryably, within the call's budget
+        (see :meth:`RetryPolicy.call` for ``idempotent``)."""
         policy = self._policy
         try:
             return fn()
         except TenantkitError as exc:
-            if not exc.retryable or was_retried(exc):
+            if not _should_retry(exc, idempotent) or was_retried(exc):
                 raise
             self._started()
             if policy.max_attempts <= 1 or self._gave_up or self._out_of_time(exc, self._elapsed()):
@@ -114,7 +120,7 @@ class RetryBudget:
         import tenacity  # only once a call has failed: successful calls never load it
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_retryable),
+            retry=tenacity.retry_if_exception(lambda exc: _should_retry(exc, idempotent)),
             stop=self._stop,
             wait=self._wait,
             sleep=policy.sleep,
@@ -123,7 +129,7 @@ class RetryBudget:
         try:
             return retrying(attempt)
         except TenantkitError as exc:
-            if exc.retryable:
+            if _should_retry(exc, idempotent):
                 self._give_up(exc)
             raise
 
@@ -172,8 +178,10 @@ def was_retried(exc: BaseException) -> bool:
     return bool(getattr(exc, _RETRIED, False))
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, TenantkitError) and exc.retryable
+def _should_retry(exc: BaseException, idempotent: bool) -> bool:
+    if not isinstance(exc, TenantkitError):
+        return False
+    return exc.retryable or (idempotent and isinstance(exc, OutcomeUnknown))
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)

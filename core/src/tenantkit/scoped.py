@@ -122,7 +122,12 @@ class _Scoped:
             )
 
     def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
-        """Run one provider call: retried if allowed, errors typed and scrubbed.
+        """Run one provider call, errors typed and scrubbed.
+
+        ``retry`` marks the call idempotent: it is retried under the policy, also when
+        its outcome is unknown (:class:`~tenantkit.errors.OutcomeUnknown`). Other
+        calls (increments, conditional writes, transactions) run once, their errors
+        raised as they are.
 
         A provider that loops inside one call (batch chunks, upload parts) retries
         each step with ``context.retry``; the error it raises once that budget is
@@ -131,7 +136,7 @@ class _Scoped:
         policy's attempts per step nor outlasts its time budget.
         """
         try:
-            return self._retry.call(fn) if retry else fn()
+            return self._retry.call(fn, idempotent=True) if retry else fn()
         except TenantkitError as exc:
             self._clean(exc)
             raise
@@ -277,7 +282,8 @@ class TenantDatabase(_Scoped):
         key = _key(pk, sk)
         check_collection(collection)
         return self._call(
-            lambda: self._db.delete(self._tenant_id, collection, key, condition=condition)
+            lambda: self._db.delete(self._tenant_id, collection, key, condition=condition),
+            retry=condition is None,
         )
 
     def query(

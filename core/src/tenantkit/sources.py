@@ -23,7 +23,6 @@ from tenantkit.errors import (
     AuthenticationError,
     ConfigSourceError,
     PermissionDenied,
-    ProviderError,
     TenantkitError,
     TenantMismatch,
     TenantNotFound,
@@ -292,7 +291,7 @@ _SERVICE = "secretsmanager"
 _NOT_FOUND = "ResourceNotFoundException"
 
 
-def _source_error(error: ProviderError) -> TenantkitError:
+def _source_error(error: TenantkitError) -> TenantkitError:
     """Secrets Manager's failures, as the cache understands them: rejected credentials
     and denied access stay what they are; anything else is a :class:`ConfigSourceError`
     (retryable: the cache serves the last good configuration meanwhile)."""

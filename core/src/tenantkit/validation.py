@@ -5,30 +5,36 @@ Messages never quote the input: a value in the wrong field may be a credential.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from tenantkit.errors import FieldError, InvalidRequest
 
-__all__ = ["field_errors", "validate_request"]
+__all__ = ["error_path", "field_errors", "validate_request"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def error_path(loc: Sequence[int | str], *, prefix: str = "") -> str:
+    """A pydantic error location as the project writes field paths: names joined by
+    dots, list positions in brackets (``messages[0].role``, ``llm.api_key``)."""
+    parts = [prefix] if prefix else []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
 def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    """One :class:`FieldError` per problem, with a dotted path (``messages[0].role``)."""
-    found = []
-    for error in exc.errors(include_input=False, include_url=False):
-        parts = [prefix] if prefix else []
-        for loc in error["loc"]:
-            if isinstance(loc, int):
-                parts[-1:] = [f"{parts[-1] if parts else ''}[{loc}]"]
-            else:
-                parts.append(str(loc))
-        found.append(FieldError(".".join(parts), _message(error)))
-    return found
+    """One :class:`FieldError` per problem, named by :func:`error_path`."""
+    return [
+        FieldError(error_path(error["loc"], prefix=prefix), _message(error))
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
 
 
 def validate_request(model: type[M], fields: Mapping[str, Any]) -> M:

@@ -44,11 +44,11 @@ def test_error_responses_map_onto_the_taxonomy(
     api: respx.MockRouter,
     wire: Any,
     fixture: str,
-    expected: type[e.ProviderError],
+    expected: type[e.TenantkitError],
     code: str,
 ) -> None:
     api.post(wire.generate).mock(return_value=wire.response(fixture))
-    with pytest.raises(e.ProviderError) as info:
+    with pytest.raises(e.TenantkitError) as info:
         gemini.chat(HELLO)
     error = info.value
     assert type(error) is expected
@@ -191,7 +191,7 @@ def test_the_key_never_appears_in_errors_reprs_or_logs(
     tenant = _tenant(gemini, RetryPolicy(max_attempts=1))
     seen.append(repr(tenant))
     for _ in range(2):
-        with pytest.raises(e.ProviderError) as info:
+        with pytest.raises(e.TenantkitError) as info:
             tenant.chat(HELLO)
         seen += [str(info.value), repr(info.value), info.value.message, str(info.value.args)]
     with pytest.raises(e.ProviderUnavailable) as raw:

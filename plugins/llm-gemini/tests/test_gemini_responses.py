@@ -183,7 +183,7 @@ def test_a_text_only_answer_to_an_image_request_is_an_error(
     gemini: GeminiLLM, api: respx.MockRouter, wire: Any
 ) -> None:
     api.post(wire.generate).mock(return_value=wire.response("generate_text.json"))
-    with pytest.raises(e.ProviderError) as info:
+    with pytest.raises(e.TenantkitError) as info:
         gemini.generate_image(ImageRequest(prompt="p"))
     assert "without an image" in info.value.message
     assert not info.value.retryable
@@ -204,5 +204,5 @@ def test_a_malformed_success_body_is_a_retryable_error(
     with pytest.raises(e.ProviderUnavailable) as info:
         gemini.chat(HELLO)
     assert "gemini answered with" in info.value.message
-    with pytest.raises(e.ProviderError):  # malformed, or without an image
+    with pytest.raises(e.TenantkitError):  # malformed, or without an image
         gemini.generate_image(ImageRequest(prompt="p"))

@@ -15,10 +15,10 @@ from tenantkit.errors import (
     ConnectionFailed,
     ContextWindowExceeded,
     NotFound,
-    ProviderError,
     ProviderUnavailable,
     QuotaExceeded,
     RateLimited,
+    TenantkitError,
     Timeout,
 )
 from tenantkit.llm import LLM
@@ -49,11 +49,11 @@ def test_openai_errors(
     wire: Any,
     openai_llm: OpenAILLM,
     fixture: str,
-    expected: type[ProviderError],
+    expected: type[TenantkitError],
     request_id: str,
 ) -> None:
     api.post(CHAT).mock(return_value=wire.response(fixture))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(TenantkitError) as caught:
         openai_llm.chat(HELLO)
     error = caught.value
     assert type(error) is expected
@@ -76,10 +76,10 @@ def test_azure_errors(
     wire: Any,
     azure_llm: AzureOpenAILLM,
     fixture: str,
-    expected: type[ProviderError],
+    expected: type[TenantkitError],
 ) -> None:
     api.post(AZURE_CHAT).mock(return_value=wire.response(fixture))
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(TenantkitError) as caught:
         azure_llm.chat(HELLO)
     assert type(caught.value) is expected
     assert caught.value.request_id == wire.json(fixture)["headers"]["apim-request-id"]
@@ -146,7 +146,7 @@ def test_final_errors_are_not_retried(
 ) -> None:
     route = api.post(CHAT).mock(return_value=wire.response(fixture))
     sleeps: list[float] = []
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(TenantkitError) as caught:
         _tenant(openai_llm, sleeps).chat(HELLO)
     assert not caught.value.retryable
     assert route.call_count == 1
@@ -177,7 +177,7 @@ def test_transport_failures_are_retryable(
     api: respx.MockRouter,
     openai_llm: OpenAILLM,
     exception: Exception,
-    expected: type[ProviderError],
+    expected: type[TenantkitError],
 ) -> None:
     api.post(CHAT).mock(side_effect=exception)
     with pytest.raises(expected) as caught:
@@ -208,7 +208,7 @@ def test_the_key_never_shows(
     assert openai_key in wire.json("openai/error_401.json")["body"]["error"]["message"]
     seen: list[str] = []
     for _ in range(2):
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(TenantkitError) as caught:
             openai_llm.chat(HELLO)
         error = caught.value
         seen += [str(error), repr(error), error.message, repr(error.args)]
@@ -235,7 +235,7 @@ def test_the_azure_key_never_shows(
             400, json={"error": {"code": "BadRequest", "message": f"bad api-key {azure_key}"}}
         )
     )
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(TenantkitError) as caught:
         azure_llm.chat(HELLO)
     for text in (str(caught.value), repr(caught.value), caplog.text, repr(azure_llm)):
         assert azure_key not in text

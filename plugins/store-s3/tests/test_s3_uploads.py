@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tenantkit import RetryPolicy, TenantStorage
-from tenantkit.errors import ProviderError, ProviderUnavailable
+from tenantkit.errors import ProviderUnavailable, TenantkitError
 from tenantkit_store_s3.store import MIN_PART_SIZE, S3Store
 from testharness.aws_faults import AwsFaults
 
@@ -76,7 +76,7 @@ def test_a_body_that_fails_midway_aborts_the_upload(
         yield from _chunks(os.urandom(2 * PART + 10))
         raise OSError("the client went away")
 
-    with pytest.raises(ProviderError, match="the client went away"):
+    with pytest.raises(TenantkitError, match="the client went away"):
         tenant_store.put("broken.bin", broken())
     assert _uploads(s3, bucket) == []
     assert not tenant_store.exists("broken.bin")
@@ -109,7 +109,7 @@ def test_a_failed_completion_aborts_the_upload(
     bucket: str,
 ) -> None:
     aws_faults.fail(store._client, "CompleteMultipartUpload", status=400, code="InvalidPart")
-    with pytest.raises(ProviderError, match="InvalidPart"):
+    with pytest.raises(TenantkitError, match="InvalidPart"):
         scoped(store).put("x.bin", os.urandom(PART + 1))
     assert _uploads(s3, bucket) == []
 
@@ -144,7 +144,7 @@ def test_an_abort_that_fails_is_logged_and_the_first_error_kept(
     aws_faults.fail(store._client, "UploadPart", status=400, code="EntityTooLarge")
     aws_faults.fail(store._client, "AbortMultipartUpload", status=500, code="InternalError")
     caplog.set_level(logging.WARNING, logger="tenantkit_store_s3")
-    with pytest.raises(ProviderError, match="EntityTooLarge"):
+    with pytest.raises(TenantkitError, match="EntityTooLarge"):
         scoped(store).put("x.bin", os.urandom(PART + 1))
     assert "could not abort multipart upload of acme/x.bin" in caplog.text
     for upload in _uploads(s3, bucket):

@@ -41,8 +41,10 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 
-from tenantkit.errors import AuthenticationError, FieldError, InvalidRequest, NotFound
+from tenantkit.errors import InvalidRequest, NotFound
+from tenantkit.validation import field_errors
 from tenantkit_runtime import deployment, logs
+from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.context import Request
 from tenantkit_runtime.events import Incoming, parse_event
 from tenantkit_runtime.http_errors import (
@@ -224,7 +226,7 @@ class App:
             return self._preflight(incoming)
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
-            raise AuthenticationError("the request carries no authorizer context")
+            raise TokenRejected("the request carries no authorizer context", reason="missing")
         body = self._body(route, incoming.body)
         request: Request[Any] = Request(
             incoming, body=body, path_params=params, event=event, lambda_context=context
@@ -274,15 +276,7 @@ class App:
             problems = exc.errors(include_input=False, include_url=False)
             if any(p["type"] == "json_invalid" for p in problems):
                 raise InvalidRequest("the request body is not valid JSON") from None
-            raise RequestValidationError(
-                [
-                    FieldError(
-                        ".".join(str(p) for p in problem["loc"]),
-                        "field required" if problem["type"] == "missing" else problem["msg"],
-                    )
-                    for problem in problems
-                ]
-            ) from None
+            raise RequestValidationError(field_errors(exc)) from None
 
     # --- CORS ----------------------------------------------------------------------------
 

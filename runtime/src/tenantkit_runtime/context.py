@@ -18,12 +18,11 @@ from tenantkit.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequest,
-    PermissionDenied,
-    PluginError,
     TenantkitError,
 )
 from tenantkit.registry import Kind
 from tenantkit_runtime import deployment, logs
+from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
@@ -109,7 +108,7 @@ class Request(Generic[B]):
         """The caller as the authorizer vouched for it."""
         identity = self._incoming.identity
         if identity is None:
-            raise AuthenticationError("the request carries no authorizer context")
+            raise TokenRejected("the request carries no authorizer context", reason="missing")
         return identity
 
     @property
@@ -132,7 +131,7 @@ class Request(Generic[B]):
     def require_role(self, *roles: str) -> None:
         """Refuse the request (403) unless the caller has one of ``roles``."""
         if not self.has_role(*roles):
-            raise PermissionDenied(f"this needs the role {' or '.join(repr(r) for r in roles)}")
+            raise AccessDenied(f"this needs the role {' or '.join(repr(r) for r in roles)}")
 
     # --- the tenant ----------------------------------------------------------------------
 
@@ -177,7 +176,7 @@ class Request(Generic[B]):
         tenant = self.tenant
         try:
             return getattr(tenant, kind)
-        except (ConfigurationError, PluginError, AuthenticationError):
+        except (ConfigurationError, AuthenticationError):
             raise
         except TenantkitError as exc:  # the provider could not be set up
             raise TenantUnavailable(

@@ -33,7 +33,6 @@ from tenantkit import Database, IfAbsent, Item, TenantDatabase
 from tenantkit.db import DbCapability, Schema
 from tenantkit.errors import (
     ConfigurationError,
-    FieldError,
     SecretValidationError,
     TenantkitError,
 )
@@ -41,6 +40,7 @@ from tenantkit.identifiers import RESERVED_NAMESPACE, check_tenant_id
 from tenantkit.plugins import Plugins, default_plugins
 from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
+from tenantkit.validation import field_errors
 
 __all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord"]
 
@@ -135,13 +135,7 @@ class ControlPlane:
                 {k: v for k, v in section.items() if k != "provider"}
             )
         except ValidationError as exc:
-            problems = [
-                FieldError(
-                    ".".join([_SETTING, *(str(p) for p in e["loc"])]),
-                    "field required" if e["type"] == "missing" else str(e["msg"]),
-                )
-                for e in exc.errors(include_input=False, include_url=False)
-            ]
+            problems = field_errors(exc, prefix=_SETTING)
             raise SecretValidationError(problems, source=_SETTING) from None
         context = ProviderContext(tenant_id=RESERVED_NAMESPACE, provider=name, schema=Schema())
         try:

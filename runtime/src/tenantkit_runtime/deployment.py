@@ -10,8 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from tenantkit import DirectorySource, Resolver, SecretsManagerSource
-from tenantkit.sources import ConfigSource
+from tenantkit import Resolver
 from tenantkit_runtime import logs
 from tenantkit_runtime.settings import Settings
 
@@ -40,21 +39,14 @@ def settings() -> Settings:
 
 
 def resolver() -> Resolver:
-    """The process's tenant resolver."""
+    """The process's tenant resolver, built by :meth:`tenantkit.Resolver.from_env`."""
     global _resolver
     if _resolver is None:
         current = settings()
         with _lock:
             if _resolver is None:
-                source: ConfigSource
-                if current.config_dir:
-                    source = DirectorySource(current.config_dir)
-                else:
-                    source = SecretsManagerSource(
-                        current.secrets_prefix, endpoint_url=current.secrets_endpoint_url
-                    )
                 key = current.signing_key.encode() if current.signing_key else None
-                _resolver = Resolver(source, signing_key=key)
+                _resolver = Resolver.from_env(signing_key=key)
     return _resolver
 
 

@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tenantkit.errors import AuthenticationError, InvalidRequest
+from tenantkit.errors import InvalidRequest
+from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.auth.identity import Identity
 
 __all__ = ["Incoming", "parse_event"]
@@ -154,4 +155,4 @@ def _identity(authorizer: object) -> Identity | None:
     try:
         return Identity.from_context(context if isinstance(context, Mapping) else authorizer)
     except ValueError as exc:
-        raise AuthenticationError(str(exc)) from None
+        raise TokenRejected(str(exc), reason="claims") from None

@@ -1,4 +1,4 @@
-"""Errors as HTTP answers: one mapping from the core's error taxonomy to status codes.
+"""Errors as HTTP answers: one table from the core's error taxonomy to status codes.
 
 Every error answer has the same JSON body::
 
@@ -9,37 +9,27 @@ message, scrubbed of the tenant's credentials; errors on the server's side (5xx)
 carry a fixed message, and the details go to the log only. No traceback ever
 reaches a client.
 
-=====  ===================================================================================
- 400   invalid_request, invalid_key, invalid_cursor, context_window_exceeded,
-       content_filtered, unsupported
- 401   invalid_token; authentication_error not raised by a provider (no caller identity)
- 403   access_denied; permission_denied not raised by a provider (the caller's role,
-       or a setting only the operator may change: ``details`` names the field paths)
- 404   not_found, tenant_not_found
- 405   method_not_allowed
- 409   condition_failed, transaction_canceled
- 413   payload_too_large
- 422   validation_error (``details`` lists the field paths)
- 429   rate_limited, throttled, quota_exceeded (``Retry-After`` when it is worth waiting)
- 502   a tenant's provider failed: provider_error, provider_unavailable,
-       connection_failed, stream_interrupted, isolation_violation, and
-       authentication_error / permission_denied raised by a provider (the tenant's
-       credentials, not the caller's)
- 503   the tenant cannot be served: configuration_error, invalid_secret,
-       tenant_mismatch, config_source_error, plugin errors, tenant_unavailable (a
-       provider that cannot be set up)
- 504   timeout
- 500   anything else (``internal_error``)
-=====  ===================================================================================
+The status is chosen by class: :func:`status_for` walks the error's MRO and takes
+the first class in :data:`STATUS`, so an error class defined elsewhere (a plugin's
+subclass of ``Throttled``) gets its base's status. The three families of the
+taxonomy answer as their kind of fault: the caller's input 4xx, the tenant's
+provider 5xx (429 when it asks us to slow down), a configuration a person must fix
+503. A :class:`~tenantkit.errors.TenantkitError` that is in none of them, and
+anything outside the taxonomy, is 500 (``internal_error``).
+
+A 4xx error that carries field errors lists their paths in ``details`` (a body that
+failed validation: 422; a setting only the operator may change: 403).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tenantkit import errors
 from tenantkit.errors import FieldError, InvalidRequest, TenantkitError
+from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.logs import scrub
 from tenantkit_runtime.responses import Response
 
@@ -89,42 +79,31 @@ class RequestValidationError(InvalidRequest):
         super().__init__(f"invalid {where}: " + "; ".join(str(e) for e in self.errors))
 
 
-_BY_KIND: dict[str, int] = {
-    "invalid_request": 400,
-    "invalid_key": 400,
-    "invalid_cursor": 400,
-    "context_window_exceeded": 400,
-    "content_filtered": 400,
-    "unsupported": 400,
-    "invalid_token": 401,
-    "access_denied": 403,
-    "not_found": 404,
-    "tenant_not_found": 404,
-    "method_not_allowed": 405,
-    "condition_failed": 409,
-    "transaction_canceled": 409,
-    "payload_too_large": 413,
-    "validation_error": 422,
-    "rate_limited": 429,
-    "throttled": 429,
-    "quota_exceeded": 429,
-    "provider_error": 502,
-    "provider_unavailable": 502,
-    "connection_failed": 502,
-    "stream_interrupted": 502,
-    "isolation_violation": 502,
-    "configuration_error": 503,
-    "invalid_secret": 503,
-    "tenant_mismatch": 503,
-    "config_source_error": 503,
-    "plugin_error": 503,
-    "provider_not_found": 503,
-    "plugin_import_error": 503,
-    "plugin_conflict": 503,
-    "invalid_plugin": 503,
-    "tenant_unavailable": 503,
-    "error": 503,  # the core's bare error: a provider that could not be built
-    "timeout": 504,
+#: Error class → HTTP status; :func:`status_for` walks the MRO, so subclasses inherit.
+STATUS: Mapping[type[TenantkitError], int] = {
+    # the caller's input
+    errors.CallerError: 400,
+    TokenRejected: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    MethodNotAllowed: 405,
+    errors.ConditionFailed: 409,
+    PayloadTooLarge: 413,
+    RequestValidationError: 422,
+    # the tenant's provider (its credentials are not the caller's: never 401/403)
+    errors.ProviderError: 502,
+    errors.RateLimited: 429,
+    errors.Throttled: 429,
+    errors.QuotaExceeded: 429,
+    errors.ContentFiltered: 400,  # the content the caller sent or asked for
+    errors.Timeout: 504,
+    errors.IsolationViolation: 502,
+    # configuration a person must fix, and states that pass
+    errors.ConfigurationError: 503,
+    errors.TenantNotFound: 404,
+    errors.ConfigSourceError: 503,
+    errors.TenantClosed: 503,
+    TenantUnavailable: 503,
 }
 
 _SERVER_MESSAGES = {
@@ -136,20 +115,12 @@ _SERVER_MESSAGES = {
 
 
 def status_for(exc: BaseException) -> int:
-    """The HTTP status for an exception (500 for anything outside the taxonomy)."""
-    if not isinstance(exc, TenantkitError):
-        return 500
-    if exc.kind in ("authentication_error", "permission_denied"):
-        if exc.provider is not None:
-            return 502  # the tenant's credentials at its provider, not the caller's
-        return 401 if exc.kind == "authentication_error" else 403
-    status = _BY_KIND.get(exc.kind)
-    if status is not None:
-        return status
-    for cls in type(exc).__mro__[1:]:  # a subclass defined elsewhere: its base's status
-        kind = getattr(cls, "kind", None)
-        if isinstance(kind, str) and kind in _BY_KIND and kind != "error":
-            return _BY_KIND[kind]
+    """The HTTP status for an exception: that of the nearest class in :data:`STATUS`
+    along its MRO, 500 for anything else."""
+    for cls in type(exc).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status
     return 500
 
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from tenantkit.redaction import MASK, redact, redactable
+
 __all__ = ["JsonFormatter", "add_secrets", "bind", "configure", "current", "scrub"]
 
-_MASK = "**********"
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
@@ -65,7 +66,7 @@ def bind(
 
 def add_secrets(values: Iterable[str], *, process: bool = False) -> None:
     """Never log these values: in the current invocation, or with ``process`` for good."""
-    clean = tuple(v for v in values if v and len(v) >= 4)
+    clean = redactable(values)
     if not clean:
         return
     if process:
@@ -78,11 +79,9 @@ def add_secrets(values: Iterable[str], *, process: bool = False) -> None:
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with the given and registered secrets, JWTs and bearer tokens masked."""
-    for secret in sorted({*secrets, *_process_secrets, *_context.get().secrets}, key=len)[::-1]:
-        if secret in text:
-            text = text.replace(secret, _MASK)
-    text = _JWT.sub(_MASK, text)
-    return _BEARER.sub(lambda m: m.group(1) + _MASK, text)
+    text = redact(text, [*secrets, *_process_secrets, *_context.get().secrets])
+    text = _JWT.sub(MASK, text)
+    return _BEARER.sub(lambda m: m.group(1) + MASK, text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,11 +1,9 @@
 """Deployment settings, read from the environment once per process.
 
 =================================  ===================================================
-``TENANTKIT_CONFIG_DIR``           tenant secrets as JSON files in this directory
-                                   (local use); otherwise Secrets Manager:
-``TENANTKIT_SECRETS_PREFIX``       secrets ``{prefix}/tenants/{id}`` over
-                                   ``{prefix}/defaults`` (default ``tenantkit``)
-``TENANTKIT_SECRETS_ENDPOINT_URL`` a Secrets Manager stand-in (local use)
+``TENANTKIT_CONFIG_DIR``,          where tenant secrets come from: read by the core's
+``TENANTKIT_SECRETS_PREFIX``,      :meth:`tenantkit.Resolver.from_env`, which builds
+``TENANTKIT_SECRETS_ENDPOINT_URL`` the deployment's resolver
 ``TENANTKIT_SIGNING_KEY``          signs pagination cursors; the same in every function
 ``TENANTKIT_CONTROL_PLANE``        the control-plane store, a JSON provider section
                                    (required by the functions that use it):
@@ -37,9 +35,6 @@ __all__ = ["Settings"]
 class Settings:
     """What a deployment tells the runtime (see the module documentation)."""
 
-    config_dir: str | None = None
-    secrets_prefix: str = "tenantkit"
-    secrets_endpoint_url: str | None = None
     signing_key: str | None = field(default=None, repr=False)
     control_plane: Mapping[str, Any] | None = None
     websocket_endpoint: str | None = None
@@ -51,9 +46,6 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
-            config_dir=env.get("TENANTKIT_CONFIG_DIR") or None,
-            secrets_prefix=env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
-            secrets_endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
             signing_key=env.get("TENANTKIT_SIGNING_KEY") or None,
             control_plane=_control_plane(env.get("TENANTKIT_CONTROL_PLANE")),
             websocket_endpoint=env.get("TENANTKIT_WEBSOCKET_ENDPOINT") or None,

@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from tenantkit import errors
 from tenantkit_runtime.app import App, Request, Response
+from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.http_errors import (
     MethodNotAllowed,
     PayloadTooLarge,
+    RequestValidationError,
     TenantUnavailable,
     status_for,
 )
@@ -143,6 +145,12 @@ def test_unknown_fields_are_ignored_only_where_the_model_allows(events, body) ->
     assert body(result)["error"]["details"][0]["path"] == "tags"
 
 
+def test_field_paths_are_written_as_the_core_writes_them(events, body) -> None:
+    result = app(events.http("POST", "/notes/n1", body={"text": "x", "tags": ["a", 2]}), None)
+    assert result["statusCode"] == 422
+    assert [d["path"] for d in body(result)["error"]["details"]] == ["tags[1]"]
+
+
 def test_malformed_json_is_400(events, body) -> None:
     result = app(events.http("POST", "/notes/n1", body='{"text": '), None)
     assert result["statusCode"] == 400
@@ -172,7 +180,7 @@ def test_bad_query_parameter_is_400(events, body) -> None:
 def test_no_authorizer_context_is_401(events, body) -> None:
     result = app(events.http("GET", "/notes/n1", tenant=None, user=None, roles=None), None)
     assert result["statusCode"] == 401
-    assert body(result)["error"]["code"] == "authentication_error"
+    assert body(result)["error"]["code"] == "invalid_token"  # the caller's, not a provider's
 
 
 def test_a_malformed_tenant_in_the_authorizer_context_is_401(events, body) -> None:
@@ -185,7 +193,7 @@ def test_a_malformed_tenant_in_the_authorizer_context_is_401(events, body) -> No
 def test_roles_restrict_routes(events, body) -> None:
     refused = app(events.http("GET", "/admin", roles="member"), None)
     assert refused["statusCode"] == 403
-    assert body(refused)["error"]["code"] == "permission_denied"
+    assert body(refused)["error"]["code"] == "access_denied"
     assert app(events.http("GET", "/admin", roles="member,admin"), None)["statusCode"] == 200
 
 
@@ -234,8 +242,8 @@ MAPPING = [
     (errors.ContextWindowExceeded("too long", provider="echo"), 400, "context_window_exceeded"),
     (errors.ContentFiltered("no", provider="echo"), 400, "content_filtered"),
     (errors.Unsupported("no tools", provider="echo"), 400, "unsupported"),
-    (errors.AuthenticationError("who are you"), 401, "authentication_error"),
-    (errors.PermissionDenied("not you"), 403, "permission_denied"),
+    (TokenRejected("who are you", reason="missing"), 401, "invalid_token"),
+    (AccessDenied("not you"), 403, "access_denied"),
     (errors.NotFound("nothing", provider="sqlite"), 404, "not_found"),
     (errors.TenantNotFound("no tenant"), 404, "tenant_not_found"),
     (errors.ConditionFailed("exists", provider="sqlite"), 409, "condition_failed"),
@@ -248,6 +256,10 @@ MAPPING = [
     (errors.PermissionDenied("no s3:GetObject", provider="s3"), 502, "permission_denied"),
     (errors.ProviderUnavailable("5xx", provider="openai"), 502, "provider_unavailable"),
     (errors.ConnectionFailed("refused", provider="postgres"), 502, "connection_failed"),
+    (errors.OutcomeUnknown("cut after sending", provider="postgres"), 502, "outcome_unknown"),
+    # a provider's credential is never the caller's, with or without a provider name
+    (errors.AuthenticationError("key revoked"), 502, "authentication_error"),
+    (errors.PermissionDenied("no s3:PutObject"), 502, "permission_denied"),
     (errors.StreamInterrupted("cut", provider="gemini"), 502, "stream_interrupted"),
     (errors.ProviderError("odd", provider="gcs"), 502, "provider_error"),
     (errors.IsolationViolation("outside", provider="x"), 502, "isolation_violation"),
@@ -260,7 +272,9 @@ MAPPING = [
     (errors.ConfigSourceError("down"), 503, "config_source_error"),
     (errors.PluginImportError("import failed"), 503, "plugin_import_error"),
     (errors.ProviderNotFound("not installed"), 503, "provider_not_found"),
-    (errors.TenantkitError("building db provider failed"), 503, "error"),
+    (errors.ProviderSetupFailed("building db provider failed"), 503, "provider_setup_failed"),
+    (errors.TenantClosed("resolve it again"), 503, "tenant_closed"),
+    (errors.TenantkitError("outside every family"), 500, "internal_error"),
     (TenantUnavailable("db provider could not be set up"), 503, "tenant_unavailable"),
     (errors.Timeout("slow", provider="claude"), 504, "timeout"),
     (MethodNotAllowed("no", allowed=["GET"]), 405, "method_not_allowed"),
@@ -282,6 +296,84 @@ def test_every_error_kind_has_its_status(events, body, exc, status, code) -> Non
         assert exc.args[0] not in error["message"]  # details stay in the logs
     else:
         assert error["message"] == getattr(exc, "message", str(exc))
+
+
+#: Every class of the taxonomy and of the runtime, with the status it answers as.
+STATUS_BY_CLASS: dict[type[BaseException], int] = {
+    errors.TenantkitError: 500,
+    errors.CallerError: 400,
+    errors.InvalidRequest: 400,
+    errors.InvalidKey: 400,
+    errors.InvalidCursor: 400,
+    errors.ContextWindowExceeded: 400,
+    errors.NotFound: 404,
+    errors.ConditionFailed: 409,
+    errors.TransactionCanceled: 409,
+    errors.Unsupported: 400,
+    errors.ProviderError: 502,
+    errors.RateLimited: 429,
+    errors.Throttled: 429,
+    errors.Timeout: 504,
+    errors.ProviderUnavailable: 502,
+    errors.ConnectionFailed: 502,
+    errors.StreamInterrupted: 502,
+    errors.OutcomeUnknown: 502,
+    errors.AuthenticationError: 502,
+    errors.PermissionDenied: 502,
+    errors.ContentFiltered: 400,
+    errors.QuotaExceeded: 429,
+    errors.ConfigurationError: 503,
+    errors.SecretValidationError: 503,
+    errors.TenantNotFound: 404,
+    errors.TenantMismatch: 503,
+    errors.PluginError: 503,
+    errors.ProviderNotFound: 503,
+    errors.PluginImportError: 503,
+    errors.PluginConflict: 503,
+    errors.InvalidPlugin: 503,
+    errors.ProviderSetupFailed: 503,
+    errors.ConfigSourceError: 503,
+    errors.TenantClosed: 503,
+    errors.IsolationViolation: 502,
+    TokenRejected: 401,
+    AccessDenied: 403,
+    MethodNotAllowed: 405,
+    PayloadTooLarge: 413,
+    RequestValidationError: 422,
+    TenantUnavailable: 503,
+}
+
+
+def test_every_error_class_has_its_status() -> None:
+    taxonomy = {
+        cls
+        for name in errors.__all__
+        if isinstance(cls := getattr(errors, name), type) and issubclass(cls, BaseException)
+    }
+    assert taxonomy <= set(STATUS_BY_CLASS), taxonomy - set(STATUS_BY_CLASS)
+    for cls, status in STATUS_BY_CLASS.items():
+        instance = cls.__new__(cls)  # the status depends on the class alone
+        assert status_for(instance) == status, cls.__name__
+
+
+def test_a_subclass_defined_elsewhere_gets_its_nearest_base_status() -> None:
+    class PluginThrottle(errors.Throttled):
+        kind = "example_throttle"
+
+    class PluginMissingThing(errors.NotFound):
+        pass
+
+    class Twice(PluginMissingThing):
+        kind = "twice_removed"
+
+    class Unmapped(errors.TenantkitError):
+        kind = "unmapped"
+
+    assert status_for(PluginThrottle("slow down", provider="example")) == 429
+    assert status_for(PluginMissingThing("gone")) == 404
+    assert status_for(Twice("gone")) == 404
+    assert status_for(Unmapped("who knows")) == 500
+    assert status_for(ValueError("not ours")) == 500
 
 
 def test_retry_after_on_429_and_retryable_503(events) -> None:

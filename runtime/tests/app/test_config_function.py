@@ -33,7 +33,7 @@ def test_members_read_only_the_branding(tenants, events, body) -> None:
     ):
         refused = call(events.http(method, path, body=payload))
         assert refused["statusCode"] == 403, (method, path)
-        assert body(refused)["error"]["code"] == "permission_denied"
+        assert body(refused)["error"]["code"] == "access_denied"
     assert tenants.read("acme")["branding"] == {"display_name": "Acme"}
 
 

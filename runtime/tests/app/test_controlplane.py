@@ -129,7 +129,6 @@ def test_settings_from_the_environment(tmp_path) -> None:
         "TENANTKIT_LOG_LEVEL": "debug",
     }
     settings = Settings.from_env(env)
-    assert settings.config_dir == str(tmp_path)
     assert settings.control_plane == {"provider": "sqlite", "path": "cp.db"}
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert settings.log_level == "DEBUG"

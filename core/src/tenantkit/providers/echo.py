@@ -76,7 +76,14 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenantkit import errors
-from tenantkit.errors import InvalidRequest, ProviderError, StreamInterrupted, Unsupported
+from tenantkit.errors import (
+    CallerError,
+    InvalidRequest,
+    ProviderError,
+    StreamInterrupted,
+    TenantkitError,
+    Unsupported,
+)
 from tenantkit.hookspecs import hookimpl
 from tenantkit.llm import (
     LLM,
@@ -131,11 +138,11 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 _model = ConfigDict(extra="forbid", frozen=True)
 
 
-def _error_classes() -> dict[str, type[ProviderError]]:
-    found: dict[str, type[ProviderError]] = {}
+def _error_classes() -> dict[str, type[TenantkitError]]:
+    found: dict[str, type[TenantkitError]] = {}
     for name in errors.__all__:
         cls = getattr(errors, name)
-        if isinstance(cls, type) and issubclass(cls, ProviderError):
+        if isinstance(cls, type) and issubclass(cls, CallerError | ProviderError):
             found[cls.kind] = cls
             found[cls.__name__] = cls
     return found
@@ -175,7 +182,7 @@ class EchoFailure(BaseModel):
             raise ValueError("a failure with 'after' (mid-stream) must be 'stream_interrupted'")
         return self
 
-    def exception(self, provider: str, partial_text: str = "") -> ProviderError:
+    def exception(self, provider: str, partial_text: str = "") -> TenantkitError:
         cls = _ERRORS[self.error]
         message = self.message or f"echo was told to fail with {cls.kind}"
         if cls is StreamInterrupted:

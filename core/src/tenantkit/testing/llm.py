@@ -51,7 +51,6 @@ from tenantkit.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
-    ProviderError,
     ProviderUnavailable,
     QuotaExceeded,
     RateLimited,
@@ -98,8 +97,8 @@ __all__ = [
     "SentRequest",
 ]
 
-#: The provider errors the suite asks each script to produce, in turn.
-ERROR_KINDS: tuple[type[ProviderError], ...] = (
+#: The errors of a provider call the suite asks each script to produce, in turn.
+ERROR_KINDS: tuple[type[TenantkitError], ...] = (
     AuthenticationError,
     PermissionDenied,
     NotFound,
@@ -190,7 +189,7 @@ class LLMScript(abc.ABC):
         several fragments where the wire format does that."""
 
     @abc.abstractmethod
-    def fail(self, error_kind: type[ProviderError], *, retry_after: float | None = None) -> bool:
+    def fail(self, error_kind: type[TenantkitError], *, retry_after: float | None = None) -> bool:
         """Make the next request fail the way the service signals ``error_kind`` (an HTTP
         status and error body, a broken connection, a timeout), with a ``Retry-After``
         when given. Quote the tenant's credential in the error body where the service
@@ -550,17 +549,17 @@ class LLMConformance(SettingsOwnershipConformance):
         tenant_llm: TenantLLM,
         llm_script: LLMScript,
         llm_secret: str | None,
-        kind: type[ProviderError],
+        kind: type[TenantkitError],
     ) -> None:
         retry_after = 7.0 if kind is RateLimited else None
         if not llm_script.fail(kind, retry_after=retry_after):
             pytest.skip(f"{llm_script.provider} has no wire signal for {kind.__name__}")
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(TenantkitError) as caught:
             tenant_llm.chat(messages=_user("Hello?"))
         self._check_error(caught.value, kind, llm_script, llm_secret, retry_after)
 
         assert llm_script.fail(kind, retry_after=retry_after)
-        with pytest.raises(ProviderError) as raw:
+        with pytest.raises(TenantkitError) as raw:
             llm.chat(ChatRequest(messages=_user("Hello?")))
         self._check_error(raw.value, kind, llm_script, llm_secret, retry_after, raw=True)
 
@@ -572,20 +571,20 @@ class LLMConformance(SettingsOwnershipConformance):
         tenant_llm: TenantLLM,
         llm_script: LLMScript,
         llm_secret: str | None,
-        kind: type[ProviderError],
+        kind: type[TenantkitError],
     ) -> None:
         _need(llm, LLMCapability.STREAMING)
         retry_after = 7.0 if kind is RateLimited else None
         if not llm_script.fail(kind, retry_after=retry_after):
             pytest.skip(f"{llm_script.provider} has no wire signal for {kind.__name__}")
-        with pytest.raises(ProviderError) as caught:
+        with pytest.raises(TenantkitError) as caught:
             list(tenant_llm.stream(messages=_user("Hello?")))
         self._check_error(caught.value, kind, llm_script, llm_secret, retry_after)
 
     @staticmethod
     def _check_error(
-        error: ProviderError,
-        kind: type[ProviderError],
+        error: TenantkitError,
+        kind: type[TenantkitError],
         script: LLMScript,
         secret: str | None,
         retry_after: float | None,
@@ -707,7 +706,7 @@ class EchoScript(LLMScript):
         call = EchoToolCall(name=name, arguments=arguments, id=call_id)
         self.llm.enqueue(EchoReply(tool_calls=(call,), usage=usage))
 
-    def fail(self, error_kind: type[ProviderError], *, retry_after: float | None = None) -> bool:
+    def fail(self, error_kind: type[TenantkitError], *, retry_after: float | None = None) -> bool:
         self.llm.enqueue(
             EchoReply(error=EchoFailure(error=error_kind.kind, retry_after=retry_after))
         )

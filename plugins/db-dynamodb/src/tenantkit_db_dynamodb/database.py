@@ -38,7 +38,6 @@ from tenantkit.errors import (
     InvalidCursor,
     InvalidRequest,
     NotFound,
-    ProviderError,
     QuotaExceeded,
     TenantkitError,
     Throttled,
@@ -72,7 +71,7 @@ PROVIDER = "dynamodb"
 _BATCH_WRITE_ITEMS = 25
 _BATCH_GET_KEYS = 100
 
-_CODES: dict[str, type[ProviderError]] = {
+_CODES: dict[str, type[TenantkitError]] = {
     "ConditionalCheckFailedException": ConditionFailed,
     "TransactionConflictException": ConditionFailed,
     "ItemCollectionSizeLimitExceededException": QuotaExceeded,
@@ -323,7 +322,7 @@ class DynamoDBDatabase(Database):
             if exc.code == "ResourceNotFoundException":  # the table exists, the index not
                 raise self._missing_index(idx, exc) from None
             raise
-        except ProviderError as exc:
+        except InvalidRequest as exc:
             if exc.code == "ValidationException" and "specified index" in exc.message:
                 raise self._missing_index(idx, exc) from None
             raise
@@ -495,7 +494,7 @@ class DynamoDBDatabase(Database):
                         else {}
                     ),
                 )
-            except ProviderError as exc:
+            except TenantkitError as exc:
                 if exc.code != "ResourceInUseException":  # created meanwhile: fine
                     raise
             table = self._wait(lambda t: t["TableStatus"] == "ACTIVE", "the table")
@@ -629,7 +628,7 @@ class DynamoDBDatabase(Database):
         with contextlib.suppress(ConditionFailed):  # replaced meanwhile: fine
             self._aws.call("delete_item", **params)
 
-    def _refine(self, error: ProviderError) -> TenantkitError:
+    def _refine(self, error: TenantkitError) -> TenantkitError:
         if error.code == "ResourceNotFoundException":
             where = f"{self._settings.region}"
             if self._settings.endpoint_url:
@@ -831,7 +830,7 @@ def _not_found(collection: str, key: Key) -> NotFound:
     return NotFound(f"no item at {key.pk!r}/{key.sk!r} in {collection!r}", provider=PROVIDER)
 
 
-def _canceled(exc: ClientError, ops: Sequence[TxOp]) -> ProviderError:
+def _canceled(exc: ClientError, ops: Sequence[TxOp]) -> TenantkitError:
     """The cancellation reasons, one per operation, as a :class:`TransactionCanceled`."""
     raw: Sequence[Mapping[str, Any]] = exc.response.get("CancellationReasons") or ()
     reasons: list[str | None] = []

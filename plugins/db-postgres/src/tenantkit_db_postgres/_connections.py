@@ -15,8 +15,11 @@ connections, kept open between warm Lambda invocations). It adds four things:
   (``pg_terminate_backend``, a restart, an idle timeout). Such a connection is
   discarded before any statement is sent, so even writes that are unsafe to repeat
   never meet a connection that died while idle.
-* **One retry on a fresh connection** when a connection breaks under a statement,
-  only for operations the caller marks as safe to repeat.
+* **One repeat on a fresh connection** when a connection breaks under a statement
+  the caller marks as safe to repeat (reads, and transactions rolled back before
+  their commit). A write cut after it was sent raises
+  :class:`~tenantkit.errors.OutcomeUnknown`: it may or may not have been applied, and
+  the core's wrapper repeats it only when the call is idempotent.
 * **Connection errors that reach the caller.** The pool connects in a background
   worker and would keep a waiting caller until its timeout; failures are recorded
   here and the caller gets the translated error (authentication, unknown database...)
@@ -410,7 +413,7 @@ def _raise_unless_repeatable(error: psycopg.Error, conn: Conn, *, safe: bool, co
 def _unknown_outcome(error: psycopg.Error, context: str) -> errors.TenantkitError:
     translated = translate(error, context=context)
     if isinstance(translated, errors.ConnectionFailed):
-        return errors.ConnectionFailed(
+        return errors.OutcomeUnknown(
             f"{translated.message}; the write may or may not have been applied",
             provider=PROVIDER,
             code=translated.code,

@@ -142,9 +142,7 @@ class PostgresDatabase(Database):
         statement, params, pk, sk, data, version = self._write_item(
             ns, collection, item, condition, ttl
         )
-        row = self._conns.fetchone(
-            statement, params, safe=condition is None, context=f"put {collection}"
-        )
+        row = self._conns.fetchone(statement, params, safe=False, context=f"put {collection}")
         if row is None:
             raise _condition_failed("put", collection, condition)
         self._after_write(ns)
@@ -241,8 +239,7 @@ class PostgresDatabase(Database):
                 raise _condition_failed("update", collection, condition)
             return _load(row[0])
 
-        safe = condition is None and not increment
-        item = self._conns.run(run, safe=safe, context=f"update {collection}")
+        item = self._conns.run(run, safe=False, context=f"update {collection}")
         self._after_write(ns)
         return item
 
@@ -271,8 +268,7 @@ class PostgresDatabase(Database):
                 raise _condition_failed("delete", collection, condition)
             return True
 
-        safe = condition is None or isinstance(condition, IfAbsent)
-        return self._conns.run(run, safe=safe, context=f"delete {collection}")
+        return self._conns.run(run, safe=False, context=f"delete {collection}")
 
     # --- queries ----------------------------------------------------------------------
 
@@ -395,7 +391,7 @@ class PostgresDatabase(Database):
 
         self._conns.run(
             lambda conn: conn.execute(self._sql.batch_put, params),
-            safe=True,
+            safe=False,
             context=f"batch_put {collection}",
         )
         self._after_write(ns)
@@ -420,7 +416,7 @@ class PostgresDatabase(Database):
                     raise  # rolled back: the connection layer may retry the whole attempt
                 error = translate(exc, context="transact_write")
                 if isinstance(error, errors.ConnectionFailed):
-                    error = errors.ConnectionFailed(
+                    error = errors.OutcomeUnknown(
                         f"{error.message}; the transaction may or may not have been applied",
                         provider=PROVIDER,
                         code=error.code,

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from tenantkit.errors import (
     AuthenticationError,
     PermissionDenied,
-    ProviderError,
     QuotaExceeded,
     StreamInterrupted,
+    TenantkitError,
     Timeout,
 )
 from tenantkit.http import ErrorInfo, SSEEvent, classify
@@ -51,7 +51,7 @@ PROVIDER = "claude"
 REQUEST_ID_HEADER = "request-id"
 
 #: Claude's error types (and ``error.details.error_code`` values) beyond the core's table.
-CODES: dict[str, type[ProviderError]] = {
+CODES: dict[str, type[TenantkitError]] = {
     "billing_error": QuotaExceeded,
     "enforced_spend_limit_reached": QuotaExceeded,
     "timeout_error": Timeout,
@@ -218,7 +218,7 @@ class StreamDecoder:
         self._delivered = True
         return [start, event]
 
-    def _error(self, data: Mapping[str, Any]) -> ProviderError:
+    def _error(self, data: Mapping[str, Any]) -> TenantkitError:
         """An ``error`` event: the HTTP status was 200, so classify by the error type."""
         info = _error_info(data).without(self._secret)
         status = _STATUS_OF.get(str(info.code), 500)

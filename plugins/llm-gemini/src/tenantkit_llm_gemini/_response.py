@@ -21,6 +21,7 @@ from tenantkit.errors import (
     QuotaExceeded,
     RateLimited,
     StreamInterrupted,
+    TenantkitError,
 )
 from tenantkit.http import ErrorInfo, SSEEvent, classify
 from tenantkit.llm import (
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: ``google.rpc.ErrorInfo`` reasons beyond the core's table of ``google.rpc.Code`` names.
-CODES: dict[str, type[ProviderError]] = {"API_KEY_INVALID": AuthenticationError}
+CODES: dict[str, type[TenantkitError]] = {"API_KEY_INVALID": AuthenticationError}
 
 _FILTERED = frozenset(
     {
@@ -108,7 +109,7 @@ def _duration(raw: object) -> float | None:
     return None
 
 
-def refine(error: ProviderError) -> ProviderError:
+def refine(error: TenantkitError) -> TenantkitError:
     """Gemini answers every exhausted quota with HTTP 429 ``RESOURCE_EXHAUSTED`` and a
     message about quotas; its documentation calls that the rate limit (billing problems
     come as 400 or 403). So a 429 is :class:`RateLimited`, whatever its message says;
@@ -301,7 +302,7 @@ class StreamDecoder:
     def _interrupted(self, message: str, code: str | None = None) -> StreamInterrupted:
         return StreamInterrupted(message, provider=PROVIDER, code=code, request_id=self._request_id)
 
-    def _error(self, raw: Mapping[str, Any]) -> ProviderError:
+    def _error(self, raw: Mapping[str, Any]) -> TenantkitError:
         """An error object inside a 200 stream: classified by its own ``code``."""
         info = _error_info(raw).without(self._secret)
         code = raw.get("code")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import tenantkit
-from tenantkit.errors import ProviderError, ProviderUnavailable
+from tenantkit.errors import ProviderUnavailable, TenantkitError
 from tenantkit.http import iter_sse, make_client, open_stream, redacting, send
 from tenantkit.llm import (
     LLM,
@@ -176,7 +176,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _refined() -> Iterator[None]:
     try:
         yield
-    except ProviderError as exc:
+    except TenantkitError as exc:
         refined = refine(exc)
         if refined is exc:
             raise

@@ -25,7 +25,6 @@ from tenantkit.errors import (
     InvalidRequest,
     IsolationViolation,
     NotFound,
-    ProviderError,
     TenantkitError,
 )
 from tenantkit.registry import ProviderContext
@@ -59,7 +58,7 @@ _MAX_COPY_OBJECT = 5 * 1024 * MIB
 """The largest object CopyObject copies in one request; larger ones copy in parts."""
 _COPY_PART_SIZE = 512 * MIB
 
-_CODES: dict[str, type[ProviderError]] = {
+_CODES: dict[str, type[TenantkitError]] = {
     "NoSuchKey": NotFound,
     "NotFound": NotFound,
     "NoSuchUpload": NotFound,
@@ -447,7 +446,7 @@ class S3Store(ObjectStore):
             extra["Metadata"] = dict(metadata)
         return extra
 
-    def _refine(self, error: ProviderError) -> TenantkitError:
+    def _refine(self, error: TenantkitError) -> TenantkitError:
         if error.code == "NoSuchBucket":
             where = self._settings.endpoint_url or self._settings.region
             return ConfigurationError(

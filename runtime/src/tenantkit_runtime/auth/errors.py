@@ -1,18 +1,19 @@
 """Why a token or a request was refused.
 
-Both errors belong to the core taxonomy (:class:`tenantkit.errors.TenantkitError`).
+Both are the caller's errors in the core taxonomy (:class:`tenantkit.errors.CallerError`):
+the caller's own token or rights, never a tenant's credential at its provider.
 Their messages say what was wrong (``"token expired at ..."``, ``"issuer is not
 trusted"``) and never quote the token.
 """
 
 from __future__ import annotations
 
-from tenantkit.errors import TenantkitError
+from tenantkit.errors import CallerError, Forbidden
 
 __all__ = ["AccessDenied", "TokenRejected", "shown"]
 
 
-class TokenRejected(TenantkitError):
+class TokenRejected(CallerError):
     """The bearer token is missing, malformed, forged, expired or not meant for us.
 
     ``reason`` is a short stable code (``"malformed"``, ``"algorithm"``, ``"issuer"``,
@@ -28,7 +29,7 @@ class TokenRejected(TenantkitError):
         self.reason = reason
 
 
-class AccessDenied(TenantkitError):
+class AccessDenied(Forbidden):
     """The token is valid but does not give access to what the request names
     (another tenant's resources). HTTP: 403."""
 

@@ -177,7 +177,7 @@ def _apply(
             source="the changed configuration",
         )
     except SecretValidationError as exc:
-        raise RequestValidationError(exc.errors, where="configuration") from None
+        raise RequestValidationError(exc.errors, where="configuration") from exc
     source.put(tenant_id, own)
     resolver.invalidate(tenant_id)
     request.control_plane.audit(tenant_id, actor=request.user_id, action=action, details=details)
