@@ -51,7 +51,7 @@ def test_refusals_name_every_field_and_never_a_value(plugins: Plugins) -> None:
         "storage.base_url",
         "storage.signing_key",
     ]
-    assert refused.value.kind == "permission_denied"
+    assert refused.value.kind == "forbidden"
     assert PLANTED not in str(refused.value)
     with pytest.raises(OperatorOwnedSetting) as inherited:
         edit_provider_settings(

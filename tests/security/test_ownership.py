@@ -114,7 +114,7 @@ def _attacker_url(served: ServeProcess, mount: str, key: str, method: str = "GET
 def _refused(answer: httpx.Response, *paths: str) -> None:
     assert answer.status_code == 403, answer.text
     error = answer.json()["error"]
-    assert error["code"] == "permission_denied"
+    assert error["code"] == "forbidden"
     assert sorted(d["path"] for d in error["details"]) == sorted(paths)
 
 

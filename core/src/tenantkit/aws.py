@@ -192,7 +192,7 @@ class ProviderAWS:
         provider: str,
         client: Any,
         *,
-        codes: Mapping[str, type[ProviderError]] | None = None,
+        codes: Mapping[str, type[TenantkitError]] | None = None,
         refine: Callable[[TenantkitError], TenantkitError] | None = None,
     ) -> None:
         self.provider = provider

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenantkit.errors import ConfigurationError, ProviderError, TenantkitError, Throttled
+from tenantkit.errors import ConfigurationError, TenantkitError, Throttled
 from tenantkit_runtime.controlplane import ControlPlane
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.responses import to_json_bytes
@@ -48,7 +48,7 @@ _SERVICE = "apigatewaymanagementapi"
 #: PostToConnection's documented errors beyond the common ones
 #: (https://docs.aws.amazon.com/apigateway/latest/api/API_PostToConnection.html):
 #: its LimitExceededException is the per-second rate limit (HTTP 429), not a quota.
-_CODES: dict[str, type[ProviderError]] = {"LimitExceededException": Throttled}
+_CODES: dict[str, type[TenantkitError]] = {"LimitExceededException": Throttled}
 
 
 def _client(endpoint: str) -> Any:
@@ -80,7 +80,7 @@ def post(endpoint: str, connection_id: str, payload: Any) -> bool:
     data = payload if isinstance(payload, bytes) else to_json_bytes(payload)
     try:
         _client(endpoint).call("post_to_connection", ConnectionId=connection_id, Data=data)
-    except ProviderError as exc:
+    except TenantkitError as exc:
         if exc.code == "GoneException" or exc.status == 410:
             return False
         raise

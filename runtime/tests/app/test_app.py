@@ -307,6 +307,7 @@ STATUS_BY_CLASS: dict[type[BaseException], int] = {
     errors.InvalidCursor: 400,
     errors.ContextWindowExceeded: 400,
     errors.NotFound: 404,
+    errors.Forbidden: 403,
     errors.ConditionFailed: 409,
     errors.TransactionCanceled: 409,
     errors.Unsupported: 400,

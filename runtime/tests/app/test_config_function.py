@@ -167,7 +167,7 @@ def test_operator_owned_settings_are_refused_naming_the_field(
     result = call(events.http("PUT", f"/config/providers/{kind}", body=change, **ADMIN))
     assert result["statusCode"] == 403, result
     error = body(result)["error"]
-    assert error["code"] == "permission_denied"
+    assert error["code"] == "forbidden"
     assert sorted(d["path"] for d in error["details"]) == paths
     assert all(path in error["message"] for path in paths)
     assert NEW_KEY not in result["body"]

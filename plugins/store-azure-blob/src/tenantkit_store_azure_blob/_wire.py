@@ -27,7 +27,7 @@ from tenantkit.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
-    ProviderError,
+    TenantkitError,
     Throttled,
     Timeout,
 )
@@ -50,7 +50,7 @@ __all__ = [
 META_PREFIX = "x-ms-meta-"
 
 #: The service's error codes that the HTTP status alone does not tell apart.
-CODES: Mapping[str, type[ProviderError]] = {
+CODES: Mapping[str, type[TenantkitError]] = {
     "BlobNotFound": NotFound,
     "ContainerNotFound": NotFound,
     "CannotVerifyCopySource": NotFound,
