@@ -172,7 +172,9 @@ def _contents(messages: list[Message]) -> list[dict[str, Any]]:
             parts = [_function_response(message, calls, where)]
         else:
             role = "user"
-            parts = _parts(message.content, where)
+            # The API answers a user turn of one empty text part (a turn that only
+            # hands over to the system instruction and the tools); it refuses no parts.
+            parts = _parts(message.content, where) or [{"text": ""}]
         if not parts:
             raise _invalid(f"{where}.content", "is empty")
         if contents and contents[-1]["role"] == role:
