@@ -381,3 +381,19 @@ def test_tool_choice_none_without_tools_sends_no_tool_choice(
     )
     assert "tool_choice" not in body
     assert "toolConfig" not in body
+
+
+def test_a_user_turn_of_one_empty_text_is_sent_as_it_is(
+    gemini: GeminiLLM, api: respx.MockRouter, wire: Any
+) -> None:
+    # The API answers it (a turn that hands over to the system instruction and tools).
+    body = _send(
+        gemini,
+        api,
+        wire,
+        messages=[
+            Message(role="system", content="Tell three jokes."),
+            Message(role="user", content=""),
+        ],
+    )
+    assert body["contents"] == [{"role": "user", "parts": [{"text": ""}]}]
