@@ -224,7 +224,7 @@ def classify(
     if retry_after is None:
         retry_after = info.retry_after
     if retry_after is None and cls.retryable and info.message:
-        retry_after = retry_after_in(info.message)
+        retry_after = _retry_after_in(info.message)
     if cls in (AuthenticationError, PermissionDenied):
         what = "rejected the credentials" if cls is AuthenticationError else "denied permission"
         message = f"{provider} {what} (HTTP {status})"
@@ -241,7 +241,7 @@ def classify(
     )
 
 
-def retry_after_in(message: str) -> float | None:
+def _retry_after_in(message: str) -> float | None:
     """Seconds an error message asks to wait ("Please try again in 1m30.5s"), if it says."""
     found = _TRY_AGAIN.search(message)
     if found is None:
