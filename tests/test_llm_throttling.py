@@ -2,13 +2,12 @@
 
 One ``chat`` through the tenant-scoped LLM must make at most the policy's attempts,
 wait at least what ``Retry-After`` says between them, and end with a typed, retryable
-error within the policy's time budget. The sleep is injected and the clock it advances
-is the one the policy reads, so nothing waits for real.
+error within the policy's time budget. The policy's sleep and clock are injected (the
+sleep advances the clock), so nothing waits for real.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -94,7 +93,7 @@ PROVIDERS: dict[str, Throttled] = {
 
 
 class FakeClock:
-    """``time.monotonic`` for the retry policy, advanced only by its injected sleep."""
+    """The retry policy's clock, advanced only by its injected sleep."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -109,10 +108,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(time, "monotonic", fake.monotonic)
-    return fake
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture(params=sorted(PROVIDERS))
@@ -141,7 +138,7 @@ def test_one_chat_makes_at_most_the_policys_attempts(
     """With ``Retry-After: 2`` the four attempts fit the 20 s budget; with 8 s waits
     the third attempt ends at 16 s, and a fourth could start only after the budget."""
     found, llm = throttled
-    policy = RetryPolicy(max_attempts=4, max_total=20.0, sleep=clock.sleep)
+    policy = RetryPolicy(max_attempts=4, max_total=20.0, sleep=clock.sleep, clock=clock.monotonic)
     with respx.mock(assert_all_called=True) as router:
         route = router.post(url__startswith=found.url).mock(
             return_value=httpx.Response(
@@ -165,7 +162,7 @@ def test_a_retry_after_beyond_the_budget_ends_at_once(
     throttled: tuple[Throttled, LLM], clock: FakeClock
 ) -> None:
     found, llm = throttled
-    policy = RetryPolicy(max_attempts=4, max_total=20.0, sleep=clock.sleep)
+    policy = RetryPolicy(max_attempts=4, max_total=20.0, sleep=clock.sleep, clock=clock.monotonic)
     with respx.mock() as router:
         route = router.post(url__startswith=found.url).mock(
             return_value=httpx.Response(429, headers={"retry-after": "60"}, json=found.body)
