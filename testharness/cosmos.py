@@ -21,6 +21,7 @@ import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,15 +61,15 @@ def _make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-@pytest.fixture(scope="session")
-def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosServer]:
+@contextmanager
+def running_server(directory: Path) -> Iterator[CosmosServer]:
+    """Start the stand-in with a fresh certificate in ``directory``; stop it after."""
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules" / "@vercel" / "cosmosdb-server").is_dir():
         raise RuntimeError(
             "the Cosmos DB stand-in is not installed: run `npm ci` in testharness/node "
             "(./run test does)"
         )
-    directory = tmp_path_factory.mktemp("cosmos")
     cert, key = _make_certificate(directory)
     port = free_port()
     log = (directory / "server.log").open("wb")
@@ -90,3 +91,9 @@ def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosSe
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosServer]:
+    with running_server(tmp_path_factory.mktemp("cosmos")) as server:
+        yield server

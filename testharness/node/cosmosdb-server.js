@@ -57,6 +57,7 @@ const server = createHttpsServer({
   cert: fs.readFileSync(certFile),
   key: fs.readFileSync(keyFile),
   minVersion: "TLSv1.2",
+  keepAlive: true,
 });
 server.keepAliveTimeout = 60000;
 server.listen(parseInt(port, 10), "127.0.0.1", () => {

@@ -202,13 +202,13 @@ class CosmosDatabase(Database):
 
         def decide(current: dict[str, Any] | None, now: float) -> dict[str, Any]:
             alive = live(current, now)
-            if not alive and not upsert:
-                raise _not_found(collection, key)
             if condition is not None and not _holds(condition, current, now):
                 raise ConditionFailed(
                     f"{collection}: the condition on {key.pk!r}/{key.sk!r} does not hold",
                     provider=PROVIDER,
                 )
+            if not alive and not upsert:
+                raise _not_found(collection, key)
             return self._updated(ns, collection, key, current if alive else None, changes, ttl, now)
 
         return to_item(self._write(ns, item_id(collection, key.pk, key.sk), decide, _UNREAD))
