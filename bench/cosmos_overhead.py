@@ -33,13 +33,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tenantkit import ProviderContext, RetryPolicy, Schema, TenantDatabase  # noqa: E402
-from tenantkit.cursors import CursorSigner  # noqa: E402
-from tenantkit_db_cosmos import CosmosSettings  # noqa: E402
-from tenantkit_db_cosmos._layout import document, item_id  # noqa: E402
-from tenantkit_db_cosmos._wire import MasterKeyAuth  # noqa: E402
-from tenantkit_db_cosmos.database import CosmosDatabase  # noqa: E402
-from testharness.cosmos import CosmosServer, running_server  # noqa: E402
+from tenantkit import ProviderContext, RetryPolicy, Schema, TenantDatabase
+from tenantkit.cursors import CursorSigner
+from tenantkit_db_cosmos import CosmosSettings
+from tenantkit_db_cosmos._layout import document, item_id
+from tenantkit_db_cosmos._wire import MasterKeyAuth
+from tenantkit_db_cosmos.database import CosmosDatabase
+from testharness.cosmos import CosmosServer, running_server
 
 FIELDS: dict[str, Any] = {
     "title": "a note of ordinary length, about sixty characters of text",

@@ -162,7 +162,8 @@ def test_resource_token_is_sent_as_issued() -> None:
     assert db.get("acme", "notes", Key(pk="u1")) is None
     header = route.calls.last.request.headers["authorization"]
     assert urllib.parse.unquote(header) == token
-    assert "+" not in header and "&" not in header
+    assert "+" not in header
+    assert "&" not in header
     db.close()
 
 
@@ -211,7 +212,8 @@ def test_rejected_credentials_never_show_the_key() -> None:
     )
     with pytest.raises(AuthenticationError) as caught:
         db.get("acme", "notes", Key(pk="u1"))
-    assert KEY not in str(caught.value) and KEY not in repr(db)
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(db)
     db.close()
 
 
@@ -262,7 +264,8 @@ def test_449_without_a_body_is_still_retryable(db: CosmosDatabase) -> None:
     respx.post(DOCS).mock(return_value=httpx.Response(449))
     with pytest.raises(ProviderUnavailable) as caught:
         db.put("acme", "notes", {"pk": "u1", "v": 1})
-    assert caught.value.retryable and caught.value.code == "RetryWith"
+    assert caught.value.retryable
+    assert caught.value.code == "RetryWith"
 
 
 @respx.mock
@@ -310,7 +313,8 @@ def test_counter_is_read_modify_write_with_the_etag(db: CosmosDatabase) -> None:
         httpx.Response(200, json=stored("notes", "c", etag='"c"', n=3)),
     ]
     item = db.update("acme", "notes", Key(pk="c"), increment={"n": 1})
-    assert item["n"] == 3 and item.version == '"c"'
+    assert item["n"] == 3
+    assert item.version == '"c"'
     sent = [json.loads(call.request.content)["d"]["n"] for call in replace.calls]
     assert sent == [2, 3]
     assert [call.request.headers["if-match"] for call in replace.calls] == ['"a"', '"b"']
@@ -425,7 +429,8 @@ def test_transaction_is_one_atomic_batch_guarded_by_etags(db: CosmosDatabase) ->
     assert request.headers["x-ms-documentdb-partitionkey"] == '["acme"]'
     ops = json.loads(request.content)
     assert [op["operationType"] for op in ops] == ["Replace", "Create", "Read"]
-    assert ops[0]["ifMatch"] == '"e-acct"' and ops[0]["resourceBody"]["d"]["balance"] == 6
+    assert ops[0]["ifMatch"] == '"e-acct"'
+    assert ops[0]["resourceBody"]["d"]["balance"] == 6
     assert ops[2] == {"operationType": "Read", "id": guard["id"], "ifMatch": '"e-guard"'}
 
 
@@ -448,7 +453,8 @@ def test_a_batch_that_lost_a_race_is_decided_again(db: CosmosDatabase) -> None:
         ],
     )
     final = json.loads(route.calls.last.request.content)
-    assert final[0]["ifMatch"] == '"2"' and final[0]["resourceBody"]["d"]["v"] == 8
+    assert final[0]["ifMatch"] == '"2"'
+    assert final[0]["resourceBody"]["d"]["v"] == 8
 
 
 @respx.mock
