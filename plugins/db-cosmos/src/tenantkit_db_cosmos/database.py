@@ -150,7 +150,7 @@ class CosmosDatabase(Database):
 
     def get(self, ns: str, collection: str, key: Key, *, consistent: bool = False) -> Item | None:
         doc = self._read(ns, item_id(collection, key.pk, key.sk))
-        if not live(doc, time.time()) or doc is None:
+        if doc is None or not live(doc, time.time()):
             return None
         return to_item(doc)
 
