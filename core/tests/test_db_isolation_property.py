@@ -1,4 +1,7 @@
-"""Two tenants interleave random operations on one sqlite database, checked against a model.
+"""Two tenants interleave random operations on one database, checked against a model.
+
+The machine runs on sqlite here; a provider package runs it on its own provider by
+subclassing :class:`TwoTenants` and overriding :meth:`TwoTenants.make_provider`.
 
 Both tenants use the same collections, partition keys and sort keys, their ids are
 prefix-related (``acme`` and ``acme-1``), and conditional writes sometimes present
@@ -20,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from tenantkit.cursors import CursorSigner
 from tenantkit.db import (
     Condition,
+    Database,
     IfAbsent,
     IfExists,
     IfVersion,
@@ -90,14 +94,13 @@ class Mismatch(AssertionError):
 class TwoTenants(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        context = ProviderContext(tenant_id="acme", provider="sqlite", schema=SCHEMA)
-        self.provider = SqliteDatabase(SqliteSettings(), context)
+        self.provider = self.make_provider()
         signer = CursorSigner(b"property-test-cursor-key")
         self.db = {
             t: TenantDatabase(
                 self.provider,
                 tenant_id=t,
-                provider="sqlite",
+                provider=self.provider_name,
                 capabilities=CAPS,
                 signer=signer,
                 schema=SCHEMA,
@@ -106,6 +109,14 @@ class TwoTenants(RuleBasedStateMachine):
             for t in TENANTS
         }
         self.model: dict[str, dict[Address, Stored]] = {t: {} for t in TENANTS}
+
+    #: The provider name the scoped wrappers report.
+    provider_name = "sqlite"
+
+    def make_provider(self) -> Database:
+        """A fresh, empty provider whose schema is :data:`SCHEMA` (both tenants share it)."""
+        context = ProviderContext(tenant_id="acme", provider="sqlite", schema=SCHEMA)
+        return SqliteDatabase(SqliteSettings(), context)
 
     def teardown(self) -> None:
         self.provider.close()

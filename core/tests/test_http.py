@@ -91,6 +91,8 @@ def test_auth_errors_never_repeat_the_provider_message() -> None:
 def test_retry_after_seconds_milliseconds_and_dates() -> None:
     assert classify("p", 429, ErrorInfo(), headers={"Retry-After": "3"}).retry_after == 3
     assert classify("p", 429, ErrorInfo(), headers={"retry-after-ms": "1500"}).retry_after == 1.5
+    cosmos = {"x-ms-retry-after-ms": "250"}  # Cosmos DB's name for it
+    assert classify("p", 429, ErrorInfo(), headers=cosmos).retry_after == 0.25
     date = email.utils.formatdate(time.time() + 30, usegmt=True)
     after = classify("p", 429, ErrorInfo(), headers={"Retry-After": date}).retry_after
     assert after is not None

@@ -243,9 +243,10 @@ def _shorten(text: str, limit: int = 500) -> str:
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    """Seconds to wait from ``retry-after-ms`` (``x-ms-retry-after-ms`` in Cosmos DB) or
+    ``Retry-After`` (seconds or HTTP date)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
+    raw_ms = lowered.get("retry-after-ms") or lowered.get("x-ms-retry-after-ms")
     if raw_ms:
         try:
             return max(0.0, float(raw_ms) / 1000)
