@@ -56,7 +56,7 @@ def loads(text: str | bytes, *, what: str, max_depth: int = MAX_JSON_DEPTH) -> A
     """``text`` parsed as JSON, within the limits of the module documentation.
 
     Args:
-        text: the JSON document (bytes are decoded as UTF-8).
+        text: the JSON document (bytes must be UTF-8).
         what: names the input in the error (``"the request body"``, ``"messages[0]..."``).
         max_depth: the deepest nesting accepted.
 
@@ -66,8 +66,10 @@ def loads(text: str | bytes, *, what: str, max_depth: int = MAX_JSON_DEPTH) -> A
     """
     require_depth(text, what=what, max_depth=max_depth)
     try:
+        # bytes are UTF-8 (RFC 8259, section 8.1): json.loads would guess UTF-16 or -32
+        document = text.decode("utf-8") if isinstance(text, bytes) else text
         return json.loads(
-            text, object_pairs_hook=_unique_keys(what), parse_constant=_no_constant(what)
+            document, object_pairs_hook=_unique_keys(what), parse_constant=_no_constant(what)
         )
     except InvalidRequest:
         raise
