@@ -30,9 +30,7 @@ def test_depth_is_measured_without_counting_strings(text: str, depth: int) -> No
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 2_000, 200_000])
 def test_deep_documents_are_refused_not_crashed(depth: int) -> None:
     for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, "[" * depth):
-        with pytest.raises(
-            InvalidRequest, match=f"nested deeper than {MAX_JSON_DEPTH}"
-        ):
+        with pytest.raises(InvalidRequest, match=f"nested deeper than {MAX_JSON_DEPTH}"):
             loads(text, what="the body")
 
 
