@@ -197,3 +197,31 @@ def test_pool_per_tenant(cognito: CognitoPool, cognito_other: CognitoPool, event
     # The shared pool is not trusted by this deployment.
     with pytest.raises(Unauthorized):
         authorize(events.rest_token(cognito.tokens["alice"]["id"]), verifier)
+
+
+def test_hostile_parts_around_moto_tokens_are_refusals_not_crashes(
+    cognito: CognitoPool, events: Events
+) -> None:
+    """moto's real header and payload, with deep nesting, a repeated claim, a huge exp
+    spliced in: every one is a refusal (401 / isAuthorized false), for each event kind."""
+    verifier = _verifier(cognito)
+    token = cognito.tokens["alice"]["id"]
+    header_b64, payload_b64, signature = token.split(".")
+    header, payload, _ = _split(token)
+    deep = ("[" * 3_000 + "]" * 3_000).encode()
+    raw_payload = json.dumps(payload).encode()
+    repeated = raw_payload[:-1] + b', "custom:tenant_id": "globex"}'
+    huge_exp = raw_payload.replace(b'"exp":', b'"exp": 1' + b"0" * 400 + b', "x":')
+    forged = [
+        f"{_b64(deep)}.{payload_b64}.{signature}",
+        f"{header_b64}.{_b64(deep)}.{signature}",
+        f"{header_b64}.{_b64(repeated)}.{signature}",
+        f"{header_b64}.{_b64(huge_exp)}.{signature}",
+        _unsigned({**header, "kid": {"nested": json.loads("[" * 500 + "]" * 500)}}, payload),
+    ]
+    for bad in forged:
+        with pytest.raises(TokenRejected):
+            verifier.verify(bad)
+        assert authorize(events.http_v2(bad), verifier) == {"isAuthorized": False}
+        with pytest.raises(Unauthorized):
+            authorize(events.websocket_connect(bad), verifier)

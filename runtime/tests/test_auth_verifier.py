@@ -211,8 +211,10 @@ def test_expired_is_refused_and_leeway_applies(
     assert verifier.verify(within_leeway).identity.user_id == "alice"
     without_exp = {k: v for k, v in base.items() if k != "exp"}
     _rejected(verifier, local_issuer.sign(without_exp), "claims")
-    for bad in ("soon", True, float("inf"), float("nan")):
+    for bad in ("soon", True, 10**400):
         _rejected(verifier, local_issuer.sign({**base, "exp": bad}), "claims")
+    for not_json in (float("inf"), float("nan")):  # Infinity and NaN are not JSON
+        _rejected(verifier, local_issuer.sign({**base, "exp": not_json}), "malformed")
 
 
 def test_not_yet_valid_is_refused(local_issuer: LocalIssuer, verifier: TokenVerifier) -> None:
@@ -382,8 +384,17 @@ def test_an_unreachable_jwks_is_a_retryable_error_and_is_not_hammered(
         verifier.verify(token)
     assert info.value.provider == "jwks"
     assert token not in str(info.value)
-    _rejected(verifier, token, "kid")  # inside the penalty window: no fetch
+    # An outage is not an unknown key: the token is not refused as forged, the caller
+    # gets a retryable error, and the endpoint is not fetched again at once.
+    with pytest.raises(ProviderUnavailable) as outage:
+        verifier.verify(token)
+    assert outage.value.retryable
+    assert outage.value.retry_after is not None
     assert jwks_server.count("/missing/jwks.json") == 1
+    clock.now += 1.5  # past the retry window (1 s), well inside the penalty window
+    jwks_server.serve("/missing/jwks.json", local_issuer.jwks())  # the issuer is back
+    assert verifier.verify(token).identity.user_id == "alice"
+    assert jwks_server.count("/missing/jwks.json") == 2
 
     closed = TokenVerifier(local_issuer.auth_settings("http://127.0.0.1:9/jwks.json"))
     with pytest.raises(ConnectionFailed) as refused:

@@ -138,6 +138,8 @@ def served(
         }.items():
             patch.setenv(name, value)
         patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        # boto3's default session keeps the credentials it first read: start one here.
+        patch.setattr(boto3, "DEFAULT_SESSION", None)
         with LocalServer(app, sock).running() as server:
             result = Served(server, recorder, module_issuer)
             yield result

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import abc
 import enum
-import json
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantkit.errors import StreamInterrupted, TenantkitError, Unsupported
+from tenantkit import untrusted
+from tenantkit.errors import InvalidRequest, StreamInterrupted, TenantkitError, Unsupported
 
 __all__ = [
     "LLM",
@@ -322,10 +322,11 @@ class ChatStream(Iterator["StreamEvent"]):
             call = self._calls[index]
             raw = "".join(call["args"]) or "{}"
             try:
-                arguments = json.loads(raw)
-            except json.JSONDecodeError as exc:
+                arguments = untrusted.loads(raw, what=f"tool call {index}'s arguments")
+            except InvalidRequest as exc:
                 raise StreamInterrupted(
-                    f"tool call {index} arrived with arguments that are not JSON",
+                    f"tool call {index} arrived with arguments that are not JSON "
+                    f"within the limits ({exc.message})",
                     provider=self._provider,
                     partial_text=self.text,
                 ) from exc

@@ -100,9 +100,8 @@ class DirectorySource:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise TenantNotFound(
-                f"no configuration for tenant {tenant_id!r} in {self._dir}"
-            ) from None
+            # The message reaches callers of the API: it names no server path.
+            raise TenantNotFound(f"no configuration for tenant {tenant_id!r}") from None
         except OSError as exc:
             raise ConfigSourceError(f"cannot read {path}: {exc.strerror}") from None
         try:
@@ -131,7 +130,7 @@ class DirectorySource:
         path = self._dir / f"{tenant_id}.json"
         text = self._read_text(path)
         if text is None:
-            raise TenantNotFound(f"no configuration for tenant {tenant_id!r} in {self._dir}")
+            raise TenantNotFound(f"no configuration for tenant {tenant_id!r}")
         return parse_secret_text(text, source=str(path))
 
     def read_defaults(self) -> dict[str, Any]:

@@ -20,7 +20,8 @@ The same routes answer REST API (payload 1.0) and HTTP API (payload 2.0) events;
 WebSocket events are routed by their route key (``$connect``, ``$disconnect``,
 ``$default`` or a custom key) on method ``WEBSOCKET``. Every route needs the
 authorizer's tenant and user unless declared ``public``; ``roles`` restricts it
-further. Bodies are validated with pydantic; errors become the JSON answers of
+further. Bodies are parsed with :func:`tenantkit.untrusted.loads` (bounded nesting, no
+repeated keys) and validated with pydantic; errors become the JSON answers of
 :mod:`tenantkit_runtime.http_errors`; every invocation logs one JSON line with its
 status and duration, carrying the tenant, the user and the request id.
 
@@ -41,7 +42,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 
-from tenantkit.errors import InvalidRequest, NotFound
+from tenantkit import untrusted
+from tenantkit.errors import NotFound
 from tenantkit.validation import field_errors
 from tenantkit_runtime import deployment, logs
 from tenantkit_runtime.auth.errors import TokenRejected
@@ -54,6 +56,7 @@ from tenantkit_runtime.http_errors import (
     error_response,
     status_for,
 )
+from tenantkit_runtime.limits import MAX_FUNCTION_BODY
 from tenantkit_runtime.responses import Response
 
 __all__ = ["App", "Request", "Response"]
@@ -64,7 +67,6 @@ Handler = Callable[[Request[Any]], Any]
 F = TypeVar("F", bound=Handler)
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DEFAULT_MAX_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class App:
         name: str = "tenantkit",
         *,
         cors_origins: Sequence[str] | None = None,
-        max_body_bytes: int = _DEFAULT_MAX_BODY,
+        max_body_bytes: int = MAX_FUNCTION_BODY,
     ) -> None:
         self.name = name
         self._routes: list[Route] = []
@@ -270,12 +272,10 @@ class App:
             return None
         if len(raw) > self._max_body:
             raise PayloadTooLarge(f"the request body is larger than {self._max_body} bytes")
+        data = untrusted.loads(raw or b"{}", what="the request body")
         try:
-            return route.body.model_validate_json(raw or b"{}")
+            return route.body.model_validate(data)
         except ValidationError as exc:
-            problems = exc.errors(include_input=False, include_url=False)
-            if any(p["type"] == "json_invalid" for p in problems):
-                raise InvalidRequest("the request body is not valid JSON") from None
             raise RequestValidationError(field_errors(exc)) from None
 
     # --- CORS ----------------------------------------------------------------------------

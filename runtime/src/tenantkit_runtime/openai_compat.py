@@ -26,7 +26,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantkit import ChatRequest, ChatResponse, ImagePart, Message, TextPart, Tool, ToolCall
+from tenantkit import (
+    ChatRequest,
+    ChatResponse,
+    ImagePart,
+    Message,
+    TextPart,
+    Tool,
+    ToolCall,
+    untrusted,
+)
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import (
     FinishEvent,
@@ -212,14 +221,10 @@ def _message(message: ChatMessageIn, index: int) -> Message:
         content = [_part(p, f"{where}.content[{i}]") for i, p in enumerate(message.content)]
     calls = []
     for i, call in enumerate(message.tool_calls):
-        try:
-            arguments = json.loads(call.function.arguments or "{}")
-        except json.JSONDecodeError:
-            raise InvalidRequest(
-                f"{where}.tool_calls[{i}].function.arguments is not a JSON object"
-            ) from None
+        field = f"{where}.tool_calls[{i}].function.arguments"
+        arguments = untrusted.loads(call.function.arguments or "{}", what=field)
         if not isinstance(arguments, dict):
-            raise InvalidRequest(f"{where}.tool_calls[{i}].function.arguments is not an object")
+            raise InvalidRequest(f"{field} is not an object")
         calls.append(ToolCall(id=call.id, name=call.function.name, arguments=arguments))
     if role == "tool" and not message.tool_call_id:
         raise InvalidRequest(f"{where}.tool_call_id is required for a tool message")

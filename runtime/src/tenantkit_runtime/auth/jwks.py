@@ -5,10 +5,14 @@ Behaves like aws-jwt-verify's ``SimpleJwksCache`` with its ``SimplePenaltyBox``
 
 * a JWKS is fetched the first time a key of its URL is needed, then kept;
 * a key id that is not in the cached set triggers one refetch (keys get rotated);
-* when a fetch does not yield the wanted key, or fails, that URL is in the penalty
+* when a fetch succeeds but does not hold the wanted key, that URL is in the penalty
   box for ``penalty_seconds``: lookups of unknown key ids are refused without a
   fetch until the window ends. A flood of tokens with made-up key ids therefore
   costs one fetch per window, not one per token;
+* a fetch that fails is an outage, not an unknown key: the keys already cached keep
+  verifying tokens, a key id not cached raises the retryable error of the failed
+  fetch (the caller cannot tell yet whether the token is good) and the URL is
+  fetched again at most once per ``retry_seconds``;
 * concurrent lookups of one URL share one fetch.
 
 Fetches go through :mod:`tenantkit.http` (timeouts on every phase, no redirects, no
@@ -22,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tenantkit.errors import ProviderUnavailable
+from tenantkit.errors import ProviderError, ProviderUnavailable
 from tenantkit_runtime.auth.errors import TokenRejected, shown
 
 if TYPE_CHECKING:
@@ -41,7 +45,8 @@ class JwksCache:
 
     Args:
         penalty_seconds: how long a URL is not fetched again after a fetch that did
-            not yield the wanted key or failed.
+            not yield the wanted key.
+        retry_seconds: how long a URL is not fetched again after a fetch that failed.
         timeout: connect and read timeout of one fetch, in seconds.
         client: the ``httpx.Client`` to fetch with (made on first use otherwise).
         monotonic: the clock of the penalty window (tests move it forward).
@@ -51,6 +56,7 @@ class JwksCache:
         self,
         *,
         penalty_seconds: float = 10.0,
+        retry_seconds: float = 1.0,
         timeout: float = 3.0,
         client: httpx.Client | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -60,7 +66,9 @@ class JwksCache:
         self._client = client
         self._monotonic = monotonic
         self._sets: dict[str, dict[str, Jwk]] = {}
+        self._retry_seconds = retry_seconds
         self._penalty_until: dict[str, float] = {}
+        self._outage: dict[str, tuple[float, str]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -70,7 +78,8 @@ class JwksCache:
         Raises:
             TokenRejected: no such key (reason ``"kid"``), or the URL is in the penalty
                 box and the key is not cached.
-            tenantkit.errors.ProviderError: the JWKS could not be fetched (``Timeout``,
+            tenantkit.errors.ProviderError: the key is not cached and the JWKS could not
+                be fetched, now or less than ``retry_seconds`` ago (``Timeout``,
                 ``ConnectionFailed``, ``ProviderUnavailable``...).
         """
         keys = self._sets.get(url)
@@ -80,21 +89,27 @@ class JwksCache:
             keys = self._sets.get(url)  # another thread may have fetched meanwhile
             if keys is not None and kid in keys:
                 return keys[kid]
-            if self._monotonic() < self._penalty_until.get(url, float("-inf")):
-                raise TokenRejected(
-                    f"key id {shown(kid)} is not among the issuer's keys", reason="kid"
+            now = self._monotonic()
+            outage = self._outage.get(url)
+            if outage is not None and now < outage[0]:
+                raise ProviderUnavailable(
+                    f"the JWKS at {url} could not be fetched ({outage[1]}); "
+                    "it is fetched again shortly",
+                    provider=_PROVIDER,
+                    retry_after=outage[0] - now,
                 )
+            if now < self._penalty_until.get(url, float("-inf")):
+                raise _unknown(kid)
             try:
                 keys = self._fetch(url)
-            except Exception:
-                self._penalty_until[url] = self._monotonic() + self._penalty_seconds
+            except ProviderError as exc:
+                self._outage[url] = (self._monotonic() + self._retry_seconds, exc.kind)
                 raise
+            self._outage.pop(url, None)
             self._sets[url] = keys
             if kid not in keys:
                 self._penalty_until[url] = self._monotonic() + self._penalty_seconds
-                raise TokenRejected(
-                    f"key id {shown(kid)} is not among the issuer's keys", reason="kid"
-                )
+                raise _unknown(kid)
             self._penalty_until.pop(url, None)
             return keys[kid]
 
@@ -104,6 +119,7 @@ class JwksCache:
         with self._lock(url):
             self._sets[url] = keys
             self._penalty_until.pop(url, None)
+            self._outage.pop(url, None)
 
     def close(self) -> None:
         """Close the HTTP client this cache made."""

@@ -4,7 +4,9 @@ The checks, in order (https://github.com/awslabs/aws-jwt-verify, ``src/jwt.ts``,
 ``src/jwt-verifier.ts``, ``src/cognito-verifier.ts``):
 
 1. the token is a compact JWS: three base64url parts, a JSON object header and
-   payload, at most :data:`MAX_TOKEN_LENGTH` characters; no ``crit`` header;
+   payload, at most :data:`MAX_TOKEN_LENGTH` characters; no ``crit`` header; the
+   JSON is read by :func:`tenantkit.untrusted.loads` (bounded nesting, and a claim
+   or header named twice refuses the token, as RFC 7519 section 4 allows);
 2. the header's ``alg`` is an asymmetric signature algorithm (RS256/384/512,
    PS256/384/512, ES256/384/512, EdDSA): ``none`` and the HMAC algorithms are refused,
    so a token "signed" with the public key as an HMAC secret gets nowhere;
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 import threading
@@ -39,11 +40,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tenantkit import untrusted
+from tenantkit.errors import InvalidRequest
 from tenantkit.identifiers import is_tenant_id
 from tenantkit_runtime.auth.errors import TokenRejected, shown
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.auth.jwks import Jwk, JwksCache
 from tenantkit_runtime.auth.settings import AuthSettings, TokenUse
+from tenantkit_runtime.limits import MAX_TOKEN_LENGTH
 
 if TYPE_CHECKING:
     from jwt import PyJWK
@@ -63,8 +67,6 @@ ALGORITHMS: Mapping[str, tuple[str, str | None]] = {
     "ES512": ("EC", "P-521"),
     "EdDSA": ("OKP", "Ed25519"),
 }
-#: Longer strings are refused before any parsing (Cognito tokens are 1-4 KB).
-MAX_TOKEN_LENGTH = 16_384
 _MIN_RSA_BITS = 2048
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _CLIENT_CLAIM = {"id": "aud", "access": "client_id"}  # aws-jwt-verify's rule
@@ -288,9 +290,9 @@ def _b64decode(part: str, what: str) -> bytes:
 
 def _json_part(part: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(part, what))
-    except (ValueError, UnicodeDecodeError):
-        raise TokenRejected(f"the token {what} is not JSON", reason="malformed") from None
+        value = untrusted.loads(_b64decode(part, what), what=f"the token {what}")
+    except InvalidRequest as exc:
+        raise TokenRejected(exc.message, reason="malformed") from None
     if not isinstance(value, dict):
         raise TokenRejected(f"the token {what} is not a JSON object", reason="malformed")
     return value
@@ -302,9 +304,15 @@ def _number(payload: Mapping[str, Any], name: str, *, required: bool = False) ->
         if required:
             raise TokenRejected(f"the token has no {name} claim", reason="claims")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenRejected(f"the {name} claim is not a number", reason="claims")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise TokenRejected(f"the {name} claim is out of range", reason="claims")
+    return number
 
 
 def _utc(seconds: float) -> str:

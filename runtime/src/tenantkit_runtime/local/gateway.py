@@ -33,6 +33,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tenantkit import untrusted
+from tenantkit.errors import InvalidRequest
+from tenantkit_runtime.limits import MAX_HTTP_BODY, MAX_WEBSOCKET_MESSAGE
+
 __all__ = [
     "ACCOUNT_ID",
     "HTTP_ROUTES",
@@ -68,9 +72,6 @@ HTTP_API_ID = "http"
 WEBSOCKET_API_ID = "websocket"
 #: HTTP API stage: ``$default`` serves at the root, with no stage in the path.
 HTTP_STAGE = "$default"
-#: API Gateway's quotas: an HTTP API payload, a WebSocket message.
-MAX_HTTP_BODY = 10 * 1024 * 1024
-MAX_WEBSOCKET_MESSAGE = 128 * 1024
 
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
 _VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
@@ -604,8 +605,8 @@ def select_route(body: str | bytes, routes: Sequence[str] = WEBSOCKET_ROUTES) ->
     else ``$default``."""
     if isinstance(body, str):
         try:
-            message = json.loads(body)
-        except ValueError:
+            message = untrusted.loads(body, what="the message")
+        except InvalidRequest:
             return "$default"
         action = message.get("action") if isinstance(message, dict) else None
         if isinstance(action, str) and not action.startswith("$") and action in routes:

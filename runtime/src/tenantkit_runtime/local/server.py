@@ -14,7 +14,9 @@ One port serves what a deployment spreads over several AWS endpoints:
                                     function
 ``/ws/@connections/{id}``           the WebSocket API's Management API: ``POST``
                                     (send to the connection), ``GET``, ``DELETE``;
-                                    ``410 GoneException`` for a closed or unknown one
+                                    ``410 GoneException`` for a closed or unknown one;
+                                    only requests SigV4-signed with the deployment's
+                                    credentials (:mod:`.management_auth`), else 403
 ``/.well-known/jwks.json``          the local token issuer's keys, which the
                                     authorizer fetches like a Cognito pool's
 the local storage's ``base_url``    presigned GET/PUT URLs of the deployment's
@@ -56,12 +58,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tenantkit.errors import ConfigurationError, TenantkitError
 from tenantkit.sources import DirectorySource
 from tenantkit_runtime import logs
+from tenantkit_runtime.limits import MAX_HTTP_BODY, MAX_REQUEST_LINE, MAX_WEBSOCKET_MESSAGE
 from tenantkit_runtime.local import gateway
 from tenantkit_runtime.local.gateway import Connection, HttpRequest
+from tenantkit_runtime.local.management_auth import ManagementAuth, Refusal
 
 __all__ = [
     "JWKS_PATH",
@@ -318,6 +323,8 @@ class Gateway:
         functions: the Lambda functions it calls.
         jwks: the local issuer's key set.
         storage: the local storage mounts.
+        management_auth: who may call the Management API (requests signed with this
+            process's AWS credentials by default).
         max_concurrency: how many function calls run at once.
     """
 
@@ -327,9 +334,11 @@ class Gateway:
         *,
         jwks: Callable[[], Mapping[str, Any]] | None = None,
         storage: StorageMounts | None = None,
+        management_auth: ManagementAuth | None = None,
         max_concurrency: int = 32,
     ) -> None:
         self.functions = functions
+        self._management_auth = management_auth or ManagementAuth()
         self._jwks = jwks
         self._storage = storage
         self._limiter = anyio.CapacityLimiter(max_concurrency)
@@ -357,7 +366,11 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         started = time.perf_counter()
-        if path.startswith(self._management):
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > (
+            MAX_REQUEST_LINE
+        ):
+            response = _message(414, "Request-URI Too Long")
+        elif path.startswith(self._management):
             response = await self._manage(Request(scope, receive), path[len(self._management) :])
         elif path == JWKS_PATH and self._jwks is not None:
             response = JSONResponse(dict(self._jwks()))
@@ -391,7 +404,7 @@ class Gateway:
         if matched is None:
             return _message(404, "Not Found")
         route, params = matched
-        body = await _read_body(request, gateway.MAX_HTTP_BODY)
+        body = await _read_body(request, MAX_HTTP_BODY)
         if body is None:
             return _message(413, "Request Entity Too Large")
         scope = request.scope
@@ -441,6 +454,29 @@ class Gateway:
     # --- Management API --------------------------------------------------------------------
 
     async def _manage(self, request: Request, connection_id: str) -> Response:
+        data = await _read_body(request, MAX_WEBSOCKET_MESSAGE)
+        if data is None:
+            return JSONResponse(
+                {"message": "Message too long"},
+                status_code=413,
+                headers={"x-amzn-ErrorType": "PayloadTooLargeException"},
+            )
+        scope = request.scope
+        raw = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw.decode('latin-1')}"
+        if query:
+            url += "?" + query.decode("latin-1")
+        headers: dict[str, str] = {}
+        for key, value in scope["headers"]:
+            name = key.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[name] = f"{headers[name]},{text}" if name in headers else text
+        try:
+            self._management_auth.check(request.method, url, headers, data)
+        except Refusal as refusal:
+            log.warning("management API: request refused (%s)", refusal.error_type)
+            return _message(403, refusal.message, **{"x-amzn-ErrorType": refusal.error_type})
         socket_ = self._sockets.get(connection_id)
         if request.method not in ("POST", "GET", "DELETE"):
             return _message(404, "Not Found")
@@ -451,13 +487,6 @@ class Gateway:
         if request.method == "DELETE":
             await self._close(socket_, 1000)
             return Response(status_code=204)
-        data = await _read_body(request, gateway.MAX_WEBSOCKET_MESSAGE)
-        if data is None:
-            return JSONResponse(
-                {"message": "Message too long"},
-                status_code=413,
-                headers={"x-amzn-ErrorType": "PayloadTooLargeException"},
-            )
         try:
             async with socket_.lock:
                 try:
@@ -494,6 +523,11 @@ class Gateway:
         )
         status = await self._connect(connection)
         if status != 200:
+            log.log(
+                logging.ERROR if status >= 500 else logging.INFO,
+                "websocket connect refused: %s",
+                status,
+            )
             await websocket.send_denial_response(
                 _message(status, "Unauthorized" if status == 401 else "Forbidden")
                 if status in (401, 403)
@@ -643,6 +677,42 @@ def bind(port: int, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, answering at once a handshake it cannot take.
+
+    A request target longer than :data:`MAX_REQUEST_LINE` is answered 414 and the
+    connection closed. A handshake the ``websockets`` library refuses while parsing
+    (a header line over its limit, too many headers, not HTTP) gets the answer the
+    library prepared; uvicorn would otherwise never send it and leave the connection
+    open. A handshake the gateway refuses (401, 403...) is complete once its answer is
+    sent: a refusal is not logged as an error of the server.
+    """
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            self.handshake_complete = True
+
+    def data_received(self, data: bytes) -> None:
+        if not self.handshake_initiated:
+            target = data.split(b"\r\n", 1)[0].split(b" ")
+            if len(target) > 1 and len(target[1]) > MAX_REQUEST_LINE:
+                body = json.dumps({"message": "Request-URI Too Long"}).encode()
+                self._refuse(
+                    b"HTTP/1.1 414 Request-URI Too Long\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+                )
+                return
+        super().data_received(data)
+        if not self.handshake_initiated and self.conn.handshake_exc is not None:
+            self._refuse(b"".join(self.conn.data_to_send()))
+
+    def _refuse(self, answer: bytes) -> None:
+        self.handshake_initiated = self.handshake_complete = self.close_sent = True
+        self.transport.write(answer)
+        self.transport.close()
+
+
 class LocalServer:
     """Serves a :class:`Gateway` with uvicorn on an already bound socket."""
 
@@ -661,7 +731,8 @@ class LocalServer:
                 access_log=False,
                 lifespan="off",
                 server_header=False,
-                ws_max_size=gateway.MAX_WEBSOCKET_MESSAGE,
+                ws=_WebSocketProtocol,
+                ws_max_size=MAX_WEBSOCKET_MESSAGE,
                 timeout_graceful_shutdown=5,
             )
         )
