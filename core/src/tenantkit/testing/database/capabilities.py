@@ -79,6 +79,12 @@ class CapabilityTests(DatabaseSuite):
                         ns, NOTES, Key(pk="a"), set={"v": 1}, upsert=True, ttl=60
                     ),
                 ]
+                if DbCapability.TRANSACTIONS in type(database).capabilities:
+                    # A parameter, not a method: the provider must refuse it itself.
+                    expiring: list[TxOp] = [
+                        TxPut(collection=NOTES, item={"pk": "a", "sk": ""}, ttl=60)
+                    ]
+                    raw.append(lambda: database.transact_write(ns, expiring))
         for call in [*wrapped, *raw]:
             with pytest.raises(Unsupported):
                 call()

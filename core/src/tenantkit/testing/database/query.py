@@ -136,3 +136,20 @@ class QueryTests(DatabaseSuite):
         assert page.cursor is not None
         rest, _ = all_pages(partial(db.query, NOTES, "live", limit=2), 2, page.cursor)
         assert [i.sk for i in rest] == ["bb", "d"]
+
+    @_query
+    def test_descending_pages_follow_writes_between_them(self, db: TenantDatabase) -> None:
+        # A cursor is a position, not an offset: a descending query resumes below the
+        # last item it returned, whatever was written or deleted in between.
+        for sk in ("a", "b", "c", "d"):
+            db.put(NOTES, {"pk": "down", "sk": sk})
+        page = db.query(NOTES, "down", limit=2, descending=True)
+        assert [i.sk for i in page.items] == ["d", "c"]
+        db.put(NOTES, {"pk": "down", "sk": "cc"})
+        db.put(NOTES, {"pk": "down", "sk": "bb"})
+        db.delete(NOTES, "down", "b")
+        assert page.cursor is not None
+        rest, _ = all_pages(
+            partial(db.query, NOTES, "down", descending=True, limit=2), 2, page.cursor
+        )
+        assert [i.sk for i in rest] == ["bb", "a"]

@@ -175,3 +175,41 @@ class TransactionTests(DatabaseSuite):
                 db.transact_write([TxPut(collection=NOTES, item={"pk": "first"}), *ops])
         assert db.get(NOTES, "first", consistent=True) is None
         assert db.get(NOTES, "k0", consistent=True) is None
+
+    @_tx
+    def test_a_transaction_touches_each_item_once(
+        self, database: Database, db: TenantDatabase
+    ) -> None:
+        requires(database, DbCapability.TRANSACTIONS)
+        before = db.put(NOTES, {"pk": "twice", "n": 1})
+        twice = Key(pk="twice")
+        same_item: list[list[TxOp]] = [
+            [
+                TxPut(collection=NOTES, item={"pk": "twice"}),
+                TxUpdate(collection=NOTES, key=twice, set={"n": 2}),
+            ],
+            [
+                TxUpdate(collection=NOTES, key=twice, increment={"n": 1}),
+                TxCheck(collection=NOTES, key=twice, condition=IfExists()),
+            ],
+            [
+                TxDelete(collection=NOTES, key=twice),
+                TxPut(collection=NOTES, item={"pk": "twice", "sk": ""}),
+            ],
+        ]
+        for ops in same_item:
+            with pytest.raises(InvalidRequest, match="once"):
+                db.transact_write([TxPut(collection=NOTES, item={"pk": "first"}), *ops])
+        assert db.get(NOTES, "first", consistent=True) is None
+        assert must_get(db, NOTES, "twice") == before
+        # The same key in another collection, or another sort key, is another item.
+        db.transact_write(
+            [
+                TxUpdate(collection=NOTES, key=twice, increment={"n": 1}),
+                TxPut(collection="notes_b", item={"pk": "twice"}),
+                TxPut(collection=NOTES, item={"pk": "twice", "sk": "2"}),
+            ]
+        )
+        assert must_get(db, NOTES, "twice")["n"] == 2
+        assert must_get(db, "notes_b", "twice").data == {}
+        assert must_get(db, NOTES, "twice", "2").data == {}
