@@ -11,16 +11,19 @@ supply one fixture, ``database``: a provider instance whose schema includes
     from tenantkit import ProviderContext
     from tenantkit.testing import CONFORMANCE_SCHEMA, DatabaseConformance
 
-    class TestExampleConformance(DatabaseConformance):
+    class TestMemoryDatabase(DatabaseConformance):
         @pytest.fixture
-        def database(self, example_server):
+        def database(self):  # may take the fixture that starts your test server
             context = ProviderContext(
-                tenant_id="conformance", provider="example", schema=CONFORMANCE_SCHEMA
+                tenant_id="conformance", provider="memory", schema=CONFORMANCE_SCHEMA
             )
-            db = ExampleDatabase(Settings(endpoint=example_server.url), context)
+            db = MemoryDatabase(MemorySettings(), context)
             db.ensure_schema(CONFORMANCE_SCHEMA)
             yield db
             db.close()
+
+``MemoryDatabase`` is the complete example of the plugin guide (docs/writing-plugins.md),
+whose tests run this suite against it.
 
 Run it like any other test. Every test of the kit carries the marker
 ``conformance("db", section)`` (sections: ``crud``, ``conditions``, ``update``,
