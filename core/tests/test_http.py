@@ -206,3 +206,129 @@ def test_provider_http_streams_and_signs_each_request() -> None:
         assert [e.data for e in iter_sse(response.iter_lines())] == ["one", "two"]
     http.request("GET", "/events")
     assert [call.request.headers["x-signed"] for call in route.calls] == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        ("Rate limit reached for gpt-4o on tokens per min (TPM). Please try again in 6ms.", 0.006),
+        ("Too many requests. Try again in 2 s", 2.0),
+        (
+            "Please try again in 1.898s. Visit https://platform.openai.com/account/rate-limits",
+            1.898,
+        ),
+        ("Please try again in 1m30.5s.", 90.5),
+        ("try again in 3 seconds", 3.0),
+        ("Please try again later.", None),
+    ],
+)
+def test_retry_after_is_read_from_a_rate_limit_message(message: str, seconds: float | None) -> None:
+    error = classify("prov", 429, ErrorInfo(code="rate_limit_exceeded", message=message))
+    assert isinstance(error, errors.RateLimited)
+    assert error.retry_after == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_a_retry_after_header_wins_over_the_message() -> None:
+    info = ErrorInfo(code="rate_limit_exceeded", message="Please try again in 20s.")
+    error = classify("prov", 429, info, headers={"retry-after": "3"})
+    assert error.retry_after == 3.0
+
+
+def test_a_message_wait_is_not_read_for_errors_that_are_not_retried() -> None:
+    info = ErrorInfo(code="invalid_request_error", message="bad field, try again in 2s")
+    assert classify("prov", 400, info).retry_after is None
+
+
+def test_openai_request_too_large_is_an_invalid_request_never_retried() -> None:
+    # https://platform.openai.com/docs/guides/rate-limits: a request above the whole
+    # per-minute token limit fails whatever the wait.
+    message = (
+        "Request too large for gpt-4o in organization org-x on tokens per min (TPM): "
+        "Limit 30000, Requested 30601. The input or output tokens must be reduced in "
+        "order to run successfully."
+    )
+    error = classify("openai", 429, ErrorInfo(code="rate_limit_exceeded", message=message))
+    assert type(error) is errors.InvalidRequest
+    assert not error.retryable
+    assert error.status == 429
+
+
+def test_a_code_of_the_providers_own_table_is_not_refined_by_the_message() -> None:
+    info = ErrorInfo(code="RESOURCE_EXHAUSTED", message="You exceeded your current quota")
+    assert type(classify("gemini", 429, info)) is errors.QuotaExceeded
+    own = classify("gemini", 429, info, codes={"RESOURCE_EXHAUSTED": errors.RateLimited})
+    assert type(own) is errors.RateLimited
+
+
+@respx.mock
+def test_the_request_id_of_the_error_body_is_used_without_the_header() -> None:
+    def parse(response: httpx.Response) -> ErrorInfo:
+        body = response.json()
+        return ErrorInfo(
+            code=body["error"]["type"],
+            message=body["error"]["message"],
+            request_id=body.get("request_id"),
+        )
+
+    # https://platform.claude.com/docs/en/api/errors: the body repeats the request id.
+    body = {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": "Please try again later."},
+        "request_id": "req_011CcR9mkMvXdaiWP4739PSN",
+    }
+    respx.post("https://api.example.test/v1/messages").mock(
+        side_effect=[
+            httpx.Response(429, json=body),
+            httpx.Response(429, json=body, headers={"request-id": "req_header"}),
+        ]
+    )
+    http = ProviderHTTP(
+        "claude", "https://api.example.test", parse_error=parse, request_id_header="request-id"
+    )
+    with pytest.raises(errors.RateLimited) as caught:
+        http.request("POST", "/v1/messages", json={})
+    assert caught.value.request_id == "req_011CcR9mkMvXdaiWP4739PSN"
+    with pytest.raises(errors.RateLimited) as caught:
+        http.request("POST", "/v1/messages", json={})
+    assert caught.value.request_id == "req_header"
+
+
+@respx.mock
+def test_bound_params_go_with_every_request_and_json_reads_the_body() -> None:
+    route = respx.post("https://api.example.test/x").mock(
+        side_effect=[
+            httpx.Response(200, json={"ok": 1}),
+            httpx.Response(200, text="<html>proxy</html>", headers={"x-req": "r9"}),
+        ]
+    )
+    http = ProviderHTTP(
+        "example",
+        "https://api.example.test",
+        params={"api-version": "2024-10-21"},
+        parse_error=_parse,
+        request_id_header="x-req",
+    )
+    assert http.json(http.request("POST", "/x", params={"extra": "1"})) == {"ok": 1}
+    assert route.calls[0].request.url.params["api-version"] == "2024-10-21"
+    assert route.calls[0].request.url.params["extra"] == "1"
+    with pytest.raises(errors.ProviderUnavailable, match="malformed body") as caught:
+        http.json(http.request("POST", "/x"))
+    assert caught.value.retryable
+    assert caught.value.request_id == "r9"
+
+
+def test_stream_error_is_plain_before_content_and_interrupted_after() -> None:
+    secret = "sk-planted-secret-0123456789"
+    http = ProviderHTTP("example", "https://api.example.test", parse_error=_parse, secrets=[secret])
+    info = ErrorInfo(code="overloaded_error", message=f"Overloaded ({secret})")
+    before = http.stream_error(529, info, request_id="r1", delivered=False)
+    assert type(before) is errors.ProviderUnavailable
+    assert before.status is None
+    assert before.message.startswith("the example stream reported overloaded_error: ")
+    after = http.stream_error(529, info, request_id="r1", delivered=True)
+    assert isinstance(after, errors.StreamInterrupted)
+    assert isinstance(after.__cause__, errors.ProviderUnavailable)
+    assert after.request_id == "r1"
+    for error in (before, after):
+        assert secret not in str(error)
+    http.close()

@@ -115,6 +115,11 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
 }
 
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
+    # OpenAI answers a request larger than the whole per-minute token limit with 429
+    # ``rate_limit_exceeded`` "Request too large ... on tokens per min (TPM): Limit 30000,
+    # Requested 50000": no wait ever lets that request through, only a smaller one does.
+    # The request is at fault, as with Anthropic's 413 ``request_too_large``.
+    (re.compile(r"\brequest too large\b", re.IGNORECASE), InvalidRequest),
     (
         re.compile(
             r"context (length|window|limit)|maximum context|prompt is too long|too many tokens|"
@@ -128,6 +133,17 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
     (re.compile(r"content (management )?(policy|filter)|safety system", re.I), ContentFiltered),
 )
 
+#: "Please try again in 6ms", "Try again in 2 s", "try again in 1m30s": how long a 429's
+#: message says to wait, for services that send no ``Retry-After`` header.
+_TRY_AGAIN = re.compile(
+    r"try again in\s+((?:\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)"
+    r"(?![a-z])\s*)+)",
+    re.IGNORECASE,
+)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "millisecond": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0}
+_UNIT_SECONDS |= {"m": 60.0, "min": 60.0, "minute": 60.0}
+
 # Classes a code or message may refine; an explicit status class like 401 is kept.
 _REFINABLE: frozenset[type[ProviderError]] = frozenset(
     {InvalidRequest, RateLimited, PermissionDenied, ProviderError, ProviderUnavailable, NotFound}
@@ -140,11 +156,14 @@ class ErrorInfo:
 
     ``retry_after`` is for providers that say how long to wait in the body rather
     than in a header (Google's ``RetryInfo.retryDelay``); a header still wins.
+    ``request_id`` is for providers that repeat their request id in the error body
+    (Anthropic's ``request_id``); the bound request-id header still wins.
     """
 
     code: str | None = None
     message: str = ""
     retry_after: float | None = None
+    request_id: str | None = None
 
     def without(self, secret: str) -> ErrorInfo:
         """This information with ``secret`` blanked out of the message."""
@@ -177,17 +196,26 @@ def classify(
 
     The class comes from the HTTP status, refined by the provider's error code
     (``codes`` first, then :data:`COMMON_CODES`) and, as a last resort, by the message.
-    Authentication and permission errors never carry the provider's message text,
-    which may quote part of the key.
+    A code found in the provider's own ``codes`` is its last word: the message does
+    not refine it further (Gemini's 429 ``RESOURCE_EXHAUSTED`` says "exceeded your
+    current quota" of every rate limit). Authentication and permission errors never
+    carry the provider's message text, which may quote part of the key.
+
+    How long to wait comes from the ``Retry-After`` headers, else from the body
+    (``info.retry_after``), else, for a retryable error, from a "try again in 6ms"
+    in its message.
     """
     cls: type[ProviderError] = _BY_STATUS.get(status) or (
         ProviderUnavailable if status >= 500 else InvalidRequest if status >= 400 else ProviderError
     )
+    decided = False
     if info.code:
-        by_code = (codes or {}).get(info.code) or COMMON_CODES.get(info.code)
+        own = (codes or {}).get(info.code)
+        by_code = own or COMMON_CODES.get(info.code)
         if by_code is not None and (cls in _REFINABLE or by_code is cls):
             cls = by_code
-    if cls in _REFINABLE and info.message:
+            decided = own is not None
+    if cls in _REFINABLE and info.message and not decided:
         for pattern, refined in _MESSAGE_PATTERNS:
             if pattern.search(info.message):
                 cls = refined
@@ -195,6 +223,8 @@ def classify(
     retry_after = parse_retry_after(headers or {})
     if retry_after is None:
         retry_after = info.retry_after
+    if retry_after is None and cls.retryable and info.message:
+        retry_after = _retry_after_in(info.message)
     if cls in (AuthenticationError, PermissionDenied):
         what = "rejected the credentials" if cls is AuthenticationError else "denied permission"
         message = f"{provider} {what} (HTTP {status})"
@@ -206,9 +236,24 @@ def classify(
         provider=provider,
         status=status,
         code=info.code,
-        request_id=request_id,
+        request_id=request_id or info.request_id,
         retry_after=retry_after,
     )
+
+
+def _retry_after_in(message: str) -> float | None:
+    """Seconds an error message asks to wait ("Please try again in 1m30.5s"), if it says."""
+    found = _TRY_AGAIN.search(message)
+    if found is None:
+        return None
+    total = 0.0
+    for amount, unit in _DURATION_PART.findall(found.group(1)):
+        unit = unit.lower()
+        scale = _UNIT_SECONDS.get(unit) or _UNIT_SECONDS.get(unit.rstrip("s"))
+        if scale is None:
+            return None
+        total += float(amount) * scale
+    return total
 
 
 def _shorten(text: str, limit: int = 500) -> str:
@@ -246,18 +291,21 @@ def make_client(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
     max_connections: int = 10,
     verify: ssl.SSLContext | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> httpx.Client:
     """An ``httpx.Client`` for one provider instance (kept warm across invocations).
 
     Every client shares one TLS context: loading the CA bundle costs tens of
     milliseconds, which a warm container would otherwise pay again for each tenant.
     ``verify`` replaces it with another context (one that also trusts a private CA,
-    for a test server); certificate checks are never turned off.
+    for a test server); certificate checks are never turned off. ``params`` are sent
+    with every request (Azure's ``api-version``).
     """
     import httpx
 
     return httpx.Client(
         base_url=base_url,
+        params=dict(params or {}),
         verify=verify or _tls_context(),
         headers=dict(headers or {}),
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -270,10 +318,10 @@ class ProviderHTTP:
     """An HTTP client bound once to one provider instance.
 
     Everything that is the same for every call of a provider lives here, set once in
-    the provider's constructor: the base URL and default headers, how to read the
-    service's error body (``parse_error``), the service's own error codes
-    (``codes``), the header that carries its request id, and the secret values that
-    must never reach an error message. Each call is then just the request::
+    the provider's constructor: the base URL, default headers and query parameters,
+    how to read the service's error body (``parse_error``), the service's own error
+    codes (``codes``), the header that carries its request id, and the secret values
+    that must never reach an error message. Each call is then just the request::
 
         self._http = ProviderHTTP(
             "claude", settings.base_url,
@@ -281,14 +329,15 @@ class ProviderHTTP:
             parse_error=parse_error, codes=CODES,
             request_id_header="request-id", secrets=[key],
         )
-        response = self._http.request("POST", "/v1/messages", json=body)
+        answer = self._http.json(self._http.request("POST", "/v1/messages", json=body))
         with self._http.stream("POST", "/v1/messages", json=body) as response: ...
 
     A failed call raises the taxonomy's error (:func:`classify`); transport failures
     become :class:`Timeout` or :class:`ConnectionFailed`, and a stream that breaks
-    while being read :class:`StreamInterrupted`. Nothing here retries: the core's one
-    retry policy does. ``auth`` is an ``httpx.Auth`` for services that sign each
-    request (Azure SharedKey, a bearer token that refreshes).
+    while being read :class:`StreamInterrupted`. An error the service reports inside
+    a stream that began well is classified the same way with :meth:`stream_error`. Nothing
+    here retries: the core's one retry policy does. ``auth`` is an ``httpx.Auth`` for
+    services that sign each request (Azure SharedKey, a bearer token that refreshes).
     """
 
     def __init__(
@@ -298,6 +347,7 @@ class ProviderHTTP:
         *,
         parse_error: Callable[[httpx.Response], ErrorInfo],
         headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
         codes: Mapping[str, type[ProviderError]] | None = None,
         request_id_header: str | None = None,
         secrets: Iterable[str] = (),
@@ -310,15 +360,16 @@ class ProviderHTTP:
         self.provider = provider
         self.request_id_header = request_id_header
         self._codes = codes
+        self._secrets = tuple(secret for secret in secrets if secret)
         parse = parse_error
-        for secret in secrets:
-            if secret:
-                parse = redacting(parse, secret)
+        for secret in self._secrets:
+            parse = redacting(parse, secret)
         self._parse_error = parse
         self._auth = auth
         self.client: httpx.Client = make_client(
             base_url,
             headers=headers,
+            params=params,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_connections=max_connections,
@@ -359,6 +410,53 @@ class ProviderHTTP:
             codes=self._codes,
             **kwargs,
         )
+
+    def json(self, response: httpx.Response) -> Any:
+        """The JSON body of a successful response.
+
+        A body that is not JSON (a proxy's HTML page, a truncated answer) is
+        :class:`ProviderUnavailable`, retryable, naming the provider and the request id.
+        """
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderUnavailable(
+                f"{self.provider} answered HTTP {response.status_code} with a malformed body "
+                "(not JSON)",
+                provider=self.provider,
+                status=response.status_code,
+                request_id=self.request_id(response),
+            ) from None
+
+    def stream_error(
+        self, status: int, info: ErrorInfo, *, request_id: str | None, delivered: bool
+    ) -> ProviderError:
+        """The taxonomy's error for an error the service reported inside a stream that
+        began with HTTP 200 (an ``error`` event or chunk).
+
+        ``status`` is the HTTP status the service documents for that error, to
+        classify it with the bound codes; the error carries no status. Before any
+        content reached the caller (``delivered`` false) it is the plain error, which
+        may be retried; after, it is :class:`StreamInterrupted` with the plain error
+        as its cause. The bound secrets never reach its message.
+        """
+        for secret in self._secrets:
+            info = info.without(secret)
+        error = classify(self.provider, status, info, request_id=request_id, codes=self._codes)
+        error.status = None
+        if not isinstance(error, AuthenticationError | PermissionDenied):
+            text = info.message.strip() or "no error message"
+            error.message = (
+                f"the {self.provider} stream reported {info.code or 'an error'}: {_shorten(text)}"
+            )
+            error.args = (error.message,)
+        if not delivered:
+            return error
+        interrupted = StreamInterrupted(
+            error.message, provider=self.provider, code=info.code, request_id=request_id
+        )
+        interrupted.__cause__ = error
+        return interrupted
 
     def request_id(self, response: httpx.Response) -> str | None:
         """The service's request id of a response, from the bound header."""

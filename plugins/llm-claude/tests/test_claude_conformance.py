@@ -147,7 +147,7 @@ class ClaudeScript(LLMScript):
                 {"type": "message_stop"},
             ]
             headers["content-type"] = "text/event-stream"
-            return httpx.Response(200, headers=headers, content=_sse(*events))
+            return httpx.Response(200, headers=headers, stream=self.streamed(_sse(*events)))
 
         return answer
 
@@ -227,16 +227,15 @@ class ClaudeScript(LLMScript):
             ),
         )
 
-        class Dropped(httpx.SyncByteStream):
-            def __iter__(self) -> Iterator[bytes]:
-                yield head
-                raise httpx.ReadError("connection reset by peer")
+        def dropped() -> Iterator[bytes]:
+            yield head
+            raise httpx.ReadError("connection reset by peer")
 
         self._answers.append(
             lambda request: httpx.Response(
                 200,
                 headers={**self._headers(), "content-type": "text/event-stream"},
-                stream=Dropped(),
+                stream=self.streamed(dropped()),
             )
         )
 
@@ -247,6 +246,7 @@ class ClaudeScript(LLMScript):
         body = json.loads(self._route.calls.last.request.content)
         messages: list[tuple[str, str]] = []
         results: list[tuple[str | None, str]] = []
+        calls: list[tuple[str | None, str, dict[str, Any]]] = []
         images = 0
         for message in body["messages"]:
             content = message["content"]
@@ -259,6 +259,8 @@ class ClaudeScript(LLMScript):
                     texts.append(block["text"])
                 elif block["type"] == "image":
                     images += 1
+                elif block["type"] == "tool_use":
+                    calls.append((block["id"], block["name"], block["input"]))
                 elif block["type"] == "tool_result":
                     result = block["content"]
                     if not isinstance(result, str):
@@ -271,6 +273,7 @@ class ClaudeScript(LLMScript):
             model=body["model"],
             system=body.get("system", ""),
             messages=messages,
+            tool_calls=calls,
             tool_results=results,
             tools=[t["name"] for t in body.get("tools", ())],
             images=images,

@@ -17,6 +17,8 @@ import respx
 from tenantkit import ChatRequest, ImagePart, Message, TextPart, Tool, ToolCall
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import NamedToolChoice, ResponseFormat
+from tenantkit.retry import NO_RETRY
+from tenantkit.scoped import TenantLLM
 from tenantkit_llm_claude import ClaudeLLM, ClaudeSettings
 
 WEATHER = Tool(
@@ -270,8 +272,6 @@ def test_json_schema_output_uses_output_config(
             {"messages": [Message(role="user", content=[ImagePart(url="data:image/png,abc")])]},
             "messages[0].content[0].url",
         ),
-        ({"tools": [WEATHER], "tool_choice": NamedToolChoice(name="nope")}, "tool_choice.name"),
-        ({"tool_choice": "required"}, "tool_choice"),
         ({"messages": [Message(role="system", content="only a system prompt")]}, "messages"),
         ({"messages": [Message(role="user", content="")]}, "messages[0].content"),
     ],
@@ -286,3 +286,37 @@ def test_bad_requests_name_the_field_and_send_nothing(
     assert info.value.message.startswith(f"{field_named}: ")
     assert info.value.provider == "claude"
     assert not route.called
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_named"),
+    [
+        ({"tools": [WEATHER], "tool_choice": NamedToolChoice(name="nope")}, "tool_choice.name"),
+        ({"tool_choice": "required"}, "tool_choice"),
+    ],
+)
+def test_tool_choice_is_checked_once_by_the_core_and_nothing_is_sent(
+    claude: ClaudeLLM, api: respx.MockRouter, fields: dict[str, Any], field_named: str
+) -> None:
+    route = api.post("/v1/messages")
+    tenant = TenantLLM(
+        claude,
+        tenant_id="acme",
+        provider="claude",
+        capabilities=frozenset(str(c) for c in claude.capabilities),
+        retry=NO_RETRY,
+    )
+    with pytest.raises(InvalidRequest) as info:
+        tenant.chat(ChatRequest(messages=[Message(role="user", content="Hi")], **fields))
+    assert info.value.message.startswith(f"{field_named}: ")
+    assert not route.called
+
+
+def test_tool_choice_none_without_tools_sends_no_tool_choice(
+    claude: ClaudeLLM, api: respx.MockRouter, wire: Any
+) -> None:
+    body = _send(
+        claude, api, wire, messages=[Message(role="user", content="Hi")], tool_choice="none"
+    )
+    assert "tool_choice" not in body
+    assert "toolConfig" not in body

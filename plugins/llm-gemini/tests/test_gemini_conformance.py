@@ -175,7 +175,9 @@ class GeminiScript(LLMScript):
                 **common,
             }
             return httpx.Response(
-                200, headers={"content-type": "text/event-stream"}, content=_sse([*chunks, last])
+                200,
+                headers={"content-type": "text/event-stream"},
+                stream=self.streamed(_sse([*chunks, last])),
             )
 
         return answer
@@ -250,12 +252,11 @@ class GeminiScript(LLMScript):
             ]
         )
 
-        class Dropped(httpx.SyncByteStream):
-            def __iter__(self) -> Iterator[bytes]:
-                yield head
-                raise httpx.ReadError("connection reset by peer")
+        def dropped() -> Iterator[bytes]:
+            yield head
+            raise httpx.ReadError("connection reset by peer")
 
-        self._answers.append(lambda request: httpx.Response(200, stream=Dropped()))
+        self._answers.append(lambda request: httpx.Response(200, stream=self.streamed(dropped())))
 
     def raw_finish(self, finish: FinishReason) -> str | None:
         return _RAW_FINISH.get(finish)
@@ -270,6 +271,7 @@ class GeminiScript(LLMScript):
         body = json.loads(request.content)
         messages: list[tuple[str, str]] = []
         results: list[tuple[str | None, str]] = []
+        calls: list[tuple[str | None, str, dict[str, Any]]] = []
         images = 0
         for content in body["contents"]:
             texts = []
@@ -278,6 +280,9 @@ class GeminiScript(LLMScript):
                     texts.append(part["text"])
                 elif "inlineData" in part or "fileData" in part:
                     images += 1
+                elif "functionCall" in part:
+                    function = part["functionCall"]
+                    calls.append((function.get("id"), function["name"], function.get("args", {})))
                 elif "functionResponse" in part:
                     function = part["functionResponse"]
                     response = function["response"]
@@ -294,6 +299,7 @@ class GeminiScript(LLMScript):
             model=request.url.path.rpartition("/")[2].partition(":")[0],
             system="".join(p.get("text", "") for p in system),
             messages=messages,
+            tool_calls=calls,
             tool_results=results,
             tools=[
                 d["name"] for tool in body.get("tools", ()) for d in tool["functionDeclarations"]

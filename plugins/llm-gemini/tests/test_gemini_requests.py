@@ -18,6 +18,8 @@ import respx
 from tenantkit import ChatRequest, ImagePart, Message, TextPart, Tool, ToolCall
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import NamedToolChoice, ResponseFormat
+from tenantkit.retry import NO_RETRY
+from tenantkit.scoped import TenantLLM
 from tenantkit_llm_gemini import GeminiLLM, GeminiSettings
 
 FLIGHT = Tool(
@@ -307,8 +309,6 @@ def test_json_schema_output(gemini: GeminiLLM, api: respx.MockRouter, wire: Any)
             {"messages": [Message(role="user", content=[ImagePart(data=b"x")])]},
             "messages[0].content[0].media_type",
         ),
-        ({"tools": [FLIGHT], "tool_choice": NamedToolChoice(name="nope")}, "tool_choice.name"),
-        ({"tool_choice": "required"}, "tool_choice"),
         ({"messages": [Message(role="system", content="only a system prompt")]}, "messages"),
     ],
 )
@@ -347,3 +347,53 @@ def test_assistant_tool_calls_without_text(
     }
     # A result that is JSON but not an object still goes in as the output value's text.
     assert body["contents"][2]["parts"][0]["functionResponse"]["response"] == {"output": "[1, 2]"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_named"),
+    [
+        ({"tools": [FLIGHT], "tool_choice": NamedToolChoice(name="nope")}, "tool_choice.name"),
+        ({"tool_choice": "required"}, "tool_choice"),
+    ],
+)
+def test_tool_choice_is_checked_once_by_the_core_and_nothing_is_sent(
+    gemini: GeminiLLM, api: respx.MockRouter, fields: dict[str, Any], field_named: str
+) -> None:
+    route = api.route()
+    tenant = TenantLLM(
+        gemini,
+        tenant_id="acme",
+        provider="gemini",
+        capabilities=frozenset(str(c) for c in gemini.capabilities),
+        retry=NO_RETRY,
+    )
+    with pytest.raises(InvalidRequest) as info:
+        tenant.chat(ChatRequest(messages=[Message(role="user", content="Hi")], **fields))
+    assert info.value.message.startswith(f"{field_named}: ")
+    assert not route.called
+
+
+def test_tool_choice_none_without_tools_sends_no_tool_choice(
+    gemini: GeminiLLM, api: respx.MockRouter, wire: Any
+) -> None:
+    body = _send(
+        gemini, api, wire, messages=[Message(role="user", content="Hi")], tool_choice="none"
+    )
+    assert "tool_choice" not in body
+    assert "toolConfig" not in body
+
+
+def test_a_user_turn_of_one_empty_text_is_sent_as_it_is(
+    gemini: GeminiLLM, api: respx.MockRouter, wire: Any
+) -> None:
+    # The API answers it (a turn that hands over to the system instruction and tools).
+    body = _send(
+        gemini,
+        api,
+        wire,
+        messages=[
+            Message(role="system", content="Tell three jokes."),
+            Message(role="user", content=""),
+        ],
+    )
+    assert body["contents"] == [{"role": "user", "parts": [{"text": ""}]}]

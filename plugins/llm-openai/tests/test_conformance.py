@@ -134,7 +134,9 @@ class ChatCompletionsScript(LLMScript):
                 yield from (self._sse(c) for c in chunks)
                 raise httpx.RemoteProtocolError("peer closed connection without response")
 
-            return httpx.Response(200, headers=self._headers(stream=True), content=body())
+            return httpx.Response(
+                200, headers=self._headers(stream=True), stream=self.streamed(body())
+            )
 
         self._answers.append(answer)
 
@@ -154,6 +156,12 @@ class ChatCompletionsScript(LLMScript):
             system="\n\n".join(_text(m) for m in messages if m["role"] in ("system", "developer")),
             messages=[
                 (m["role"], _text(m)) for m in messages if m["role"] in ("user", "assistant")
+            ],
+            tool_calls=[
+                (call["id"], call["function"]["name"], json.loads(call["function"]["arguments"]))
+                for m in messages
+                if m["role"] == "assistant"
+                for call in m.get("tool_calls") or ()
             ],
             tool_results=[(m["tool_call_id"], _text(m)) for m in messages if m["role"] == "tool"],
             tools=[t["function"]["name"] for t in body.get("tools", ())],
@@ -237,8 +245,8 @@ class ChatCompletionsScript(LLMScript):
         chunks.append(self._chunk(request, {}, finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             chunks.append({**self._chunk(request, {}), "choices": [], "usage": _usage(usage)})
-        data = b"".join(self._sse(c) for c in chunks) + b"data: [DONE]\n\n"
-        return httpx.Response(200, headers=self._headers(stream=True), content=data)
+        events = [self._sse(c) for c in chunks] + [b"data: [DONE]\n\n"]
+        return httpx.Response(200, headers=self._headers(stream=True), stream=self.streamed(events))
 
     @staticmethod
     def _chunk(

@@ -282,6 +282,6 @@ def test_arguments_that_are_not_json_are_an_error(
 
 def test_body_that_is_not_json(api: respx.MockRouter, openai_llm: OpenAILLM) -> None:
     api.post(CHAT).mock(return_value=httpx.Response(200, text="<html>gateway</html>"))
-    with pytest.raises(ProviderError, match="non-JSON body") as caught:
+    with pytest.raises(ProviderError, match="malformed body") as caught:
         openai_llm.chat(ChatRequest(messages=[Message(role="user", content="hi")]))
     assert caught.value.retryable

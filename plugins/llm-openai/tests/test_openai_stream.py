@@ -235,3 +235,39 @@ def test_closing_early_releases_the_connection(
     with ChatStream(iter(openai_llm.stream(HELLO)), provider="openai") as chat:
         next(chat)
     assert closed == [True]
+
+
+def _without_finish_reason(chunks: list[bytes]) -> list[bytes]:
+    """The chunks with every ``finish_reason`` null, as OpenRouter sends them."""
+    out = []
+    for chunk in chunks:
+        if chunk.startswith(b"data: {"):
+            data = json.loads(chunk[len(b"data: ") :])
+            for choice in data.get("choices") or ():
+                choice["finish_reason"] = None
+            chunk = b"data: " + json.dumps(data).encode() + b"\n\n"
+        out.append(chunk)
+    return out
+
+
+def test_a_stream_that_ends_with_done_but_no_finish_reason_is_whole(
+    api: respx.MockRouter, wire: Any, openai_llm: OpenAILLM
+) -> None:
+    # OpenRouter: every chunk says finish_reason null, then the usage chunk and [DONE].
+    stream = wire.stream("openai/stream_text.sse")
+    stream.chunks = _without_finish_reason(stream.chunks)
+    assert stream.chunks[-1] == b"data: [DONE]\n\n"
+    api.post(CHAT).mock(return_value=stream.response())
+    events = list(openai_llm.stream(HELLO))
+    assert isinstance(events[-2], UsageEvent)
+    assert events[-1] == FinishEvent(reason="other", raw_reason=None)
+
+
+def test_a_stream_cut_before_done_and_finish_reason_is_interrupted(
+    api: respx.MockRouter, wire: Any, openai_llm: OpenAILLM
+) -> None:
+    stream = wire.stream("openai/stream_text.sse")
+    stream.chunks = _without_finish_reason(stream.chunks)[:-1]
+    api.post(CHAT).mock(return_value=stream.response())
+    with pytest.raises(StreamInterrupted, match="before a finish reason"):
+        list(openai_llm.stream(HELLO))

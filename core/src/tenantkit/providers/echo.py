@@ -288,6 +288,7 @@ class EchoLLM(LLM):
         self.provider = context.provider if context is not None else "echo"
         self._queue: deque[EchoReply] = deque(settings.replies)
         self._lock = threading.Lock()
+        self._open_streams = 0
         self._counter = itertools.count(1)
         self._last: ChatRequest | None = None
 
@@ -313,6 +314,11 @@ class EchoLLM(LLM):
     def pending(self) -> int:
         """How many scripted replies are still queued."""
         return len(self._queue)
+
+    @property
+    def open_streams(self) -> int:
+        """How many streams were started and are neither finished nor closed."""
+        return self._open_streams
 
     @property
     def last_request(self) -> ChatRequest | None:
@@ -458,6 +464,15 @@ class EchoLLM(LLM):
         )
 
     def _events(self, answer: _Answer) -> Iterator[StreamEvent]:
+        with self._lock:
+            self._open_streams += 1
+        try:
+            yield from self._stream_events(answer)
+        finally:
+            with self._lock:
+                self._open_streams -= 1
+
+    def _stream_events(self, answer: _Answer) -> Iterator[StreamEvent]:
         yield StartEvent(id=answer.id, model=answer.model, request_id=_request_id(answer.id))
         deltas: list[TextDelta | ToolCallDelta] = [
             TextDelta(text=p) for p in word_pieces(answer.text)

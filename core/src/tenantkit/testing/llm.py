@@ -37,9 +37,9 @@ import base64
 import json
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
@@ -88,6 +88,9 @@ from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantLLM
 from tenantkit.testing.settings import SettingsOwnershipConformance
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = [
     "ERROR_KINDS",
     "KIT_PNG",
@@ -129,6 +132,9 @@ class SentRequest:
         system: the system instructions, as one text.
         messages: ``(role, text)`` of each user and assistant message, in order; tool
             results and system instructions are not in it.
+        tool_calls: ``(id, name, arguments)`` of each tool call of the assistant
+            messages sent back, arguments decoded; the id is ``None`` when the wire
+            format does not carry one (:attr:`LLMScript.tool_call_ids` false).
         tool_results: ``(tool call id, content)`` of each tool result sent back; the id
             is ``None`` when the wire format does not carry one.
         tools: the names of the tools offered.
@@ -142,6 +148,7 @@ class SentRequest:
     model: str | None = None
     system: str = ""
     messages: Sequence[tuple[str, str]] = ()
+    tool_calls: Sequence[tuple[str | None, str, dict[str, Any]]] = ()
     tool_results: Sequence[tuple[str | None, str]] = ()
     tools: Sequence[str] = ()
     images: int = 0
@@ -162,12 +169,51 @@ class LLMScript(abc.ABC):
 
     Set :attr:`provider` to the provider name. Narrow :attr:`usage_fields` when the
     wire format cannot carry some usage counts (the suite then ignores the others).
+    Serve every streamed answer's body with :meth:`streamed`, so the suite can see
+    whether the provider closes the response when the caller stops reading.
     """
 
     provider: str
     """The provider name the errors and responses should carry (``"openai"``...)."""
 
     usage_fields: ClassVar[frozenset[str]] = USAGE_FIELDS
+
+    tool_call_ids: ClassVar[bool] = True
+    """Whether the wire format carries tool call ids back to the service; only a
+    format without them may leave the ids of :class:`SentRequest` ``None``."""
+
+    def streamed(self, body: bytes | Iterable[bytes]) -> httpx.SyncByteStream:
+        """The body of a streamed answer, for ``httpx.Response(..., stream=...)``: the
+        suite counts the bodies served this way and the ones closed."""
+        import httpx
+
+        script = self
+
+        class Tracked(httpx.SyncByteStream):
+            def __init__(self) -> None:
+                self.closed = False
+
+            def __iter__(self) -> Iterator[bytes]:
+                yield from [body] if isinstance(body, bytes) else body
+
+            def close(self) -> None:
+                self.closed = True
+
+        tracked = Tracked()
+        served: list[Any] = script.__dict__.setdefault("_kit_streams", [])
+        served.append(tracked)
+        return tracked
+
+    def unclosed_streams(self) -> int:
+        """How many streamed answers are still open. The default counts the bodies made
+        by :meth:`streamed`; a provider that holds no connection overrides it."""
+        served: list[Any] = self.__dict__.get("_kit_streams", [])
+        if not served:
+            raise AssertionError(
+                f"{type(self).__name__} served no stream through LLMScript.streamed(), "
+                "so the suite cannot see whether the provider closes its response"
+            )
+        return sum(not body.closed for body in served)
 
     @abc.abstractmethod
     def reply(
@@ -430,15 +476,16 @@ class LLMConformance(SettingsOwnershipConformance):
         llm_script.reply("It is sunny in Paris.")
         question = Message(role="user", content="Weather in Paris?")
         first = tenant_llm.chat(messages=[question], tools=[_WEATHER])
-        result = Message(role="tool", tool_call_id="call_w2", content='{"forecast": "sunny"}')
+        call_id = first.tool_calls[0].id
+        result = Message(role="tool", tool_call_id=call_id, content='{"forecast": "sunny"}')
         second = tenant_llm.chat(messages=[question, first.message, result], tools=[_WEATHER])
         assert second.text == "It is sunny in Paris."
         assert second.finish_reason == "stop"
         sent = llm_script.last_request()
-        assert [(i, c) for i, c in sent.tool_results] in (
-            [("call_w2", '{"forecast": "sunny"}')],
-            [(None, '{"forecast": "sunny"}')],
-        )
+        wire_id = "call_w2" if llm_script.tool_call_ids else None
+        # The assistant's call goes back with its result, or the service cannot pair them.
+        assert list(sent.tool_calls) == [(wire_id, "get_weather", {"city": "Paris"})]
+        assert list(sent.tool_results) == [(wire_id, '{"forecast": "sunny"}')]
         assert ("user", "Weather in Paris?") in sent.messages
 
     @pytest.mark.conformance("llm", "tools")
@@ -530,6 +577,9 @@ class LLMConformance(SettingsOwnershipConformance):
         llm_script.reply("Still answering.")
         with tenant_llm.stream(messages=_user("Count.")) as stream:
             next(stream)
+        assert llm_script.unclosed_streams() == 0, (
+            "a stream closed early must close the provider's response (its connection)"
+        )
         assert tenant_llm.chat(messages=_user("Again?")).text == "Still answering."
 
     @pytest.mark.conformance("llm", "streaming")
@@ -721,6 +771,9 @@ class EchoScript(LLMScript):
     def raw_finish(self, finish: FinishReason) -> str | None:
         return finish
 
+    def unclosed_streams(self) -> int:
+        return self.llm.open_streams
+
     def last_request(self) -> SentRequest:
         request = self.llm.last_request
         if request is None:
@@ -730,6 +783,11 @@ class EchoScript(LLMScript):
             system=request.system,
             messages=[
                 (m.role, m.text) for m in request.messages if m.role in ("user", "assistant")
+            ],
+            tool_calls=[
+                (call.id, call.name, call.arguments)
+                for m in request.messages
+                for call in m.tool_calls
             ],
             tool_results=[(m.tool_call_id, m.text) for m in request.messages if m.role == "tool"],
             tools=[t.name for t in request.tools],

@@ -55,16 +55,12 @@ def build_body(request: ChatRequest, settings: ClaudeSettings, *, stream: bool) 
 
 
 def _tool_choice(request: ChatRequest) -> dict[str, Any] | None:
+    """The wire's tool choice. :class:`tenantkit.TenantLLM` has checked it against the
+    tools (a choice other than ``"none"`` needs tools, a named tool must be one of them)."""
     choice = request.tool_choice
-    if choice is None:
+    if choice is None or not request.tools:
         return None
-    if not request.tools:
-        if choice == "none":
-            return None
-        raise _invalid("tool_choice", "needs tools")
     if isinstance(choice, NamedToolChoice):
-        if choice.name not in {t.name for t in request.tools}:
-            raise _invalid("tool_choice.name", f"{choice.name!r} is not one of the tools")
         return {"type": "tool", "name": choice.name}
     return {"type": {"auto": "auto", "none": "none", "required": "any"}[choice]}
 

@@ -13,14 +13,12 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
-    AuthenticationError,
-    PermissionDenied,
     ProviderError,
     QuotaExceeded,
     StreamInterrupted,
     Timeout,
 )
-from tenantkit.http import ErrorInfo, SSEEvent, classify
+from tenantkit.http import ErrorInfo, SSEEvent
 from tenantkit.llm import (
     ChatResponse,
     FinishEvent,
@@ -37,6 +35,8 @@ from tenantkit.llm import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from tenantkit.http import ProviderHTTP
 
 __all__ = [
     "CODES",
@@ -82,7 +82,12 @@ def _error_info(body: Mapping[str, Any]) -> ErrorInfo:
     error = body.get("error") or {}
     details = error.get("details") or {}
     code = details.get("error_code") if isinstance(details, dict) else None
-    return ErrorInfo(code=code or error.get("type"), message=str(error.get("message") or ""))
+    request_id = body.get("request_id")
+    return ErrorInfo(
+        code=code or error.get("type"),
+        message=str(error.get("message") or ""),
+        request_id=request_id if isinstance(request_id, str) and request_id else None,
+    )
 
 
 def usage(raw: Mapping[str, Any]) -> Usage:
@@ -131,9 +136,9 @@ class StreamDecoder:
     that ends before ``message_stop``, are :class:`StreamInterrupted`.
     """
 
-    def __init__(self, request_id: str | None, *, secret: str = "") -> None:
+    def __init__(self, request_id: str | None, *, http: ProviderHTTP) -> None:
         self._request_id = request_id
-        self._secret = secret
+        self._http = http
         self._start: StartEvent | None = StartEvent(request_id=request_id)
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
@@ -220,19 +225,11 @@ class StreamDecoder:
 
     def _error(self, data: Mapping[str, Any]) -> ProviderError:
         """An ``error`` event: the HTTP status was 200, so classify by the error type."""
-        info = _error_info(data).without(self._secret)
+        info = _error_info(data)
         status = _STATUS_OF.get(str(info.code), 500)
-        error = classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES)
-        error.status = None
-        if not isinstance(error, AuthenticationError | PermissionDenied):
-            text = info.message.strip() or "no error message"
-            error.message = f"the claude stream reported {info.code or 'an error'}: {text[:500]}"
-            error.args = (error.message,)
-        if not self._delivered:
-            return error
-        interrupted = self._interrupted(error.message, info.code)
-        interrupted.__cause__ = error
-        return interrupted
+        return self._http.stream_error(
+            status, info, request_id=self._request_id, delivered=self._delivered
+        )
 
 
 #: The HTTP status each error type is documented with, to classify ``error`` events.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from tenantkit.errors import ProviderUnavailable
-from tenantkit.http import iter_sse, make_client, open_stream, redacting, send
+from tenantkit.http import ProviderHTTP, iter_sse
 from tenantkit.llm import LLM, ChatRequest, ChatResponse, LLMCapability, StreamEvent
 from tenantkit_llm_claude._request import PROVIDER, build_body
 from tenantkit_llm_claude._response import (
@@ -19,8 +19,6 @@ from tenantkit_llm_claude._response import (
 from tenantkit_llm_claude.settings import ClaudeSettings
 
 if TYPE_CHECKING:
-    import httpx
-
     from tenantkit.registry import ProviderContext
 
 __all__ = ["ClaudeLLM"]
@@ -42,14 +40,19 @@ class ClaudeLLM(LLM):
 
     def __init__(self, settings: ClaudeSettings, context: ProviderContext | None = None) -> None:
         self._settings = settings
-        self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
-        self._client: httpx.Client = make_client(
+        key = settings.api_key.get_secret_value()
+        self._http = ProviderHTTP(
+            PROVIDER,
             settings.base_url,
             headers={
-                "x-api-key": settings.api_key.get_secret_value(),
+                "x-api-key": key,
                 "anthropic-version": settings.anthropic_version,
                 "content-type": "application/json",
             },
+            parse_error=parse_error,
+            codes=CODES,
+            request_id_header=REQUEST_ID_HEADER,
+            secrets=[key],
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
         )
@@ -63,19 +66,11 @@ class ClaudeLLM(LLM):
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         body = build_body(request, self._settings, stream=False)
-        response = send(
-            self._client,
-            PROVIDER,
-            "POST",
-            _PATH,
-            json=body,
-            parse_error=self._parse_error,
-            request_id_header=REQUEST_ID_HEADER,
-            codes=CODES,
-        )
-        request_id = response.headers.get(REQUEST_ID_HEADER)
+        response = self._http.request("POST", _PATH, json=body)
+        request_id = self._http.request_id(response)
+        answer = self._http.json(response)
         try:
-            return parse_message(response.json(), request_id)
+            return parse_message(answer, request_id)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ProviderUnavailable(
                 f"claude answered with a malformed message ({type(exc).__name__})",
@@ -86,22 +81,11 @@ class ClaudeLLM(LLM):
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         body = build_body(request, self._settings, stream=True)
-        with open_stream(
-            self._client,
-            PROVIDER,
-            "POST",
-            _PATH,
-            json=body,
-            headers={"accept": "text/event-stream"},
-            parse_error=self._parse_error,
-            request_id_header=REQUEST_ID_HEADER,
-            codes=CODES,
+        with self._http.stream(
+            "POST", _PATH, json=body, headers={"accept": "text/event-stream"}
         ) as response:
-            decoder = StreamDecoder(
-                response.headers.get(REQUEST_ID_HEADER),
-                secret=self._settings.api_key.get_secret_value(),
-            )
+            decoder = StreamDecoder(self._http.request_id(response), http=self._http)
             yield from decoder.events(iter_sse(response.iter_lines()))
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

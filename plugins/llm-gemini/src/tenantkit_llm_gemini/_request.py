@@ -142,16 +142,12 @@ def _image_config(size: str) -> dict[str, str]:
 
 
 def _tool_choice(request: ChatRequest) -> dict[str, Any] | None:
+    """The wire's tool choice. :class:`tenantkit.TenantLLM` has checked it against the
+    tools (a choice other than ``"none"`` needs tools, a named tool must be one of them)."""
     choice = request.tool_choice
-    if choice is None:
+    if choice is None or not request.tools:
         return None
-    if not request.tools:
-        if choice == "none":
-            return None
-        raise _invalid("tool_choice", "needs tools")
     if isinstance(choice, NamedToolChoice):
-        if choice.name not in {t.name for t in request.tools}:
-            raise _invalid("tool_choice.name", f"{choice.name!r} is not one of the tools")
         return {"mode": "ANY", "allowedFunctionNames": [choice.name]}
     return {"mode": {"auto": "AUTO", "none": "NONE", "required": "ANY"}[choice]}
 
@@ -176,7 +172,9 @@ def _contents(messages: list[Message]) -> list[dict[str, Any]]:
             parts = [_function_response(message, calls, where)]
         else:
             role = "user"
-            parts = _parts(message.content, where)
+            # The API answers a user turn of one empty text part (a turn that only
+            # hands over to the system instruction and the tools); it refuses no parts.
+            parts = _parts(message.content, where) or [{"text": ""}]
         if not parts:
             raise _invalid(f"{where}.content", "is empty")
         if contents and contents[-1]["role"] == role:

@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING, Any
 from tenantkit.errors import (
     AuthenticationError,
     ContentFiltered,
-    PermissionDenied,
     ProviderError,
-    QuotaExceeded,
     RateLimited,
     StreamInterrupted,
 )
-from tenantkit.http import ErrorInfo, SSEEvent, classify
+from tenantkit.http import ErrorInfo, SSEEvent
 from tenantkit.llm import (
     ChatResponse,
     FinishEvent,
@@ -42,6 +40,8 @@ from tenantkit_llm_gemini._request import PROVIDER, join_call_id
 if TYPE_CHECKING:
     import httpx
 
+    from tenantkit.http import ProviderHTTP
+
 __all__ = [
     "CODES",
     "StreamDecoder",
@@ -49,11 +49,18 @@ __all__ = [
     "parse_error",
     "parse_images",
     "parse_response",
-    "refine",
 ]
 
-#: ``google.rpc.ErrorInfo`` reasons beyond the core's table of ``google.rpc.Code`` names.
-CODES: dict[str, type[ProviderError]] = {"API_KEY_INVALID": AuthenticationError}
+#: Gemini's own codes (``google.rpc.ErrorInfo`` reasons and ``google.rpc.Code`` names)
+#: where they say more than the core's table. Gemini answers every exhausted quota with
+#: HTTP 429 ``RESOURCE_EXHAUSTED`` and a message about quotas and billing; its
+#: documentation calls that the rate limit (billing problems come as 400 or 403), so it
+#: is :class:`RateLimited` whatever its message says (a code in this table is final).
+#: A ``RetryInfo`` longer than the retry budget still ends the retries at once.
+CODES: dict[str, type[ProviderError]] = {
+    "API_KEY_INVALID": AuthenticationError,
+    "RESOURCE_EXHAUSTED": RateLimited,
+}
 
 _FILTERED = frozenset(
     {
@@ -106,23 +113,6 @@ def _duration(raw: object) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def refine(error: ProviderError) -> ProviderError:
-    """Gemini answers every exhausted quota with HTTP 429 ``RESOURCE_EXHAUSTED`` and a
-    message about quotas; its documentation calls that the rate limit (billing problems
-    come as 400 or 403). So a 429 is :class:`RateLimited`, whatever its message says;
-    a ``RetryInfo`` longer than the retry budget still ends the retries at once."""
-    if isinstance(error, QuotaExceeded) and error.status == 429:
-        return RateLimited(
-            error.message,
-            provider=error.provider,
-            status=error.status,
-            code=error.code,
-            request_id=error.request_id,
-            retry_after=error.retry_after,
-        )
-    return error
 
 
 def usage(raw: Mapping[str, Any]) -> Usage:
@@ -224,8 +214,8 @@ class StreamDecoder:
     arrives, so an error before any content is raised plainly (and may be retried).
     """
 
-    def __init__(self, *, secret: str = "") -> None:
-        self._secret = secret
+    def __init__(self, *, http: ProviderHTTP) -> None:
+        self._http = http
         self._start: StartEvent | None = None
         self._usage: Mapping[str, Any] = {}
         self._finish: str | None = None
@@ -303,17 +293,8 @@ class StreamDecoder:
 
     def _error(self, raw: Mapping[str, Any]) -> ProviderError:
         """An error object inside a 200 stream: classified by its own ``code``."""
-        info = _error_info(raw).without(self._secret)
         code = raw.get("code")
         status = code if isinstance(code, int) else 500
-        error = refine(classify(PROVIDER, status, info, request_id=self._request_id, codes=CODES))
-        error.status = None
-        if not isinstance(error, AuthenticationError | PermissionDenied):
-            text = info.message.strip() or "no error message"
-            error.message = f"the gemini stream reported {info.code or 'an error'}: {text[:500]}"
-            error.args = (error.message,)
-        if not self._delivered:
-            return error
-        interrupted = self._interrupted(error.message, info.code)
-        interrupted.__cause__ = error
-        return interrupted
+        return self._http.stream_error(
+            status, _error_info(raw), request_id=self._request_id, delivered=self._delivered
+        )

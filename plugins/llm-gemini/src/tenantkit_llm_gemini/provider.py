@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import tenantkit
-from tenantkit.errors import ProviderError, ProviderUnavailable
-from tenantkit.http import iter_sse, make_client, open_stream, redacting, send
+from tenantkit.errors import ProviderUnavailable
+from tenantkit.http import ProviderHTTP, iter_sse
 from tenantkit.llm import (
     LLM,
     ChatRequest,
@@ -26,7 +25,6 @@ from tenantkit_llm_gemini._response import (
     parse_error,
     parse_images,
     parse_response,
-    refine,
     usage,
 )
 from tenantkit_llm_gemini.settings import GeminiSettings
@@ -54,14 +52,18 @@ class GeminiLLM(LLM):
 
     def __init__(self, settings: GeminiSettings, context: ProviderContext | None = None) -> None:
         self._settings = settings
-        self._parse_error = redacting(parse_error, settings.api_key.get_secret_value())
-        self._client = make_client(
+        key = settings.api_key.get_secret_value()
+        self._http = ProviderHTTP(
+            PROVIDER,
             settings.base_url,
             headers={
-                "x-goog-api-key": settings.api_key.get_secret_value(),
+                "x-goog-api-key": key,
                 "x-goog-api-client": f"tenantkit/{tenantkit.__version__}",
                 "content-type": "application/json",
             },
+            parse_error=parse_error,
+            codes=CODES,
+            secrets=[key],
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
         )
@@ -75,18 +77,9 @@ class GeminiLLM(LLM):
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         path = model_path(request.model or self._settings.model, self._settings, "generateContent")
-        body = build_body(request, self._settings)
-        with _refined():
-            response = send(
-                self._client,
-                PROVIDER,
-                "POST",
-                path,
-                json=body,
-                parse_error=self._parse_error,
-                codes=CODES,
-            )
-        body = _json(response)
+        body = self._json(
+            self._http.request("POST", path, json=build_body(request, self._settings))
+        )
         try:
             return parse_response(body)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -95,22 +88,14 @@ class GeminiLLM(LLM):
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         model = request.model or self._settings.model
         path = model_path(model, self._settings, "streamGenerateContent")
-        body = build_body(request, self._settings)
-        with (
-            _refined(),
-            open_stream(
-                self._client,
-                PROVIDER,
-                "POST",
-                path,
-                params={"alt": "sse"},
-                json=body,
-                headers={"accept": "text/event-stream"},
-                parse_error=self._parse_error,
-                codes=CODES,
-            ) as response,
-        ):
-            decoder = StreamDecoder(secret=self._settings.api_key.get_secret_value())
+        with self._http.stream(
+            "POST",
+            path,
+            params={"alt": "sse"},
+            json=build_body(request, self._settings),
+            headers={"accept": "text/event-stream"},
+        ) as response:
+            decoder = StreamDecoder(http=self._http)
             yield from decoder.events(iter_sse(response.iter_lines()))
 
     def generate_image(self, request: ImageRequest) -> ImageResponse:
@@ -123,17 +108,7 @@ class GeminiLLM(LLM):
         totals = Usage()
         request_id = None
         for _ in range(request.n):
-            with _refined():
-                response = send(
-                    self._client,
-                    PROVIDER,
-                    "POST",
-                    path,
-                    json=body,
-                    parse_error=self._parse_error,
-                    codes=CODES,
-                )
-            answer = _json(response)
+            answer = self._json(self._http.request("POST", path, json=body))
             try:
                 images.extend(parse_images(answer))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -149,35 +124,20 @@ class GeminiLLM(LLM):
         return ImageResponse(images=images, model=model, usage=totals, request_id=request_id)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        body = self._http.json(response)
+        if not isinstance(body, dict):
+            raise ProviderUnavailable(
+                "gemini answered with a body that is not a JSON object",
+                provider=PROVIDER,
+                status=response.status_code,
+            )
+        return body
 
 
 def _malformed(exc: Exception) -> ProviderUnavailable:
     return ProviderUnavailable(
         f"gemini answered with a malformed response ({type(exc).__name__})", provider=PROVIDER
     )
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ProviderUnavailable(
-            "gemini answered with a body that is not a JSON object",
-            provider=PROVIDER,
-            status=response.status_code,
-        )
-    return body
-
-
-@contextmanager
-def _refined() -> Iterator[None]:
-    try:
-        yield
-    except ProviderError as exc:
-        refined = refine(exc)
-        if refined is exc:
-            raise
-        raise refined from None

@@ -11,15 +11,25 @@ Registers two LLM providers:
 
 from __future__ import annotations
 
-from tenantkit import hookimpl
-from tenantkit.registry import Register
+from typing import TYPE_CHECKING
+
+import tenantkit
 from tenantkit_llm_openai.provider import AzureOpenAILLM, OpenAILLM
 from tenantkit_llm_openai.settings import AzureOpenAISettings, OpenAISettings
 
-__all__ = ["AzureOpenAILLM", "AzureOpenAISettings", "OpenAILLM", "OpenAISettings"]
+if TYPE_CHECKING:
+    from tenantkit.registry import Register
+
+__all__ = [
+    "AzureOpenAILLM",
+    "AzureOpenAISettings",
+    "OpenAILLM",
+    "OpenAISettings",
+    "register_llm_providers",
+]
 
 
-@hookimpl
+@tenantkit.hookimpl
 def register_llm_providers(register: Register) -> None:
     register(
         "openai",

@@ -6,8 +6,8 @@ import abc
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tenantkit.errors import InvalidRequest, ProviderUnavailable
-from tenantkit.http import ErrorInfo, iter_sse, make_client, open_stream, send
+from tenantkit.errors import InvalidRequest
+from tenantkit.http import ErrorInfo, ProviderHTTP, iter_sse
 from tenantkit.llm import (
     LLM,
     ChatRequest,
@@ -18,7 +18,7 @@ from tenantkit.llm import (
     StreamEvent,
 )
 from tenantkit.registry import ProviderContext
-from tenantkit_llm_openai import wire
+from tenantkit_llm_openai import _wire as wire
 from tenantkit_llm_openai.settings import (
     DEPLOYMENT_NAME,
     AzureOpenAISettings,
@@ -51,15 +51,28 @@ class _ChatCompletionsLLM(LLM):
 
     def __init__(
         self,
-        client: httpx.Client,
+        base_url: str,
         *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
         secret: str | None,
         stream_usage: bool,
         max_tokens_field: MaxTokensField,
+        connect_timeout: float,
         read_timeout: float,
     ) -> None:
-        self._client = client
-        self._secret = secret
+        self._http = ProviderHTTP(
+            self.provider,
+            base_url,
+            headers=headers,
+            params=params,
+            parse_error=wire.error_info,
+            request_id_header=self.request_id_header,
+            secrets=[secret] if secret else (),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self._downloads: ProviderHTTP | None = None
         self._stream_usage = stream_usage
         self._max_tokens_field = max_tokens_field
         self._read_timeout = read_timeout
@@ -74,17 +87,16 @@ class _ChatCompletionsLLM(LLM):
     def _image_target(self, model: str | None) -> tuple[str, str | None]:
         """The same for image generation."""
 
-    def _params(self) -> Mapping[str, str] | None:
-        return None
-
     # The calls.
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         path, model = self._chat_target(request.model)
         body = wire.chat_body(request, model=model, max_tokens_field=self._max_tokens_field)
-        response = self._send("POST", path, json=body)
+        response = self._http.request("POST", path, json=body)
         return wire.parse_chat(
-            self._json(response), provider=self.provider, request_id=self._request_id(response)
+            self._http.json(response),
+            provider=self.provider,
+            request_id=self._http.request_id(response),
         )
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
@@ -99,85 +111,46 @@ class _ChatCompletionsLLM(LLM):
         return self._stream(path, body)
 
     def _stream(self, path: str, body: dict[str, Any]) -> Iterator[StreamEvent]:
-        with open_stream(
-            self._client,
-            self.provider,
-            "POST",
-            path,
-            json=body,
-            params=self._params(),
-            parse_error=self._error_info,
-            request_id_header=self.request_id_header,
-        ) as response:
+        with self._http.stream("POST", path, json=body) as response:
             decoder = wire.StreamDecoder(
-                provider=self.provider, request_id=self._request_id(response)
+                provider=self.provider, request_id=self._http.request_id(response)
             )
             for event in iter_sse(response.iter_lines()):
                 if event.data == "[DONE]":
+                    decoder.done()
                     break
                 yield from decoder.feed(event.data)
             yield from decoder.end()
 
     def generate_image(self, request: ImageRequest) -> ImageResponse:
         path, model = self._image_target(request.model)
-        response = self._send("POST", path, json=wire.image_body(request, model=model))
+        response = self._http.request("POST", path, json=wire.image_body(request, model=model))
         return wire.parse_images(
-            self._json(response),
+            self._http.json(response),
             provider=self.provider,
             model=model or request.model,
-            request_id=self._request_id(response),
+            request_id=self._http.request_id(response),
             fetch=self._fetch,
         )
 
     def close(self) -> None:
-        self._client.close()
-
-    # Plumbing.
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return send(
-            self._client,
-            self.provider,
-            method,
-            path,
-            params=self._params(),
-            parse_error=self._error_info,
-            request_id_header=self.request_id_header,
-            **kwargs,
-        )
+        self._http.close()
+        if self._downloads is not None:
+            self._downloads.close()
 
     def _fetch(self, url: str) -> bytes:
         """Download an image result; without the client's credentials, which stay with it."""
         if not url.startswith("https://"):
             raise InvalidRequest(f"{self.provider} returned an image URL that is not https")
-        with make_client("", read_timeout=self._read_timeout) as bare:
-            return send(
-                bare,
-                self.provider,
-                "GET",
-                url,
-                parse_error=lambda r: ErrorInfo(
-                    message=f"image download failed: {r.reason_phrase}"
-                ),
-            ).content
+        if self._downloads is None:
+            self._downloads = ProviderHTTP(
+                self.provider, "", parse_error=_download_error, read_timeout=self._read_timeout
+            )
+        return self._downloads.request("GET", url).content
 
-    def _error_info(self, response: httpx.Response) -> ErrorInfo:
-        return wire.error_info(response).without(self._secret or "")
 
-    def _request_id(self, response: httpx.Response) -> str | None:
-        found: str | None = response.headers.get(self.request_id_header)
-        return found
-
-    def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderUnavailable(
-                f"{self.provider} answered HTTP {response.status_code} with a non-JSON body",
-                provider=self.provider,
-                status=response.status_code,
-                request_id=self._request_id(response),
-            ) from None
+def _download_error(response: httpx.Response) -> ErrorInfo:
+    return ErrorInfo(message=f"image download failed: {response.reason_phrase}")
 
 
 class OpenAILLM(_ChatCompletionsLLM):
@@ -196,15 +169,12 @@ class OpenAILLM(_ChatCompletionsLLM):
         if settings.project:
             headers["OpenAI-Project"] = settings.project
         super().__init__(
-            make_client(
-                settings.base_url,
-                headers=headers,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.timeout,
-            ),
+            settings.base_url,
+            headers=headers,
             secret=key,
             stream_usage=settings.stream_usage,
             max_tokens_field=settings.max_tokens_field,
+            connect_timeout=settings.connect_timeout,
             read_timeout=settings.timeout,
         )
         self._base_url = settings.base_url
@@ -238,15 +208,13 @@ class AzureOpenAILLM(_ChatCompletionsLLM):
             "max_completion_tokens" if settings.v1 else "max_tokens"
         )
         super().__init__(
-            make_client(
-                f"{settings.endpoint}/openai",
-                headers={"api-key": key, "User-Agent": _USER_AGENT},
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.timeout,
-            ),
+            f"{settings.endpoint}/openai",
+            headers={"api-key": key, "User-Agent": _USER_AGENT},
+            params=None if settings.api_version == "v1" else {"api-version": settings.api_version},
             secret=key,
             stream_usage=settings.stream_usage,
             max_tokens_field=field,
+            connect_timeout=settings.connect_timeout,
             read_timeout=settings.timeout,
         )
         self._endpoint = settings.endpoint
@@ -260,9 +228,6 @@ class AzureOpenAILLM(_ChatCompletionsLLM):
             f"AzureOpenAILLM(endpoint={self._endpoint!r}, deployment={self._deployment!r}, "
             f"api_version={self._api_version!r})"
         )
-
-    def _params(self) -> Mapping[str, str] | None:
-        return None if self._api_version == "v1" else {"api-version": self._api_version}
 
     def _chat_target(self, model: str | None) -> tuple[str, str | None]:
         return self._target("chat/completions", _deployment(model) or self._deployment)

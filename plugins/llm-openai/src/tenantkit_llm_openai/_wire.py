@@ -243,10 +243,16 @@ class StreamDecoder:
     ``stream_options.include_usage``) in a later chunk with ``choices: []``, so both are
     held and given out by :meth:`end`, usage first. Azure's first chunk, carrying only
     ``prompt_filter_results``, yields nothing.
+
+    A stream is over at ``data: [DONE]`` (:meth:`done`) or at a finish reason. Some
+    compatible servers (OpenRouter) send every chunk with ``finish_reason: null`` and
+    end with the usage chunk and ``[DONE]``: that stream is whole, its finish reason
+    ``"other"``. A body that ends with neither was cut off: :class:`StreamInterrupted`.
     """
 
     __slots__ = (
         "_call_ids",
+        "_done",
         "_finish",
         "_provider",
         "_refused",
@@ -263,6 +269,11 @@ class StreamDecoder:
         self._refused = False
         self._usage: Usage | None = None
         self._call_ids: dict[str, int] = {}
+        self._done = False
+
+    def done(self) -> None:
+        """The server sent ``data: [DONE]``: the stream ended as it should."""
+        self._done = True
 
     def feed(self, data: str) -> list[StreamEvent]:
         """The events in one chunk."""
@@ -316,7 +327,7 @@ class StreamDecoder:
 
     def end(self) -> list[StreamEvent]:
         """The closing events, once the stream is over (``[DONE]`` or end of body)."""
-        if self._finish is None:
+        if self._finish is None and not self._done:
             raise self._broken("ended the stream before a finish reason")
         events: list[StreamEvent] = []
         if self._usage is not None:
