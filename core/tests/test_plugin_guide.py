@@ -64,7 +64,8 @@ def example_plugin(site_dir: SiteDir) -> Iterator[dict[str, Any]]:
     )
     package = site_dir.path / MODULE
     package.mkdir()
-    (package / "__init__.py").write_text(block(f"# src/{MODULE}/__init__.py"))
+    for name in ("__init__", "settings", "provider"):
+        (package / f"{name}.py").write_text(block(f"# src/{MODULE}/{name}.py"))
     yield project
     for name in [m for m in sys.modules if m == MODULE or m.startswith(f"{MODULE}.")]:
         del sys.modules[name]
@@ -86,11 +87,14 @@ def memory_plugin(site_dir: SiteDir) -> Iterator[dict[str, Any]]:
         del sys.modules[name]
 
 
-def run_guide_test(first_line: str, site_dir: SiteDir, tmp_path: Path) -> str:
-    """Run the guide's test block starting ``first_line`` in a fresh pytest; its output."""
+def run_guide_test(first_lines: list[str], site_dir: SiteDir, tmp_path: Path) -> str:
+    """Run the guide's test blocks starting ``first_lines`` (``# tests/NAME.py ...``)
+    together in a fresh pytest; its output."""
     tests = tmp_path / "guide_tests"
     tests.mkdir()
-    (tests / "test_conformance.py").write_text(block(first_line))
+    for first_line in first_lines:
+        name = Path(first_line.split()[1]).name
+        (tests / name).write_text(block(first_line))
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(tests)],
         capture_output=True,
@@ -139,7 +143,7 @@ def test_the_example_plugin_is_listed_and_validates(
         "version": example_plugin["version"],
         "module": MODULE,
         "loads": True,
-        "capabilities": [],
+        "capabilities": ["streaming"],
         "description": "Example AI chat API",
         "error": None,
         "error_kind": None,
@@ -217,9 +221,17 @@ def test_the_guides_conformance_test_passes(
     example_plugin: dict[str, Any], site_dir: SiteDir, tmp_path: Path
 ) -> None:
     output = run_guide_test(
-        "# tests/test_conformance.py for the example LLM provider", site_dir, tmp_path
+        [
+            "# tests/test_conformance.py for the example LLM provider",
+            "# tests/test_streams.py for the example LLM provider",
+        ],
+        site_dir,
+        tmp_path,
     )
-    assert passed(output) >= 20
+    assert passed(output) >= 35
+    # The streaming section runs: the example declares streaming.
+    assert "declares 'streaming'" in output
+    assert "does not declare 'streaming'" not in output
 
 
 def test_the_database_example_is_listed_and_serves_a_tenant(
@@ -264,7 +276,7 @@ def test_the_guides_database_conformance_test_runs_the_whole_suite(
     memory_plugin: dict[str, Any], site_dir: SiteDir, tmp_path: Path
 ) -> None:
     output = run_guide_test(
-        "# tests/test_conformance.py for the memory database provider", site_dir, tmp_path
+        ["# tests/test_conformance.py for the memory database provider"], site_dir, tmp_path
     )
     # Every test of the suite but the four "undeclared capability" ones (all declared).
     assert passed(output) >= 100
