@@ -1,8 +1,10 @@
 """The plugin guide (docs/writing-plugins.md) works as written.
 
-Its example plugin is installed from the guide's own code blocks into a throwaway site
-directory, then listed, validated, resolved and called against a mocked API by
-tenantkit; the guide's conformance test for it runs as written, in a fresh pytest.
+Its example plugins, the LLM provider and the memory database provider, are installed
+from the guide's own code blocks into a throwaway site directory, then listed,
+validated, resolved and called by tenantkit (the LLM against a mocked API); the guide's
+conformance test for each runs as written, in a fresh pytest: the whole database suite
+for the database provider.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import httpx
 import pytest
 import respx
 
-from tenantkit import DirectorySource, Resolver, errors
+from tenantkit import DirectorySource, IfVersion, Resolver, errors
 from tenantkit.cli import main
+from tenantkit.db import DbCapability
 from tenantkit.plugins import Plugins
 from tenantkit.retry import NO_RETRY
 
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "writing-plugins.md"
 MODULE = "tenantkit_llm_example"
+DB_MODULE = "tenantkit_db_memory"
 KEY = "ex-Planted_Guide_5c8e1d"
 
 
@@ -60,10 +64,56 @@ def example_plugin(site_dir: SiteDir) -> Iterator[dict[str, Any]]:
     )
     package = site_dir.path / MODULE
     package.mkdir()
-    (package / "__init__.py").write_text(block(f"# src/{MODULE}/__init__.py"))
+    for name in ("__init__", "settings", "provider"):
+        (package / f"{name}.py").write_text(block(f"# src/{MODULE}/{name}.py"))
     yield project
     for name in [m for m in sys.modules if m == MODULE or m.startswith(f"{MODULE}.")]:
         del sys.modules[name]
+
+
+@pytest.fixture
+def memory_plugin(site_dir: SiteDir) -> Iterator[dict[str, Any]]:
+    """The guide's database example, installed; yields its [project] table."""
+    project = tomllib.loads(block("# pyproject.toml of the memory database provider"))["project"]
+    site_dir.install(
+        project["name"], version=project["version"], entry_points=project["entry-points"]
+    )
+    package = site_dir.path / DB_MODULE
+    package.mkdir()
+    for name in ("__init__", "settings", "database"):
+        (package / f"{name}.py").write_text(block(f"# src/{DB_MODULE}/{name}.py"))
+    yield project
+    for name in [m for m in sys.modules if m == DB_MODULE or m.startswith(f"{DB_MODULE}.")]:
+        del sys.modules[name]
+
+
+def run_guide_test(first_lines: list[str], site_dir: SiteDir, tmp_path: Path) -> str:
+    """Run the guide's test blocks starting ``first_lines`` (``# tests/NAME.py ...``)
+    together in a fresh pytest; its output."""
+    tests = tmp_path / "guide_tests"
+    tests.mkdir()
+    for first_line in first_lines:
+        name = Path(first_line.split()[1]).name
+        (tests / name).write_text(block(first_line))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(tests)],
+        capture_output=True,
+        text=True,
+        cwd=tests,
+        env={**os.environ, "PYTHONPATH": str(site_dir.path)},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " failed" not in done.stdout
+    assert " error" not in done.stdout
+    return done.stdout
+
+
+def passed(output: str) -> int:
+    found = re.search(r"(\d+) passed", output)
+    assert found is not None, output[-2000:]
+    return int(found.group(1))
 
 
 @pytest.fixture
@@ -93,7 +143,7 @@ def test_the_example_plugin_is_listed_and_validates(
         "version": example_plugin["version"],
         "module": MODULE,
         "loads": True,
-        "capabilities": [],
+        "capabilities": ["streaming"],
         "description": "Example AI chat API",
         "error": None,
         "error_kind": None,
@@ -170,22 +220,67 @@ def test_the_example_plugin_chats_and_maps_errors(
 def test_the_guides_conformance_test_passes(
     example_plugin: dict[str, Any], site_dir: SiteDir, tmp_path: Path
 ) -> None:
-    tests = tmp_path / "guide_tests"
-    tests.mkdir()
-    (tests / "test_conformance.py").write_text(
-        block("# tests/test_conformance.py for the example LLM provider")
+    output = run_guide_test(
+        [
+            "# tests/test_conformance.py for the example LLM provider",
+            "# tests/test_streams.py for the example LLM provider",
+        ],
+        site_dir,
+        tmp_path,
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
-        capture_output=True,
-        text=True,
-        cwd=tests,
-        env={**os.environ, "PYTHONPATH": str(site_dir.path)},
-        timeout=300,
-        check=False,
+    assert passed(output) >= 35
+    # The streaming section runs: the example declares streaming.
+    assert "declares 'streaming'" in output
+    assert "does not declare 'streaming'" not in output
+
+
+def test_the_database_example_is_listed_and_serves_a_tenant(
+    memory_plugin: dict[str, Any],
+    config_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["providers", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["providers"]}
+    assert rows["memory"]["kind"] == "db"
+    assert rows["memory"]["distribution"] == "tenantkit-db-memory"
+    assert rows["memory"]["loads"] is True
+    assert rows["memory"]["capabilities"] == ["batch", "indexes", "transactions", "ttl"]
+    secret = json.loads((config_dir / "acme.json").read_text())
+    secret["db"] = {"provider": "memory", "max_items": 3}
+    secret["llm"] = {"provider": "echo"}
+    (config_dir / "acme.json").write_text(json.dumps(secret))
+    resolver = Resolver(
+        DirectorySource(config_dir), plugins=Plugins(), retry=NO_RETRY, signing_key=b"g" * 32
     )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    passed = re.search(r"(\d+) passed", done.stdout)
-    assert passed is not None
-    assert int(passed.group(1)) >= 20
-    assert " failed" not in done.stdout
+    try:
+        db = resolver.resolve("acme").db
+        first = db.put("notes", {"pk": "u1", "sk": "n1", "text": "hi"})
+        db.update("notes", "u1", "n2", set={"text": "there"}, upsert=True, ttl=600)
+        page = db.query("notes", "u1", limit=1)
+        assert [item["text"] for item in page.items] == ["hi"]
+        assert page.cursor is not None
+        rest = db.query("notes", "u1", cursor=page.cursor)
+        assert [(item.sk, item["text"]) for item in rest.items] == [("n2", "there")]
+        assert rest.items[0].expires_at is not None
+        with pytest.raises(errors.ConditionFailed):
+            db.put("notes", {"pk": "u1", "sk": "n1"}, condition=IfVersion(version="stale"))
+        assert db.get("notes", "u1", "n1") == first
+        db.put("notes", {"pk": "u2"})
+        with pytest.raises(errors.QuotaExceeded, match="3 items"):
+            db.put("notes", {"pk": "u3"})
+    finally:
+        resolver.close()
+
+
+def test_the_guides_database_conformance_test_runs_the_whole_suite(
+    memory_plugin: dict[str, Any], site_dir: SiteDir, tmp_path: Path
+) -> None:
+    output = run_guide_test(
+        ["# tests/test_conformance.py for the memory database provider"], site_dir, tmp_path
+    )
+    # Every test of the suite but the four "undeclared capability" ones (all declared).
+    assert passed(output) >= 100
+    skipped = re.search(r"(\d+) skipped", output)
+    assert skipped is not None
+    assert int(skipped.group(1)) == len(DbCapability)
+    assert output.count("is declared") == len(DbCapability)

@@ -1,4 +1,5 @@
-"""TenantDatabase checks that single-item answers are the item asked for."""
+"""TenantDatabase checks that single-item answers are the item asked for, and refuses
+what the provider does not declare before calling it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 from tenantkit import Item, Key, Page, TenantDatabase
 from tenantkit.cursors import CursorSigner
-from tenantkit.db import Condition, Database, SortKey
-from tenantkit.errors import IsolationViolation
+from tenantkit.db import Condition, Database, DbCapability, SortKey, TxOp, TxPut
+from tenantkit.errors import IsolationViolation, Unsupported
 
 
 class Answering(Database):
@@ -18,6 +19,7 @@ class Answering(Database):
 
     def __init__(self, answer: Key | None) -> None:
         self.answer = answer
+        self.calls: list[str] = []
 
     def _item(self, key: Key) -> Item:
         at = self.answer or key
@@ -35,6 +37,7 @@ class Answering(Database):
         condition: Condition | None = None,
         ttl: float | None = None,
     ) -> Item:
+        self.calls.append("put")
         return self._item(Key(pk=item["pk"], sk=item["sk"]))
 
     def update(
@@ -50,6 +53,7 @@ class Answering(Database):
         upsert: bool = False,
         ttl: float | None = None,
     ) -> Item:
+        self.calls.append("update")
         return self._item(key)
 
     def delete(
@@ -69,6 +73,9 @@ class Answering(Database):
         cursor: str | None = None,
     ) -> Page:
         return Page(items=[])
+
+    def transact_write(self, ns: str, ops: Sequence[TxOp]) -> None:
+        self.calls.append("transact_write")
 
 
 def _tenant(answer: Key | None) -> TenantDatabase:
@@ -97,3 +104,29 @@ def test_the_item_asked_for_passes() -> None:
     assert tenant.get("notes", "p", "s") == Item(pk="p", sk="s", data={"n": 1}, version="v1")
     assert tenant.put("notes", {"pk": "p"}).key == Key(pk="p")
     assert tenant.update("notes", "p", "s", set={"n": 2}).key == Key(pk="p", sk="s")
+
+
+def test_a_ttl_is_refused_before_a_provider_without_the_ttl_capability() -> None:
+    provider = Answering(None)
+    tenant = TenantDatabase(
+        provider,
+        tenant_id="acme",
+        provider="answering",
+        capabilities=frozenset({DbCapability.TRANSACTIONS}),
+        signer=CursorSigner(b"answers-test-cursor-key-0123456789"),
+    )
+    with pytest.raises(Unsupported, match="ttl"):
+        tenant.put("notes", {"pk": "p"}, ttl=60)
+    with pytest.raises(Unsupported, match="ttl"):
+        tenant.update("notes", "p", set={"n": 2}, upsert=True, ttl=60)
+    with pytest.raises(Unsupported, match="ttl"):
+        tenant.transact_write(
+            [
+                TxPut(collection="notes", item={"pk": "a"}),
+                TxPut(collection="notes", item={"pk": "b"}, ttl=60),
+            ]
+        )
+    assert provider.calls == []
+    tenant.put("notes", {"pk": "p"})
+    tenant.transact_write([TxPut(collection="notes", item={"pk": "a"})])
+    assert provider.calls == ["put", "transact_write"]

@@ -389,7 +389,8 @@ class TenantDatabase(_Scoped):
         self._require(DbCapability.TRANSACTIONS, "transactions")
         _check_count(len(ops), MAX_TRANSACTION_OPS, "operations")
         clean: list[TxOp] = []
-        for op in ops:
+        seen: dict[tuple[str, str, str], int] = {}
+        for index, op in enumerate(ops):
             check_collection(op.collection)
             match op:
                 case TxPut():
@@ -404,6 +405,13 @@ class TenantDatabase(_Scoped):
                     clean.append(op)
                 case _:
                     raise InvalidRequest(f"not a transaction operation: {op!r}")
+            target = _target(clean[-1])
+            if target in seen:
+                raise InvalidRequest(
+                    f"operations {seen[target]} and {index} of the transaction touch the same "
+                    f"item of {target[0]!r}: a transaction may touch each item once"
+                )
+            seen[target] = index
         self._call(lambda: self._db.transact_write(self._tenant_id, clean), retry=False)
 
     def _paged(
@@ -448,6 +456,13 @@ class TenantDatabase(_Scoped):
 
 def _key(pk: object, sk: object = "") -> Key:
     return Key(pk=check_item_key(pk, field="pk"), sk=check_item_key(sk, field="sk"))
+
+
+def _target(op: TxOp) -> tuple[str, str, str]:
+    """(collection, pk, sk) of the item a transaction operation touches."""
+    if isinstance(op, TxPut):
+        return op.collection, op.item["pk"], op.item["sk"]
+    return op.collection, op.key.pk, op.key.sk
 
 
 def _at(item: Item, pk: str, sk: str) -> bool:

@@ -162,8 +162,9 @@ class EchoFailure(BaseModel):
     """
 
     model_config = _model
-    error: str
-    """The error's ``kind`` (``"rate_limited"``) or class name (``"RateLimited"``)."""
+    error: str = Field(
+        description='The error\'s ``kind`` (``"rate_limited"``) or class name (``"RateLimited"``).'
+    )
     message: str = ""
     retry_after: float | None = Field(default=None, ge=0)
     after: int | None = Field(default=None, ge=0)
@@ -211,11 +212,14 @@ class EchoReply(BaseModel):
     model_config = _model
     text: str = ""
     tool_calls: tuple[EchoToolCall, ...] = ()
-    finish: str | None = None
-    """The raw finish reason (normalized as documented in the module)."""
+    finish: str | None = Field(
+        default=None,
+        description="The raw finish reason (normalized as documented in the module).",
+    )
     usage: Usage | None = None
-    images: tuple[Base64Bytes, ...] = ()
-    """Images for ``generate_image`` to return, base64-encoded."""
+    images: tuple[Base64Bytes, ...] = Field(
+        default=(), description="Images for ``generate_image`` to return, base64-encoded."
+    )
     error: EchoFailure | None = None
 
 
@@ -234,13 +238,18 @@ class EchoSettings(ProviderSettings):
     ``replies`` and ``fail_with`` are the operator's.
     """
 
-    model: Annotated[str, TenantOwned] = Field(default="echo-1", max_length=200)
-    """The model name reported when a request names none."""
+    model: Annotated[str, TenantOwned] = Field(
+        default="echo-1",
+        max_length=200,
+        description="The model name reported when a request names none.",
+    )
     prefix: Annotated[str, TenantOwned] = Field(default="echo: ", max_length=200)
-    replies: tuple[EchoReply, ...] = ()
-    """Scripted answers, used one per call before the default echo."""
-    fail_with: EchoFailure | None = None
-    """Fail every call with this error (an outage, a revoked key...)."""
+    replies: tuple[EchoReply, ...] = Field(
+        default=(), description="Scripted answers, used one per call before the default echo."
+    )
+    fail_with: EchoFailure | None = Field(
+        default=None, description="Fail every call with this error (an outage, a revoked key...)."
+    )
 
     @field_validator("replies", mode="before")
     @classmethod

@@ -98,12 +98,15 @@ class LocalStorageSettings(ProviderSettings):
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    root: Path
-    """The directory holding the objects (created if missing)."""
-    base_url: str = DEFAULT_BASE_URL
-    """Where :class:`~tenantkit.providers.local_presign.PresignApp` is served."""
-    signing_key: Secret = Field(min_length=16)
-    """The HMAC-SHA256 key of presigned URLs (at least 16 characters)."""
+    root: Path = Field(description="The directory holding the objects (created if missing).")
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="Where :class:`~tenantkit.providers.local_presign.PresignApp` is served.",
+    )
+    signing_key: Secret = Field(
+        min_length=16,
+        description="The HMAC-SHA256 key of presigned URLs (at least 16 characters).",
+    )
 
     @field_validator("base_url")
     @classmethod

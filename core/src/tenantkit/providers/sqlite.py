@@ -137,10 +137,15 @@ _clock = time.time
 class SqliteSettings(ProviderSettings):
     """Settings of the ``sqlite`` provider. Every field is operator-owned."""
 
-    path: str = Field(default=":memory:", min_length=1)
-    """The database file, or ``":memory:"``."""
-    busy_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
-    """How long a write waits for another process's lock (default 5,000 ms)."""
+    path: str = Field(
+        default=":memory:", min_length=1, description='The database file, or ``":memory:"``.'
+    )
+    busy_timeout_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=600_000,
+        description="How long a write waits for another process's lock (default 5,000 ms).",
+    )
 
 
 class SqliteDatabase(Database):

@@ -4,14 +4,18 @@ A provider package runs the whole suite by subclassing and supplying one fixture
 
     from tenantkit.testing import DatabaseConformance
 
-    class TestExample(DatabaseConformance):
+    class TestMemoryDatabase(DatabaseConformance):
         @pytest.fixture
-        def database(self, example_server):
-            db = ExampleDatabase(Settings(...), ProviderContext(
-                tenant_id="conformance", provider="example", schema=CONFORMANCE_SCHEMA))
+        def database(self):  # may take the fixture that starts your test server
+            context = ProviderContext(
+                tenant_id="conformance", provider="memory", schema=CONFORMANCE_SCHEMA
+            )
+            db = MemoryDatabase(MemorySettings(), context)
             db.ensure_schema(CONFORMANCE_SCHEMA)
             yield db
             db.close()
+
+(``MemoryDatabase`` is the complete example of the plugin guide, docs/writing-plugins.md.)
 
 * :class:`DatabaseConformance` needs ``database`` (a :class:`tenantkit.Database` whose
   schema includes :data:`CONFORMANCE_SCHEMA`).

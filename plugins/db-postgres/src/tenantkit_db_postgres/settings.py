@@ -32,30 +32,65 @@ class PostgresSettings(ProviderSettings):
     user: str | None = None
     password: Secret | None = None
     sslmode: SslMode | None = None
-    sslrootcert: str | None = None
-    """Path of the CA bundle for ``verify-ca`` / ``verify-full`` (the RDS bundle on RDS)."""
+    sslrootcert: str | None = Field(
+        default=None,
+        description=(
+            "Path of the CA bundle for ``verify-ca`` / ``verify-full`` (the RDS bundle on RDS)."
+        ),
+    )
 
-    schema_name: str | None = None
-    """The PostgreSQL schema holding tenantkit's tables; the search path when ``None``."""
+    schema_name: str | None = Field(
+        default=None,
+        description=(
+            "The PostgreSQL schema holding tenantkit's tables; the search path when ``None``."
+        ),
+    )
 
-    iam_auth: bool = False
-    """Log in with an RDS IAM authentication token instead of a password."""
-    region: str | None = None
-    """AWS region of the RDS instance for ``iam_auth`` (default: the Lambda's region)."""
+    iam_auth: bool = Field(
+        default=False,
+        description="Log in with an RDS IAM authentication token instead of a password.",
+    )
+    region: str | None = Field(
+        default=None,
+        description=(
+            "AWS region of the RDS instance for ``iam_auth`` (default: the Lambda's region)."
+        ),
+    )
 
-    pool_size: int = Field(default=2, ge=1, le=100)
-    """Most connections this tenant holds open in one process (a Lambda container)."""
-    connect_timeout: float = Field(default=5.0, gt=0, le=120)
-    """Seconds to wait for a new connection or for a free one from the pool."""
-    statement_timeout: float | None = Field(default=30.0, gt=0)
-    """Seconds after which the server cancels a statement (``None``: the server's default)."""
-    lock_timeout: float | None = Field(default=None, gt=0)
-    """Seconds a statement may wait for a row lock (``None``: the server's default)."""
-    max_idle: float = Field(default=300.0, gt=0)
-    """Seconds an unused pooled connection stays open."""
-    prepared_statements: bool = True
-    """Let the driver prepare frequent statements; turn off behind PgBouncer in
-    transaction mode or RDS Proxy."""
+    pool_size: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Most connections this tenant holds open in one process (a Lambda container).",
+    )
+    connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="Seconds to wait for a new connection or for a free one from the pool.",
+    )
+    statement_timeout: float | None = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds after which the server cancels a statement (``None``: the server's default)."
+        ),
+    )
+    lock_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a statement may wait for a row lock (``None``: the server's default).",
+    )
+    max_idle: float = Field(
+        default=300.0, gt=0, description="Seconds an unused pooled connection stays open."
+    )
+    prepared_statements: bool = Field(
+        default=True,
+        description=(
+            "Let the driver prepare frequent statements; turn off behind PgBouncer in transaction"
+            " mode or RDS Proxy."
+        ),
+    )
 
     @field_validator("schema_name")
     @classmethod

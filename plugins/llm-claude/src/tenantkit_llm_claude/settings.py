@@ -24,17 +24,27 @@ class ClaudeSettings(tenantkit.ProviderSettings):
         "llm": {"provider": "claude", "api_key": "sk-ant-...", "model": "claude-sonnet-4-5"}
     """
 
-    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
-    """Sent as the ``x-api-key`` header."""
-    model: Annotated[str, tenantkit.TenantOwned] = Field(min_length=1)
-    """Default model; a request's ``model`` overrides it."""
-    max_tokens: Annotated[int, tenantkit.TenantOwned] = Field(default=4096, gt=0)
-    """Used when a request gives no ``max_tokens`` (the Messages API requires one)."""
-    anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
-    """The ``anthropic-version`` header: the API version this tenant is pinned to."""
+    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned] = Field(
+        description="Sent as the ``x-api-key`` header."
+    )
+    model: Annotated[str, tenantkit.TenantOwned] = Field(
+        min_length=1, description="Default model; a request's ``model`` overrides it."
+    )
+    max_tokens: Annotated[int, tenantkit.TenantOwned] = Field(
+        default=4096,
+        gt=0,
+        description="Used when a request gives no ``max_tokens`` (the Messages API requires one).",
+    )
+    anthropic_version: str = Field(
+        default=DEFAULT_ANTHROPIC_VERSION,
+        description="The ``anthropic-version`` header: the API version this tenant is pinned to.",
+    )
     base_url: str = Field(
         default="https://api.anthropic.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
     )
     connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=120.0, gt=0)
-    """Seconds to wait for each chunk of the answer (not for the whole answer)."""
+    read_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds to wait for each chunk of the answer (not for the whole answer).",
+    )

@@ -27,20 +27,35 @@ class GeminiSettings(tenantkit.ProviderSettings):
         "llm": {"provider": "gemini", "api_key": "AIza...", "model": "gemini-2.5-flash"}
     """
 
-    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
-    """Sent as the ``x-goog-api-key`` header (never in the URL)."""
-    model: Annotated[str, tenantkit.TenantOwned] = Field(pattern=MODEL_NAME)
-    """Default model for chat; a request's ``model`` overrides it."""
-    image_model: Annotated[str | None, tenantkit.TenantOwned] = Field(
-        default=None, pattern=MODEL_NAME
+    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned] = Field(
+        description="Sent as the ``x-goog-api-key`` header (never in the URL)."
     )
-    """Default model for image generation (``gemini-2.5-flash-image``...); ``model`` if unset."""
-    max_tokens: Annotated[int | None, tenantkit.TenantOwned] = Field(default=None, gt=0)
-    """``maxOutputTokens`` when a request gives none; the model's own limit if unset."""
+    model: Annotated[str, tenantkit.TenantOwned] = Field(
+        pattern=MODEL_NAME,
+        description="Default model for chat; a request's ``model`` overrides it.",
+    )
+    image_model: Annotated[str | None, tenantkit.TenantOwned] = Field(
+        default=None,
+        pattern=MODEL_NAME,
+        description=(
+            "Default model for image generation (``gemini-2.5-flash-image``...); ``model`` if "
+            "unset."
+        ),
+    )
+    max_tokens: Annotated[int | None, tenantkit.TenantOwned] = Field(
+        default=None,
+        gt=0,
+        description=(
+            "``maxOutputTokens`` when a request gives none; the model's own limit if unset."
+        ),
+    )
     base_url: str = Field(
         default="https://generativelanguage.googleapis.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
     )
     api_version: str = Field(default="v1beta", pattern=r"^v[0-9a-z]+$")
     connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=120.0, gt=0)
-    """Seconds to wait for each chunk of the answer (not for the whole answer)."""
+    read_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds to wait for each chunk of the answer (not for the whole answer).",
+    )

@@ -36,22 +36,36 @@ class OpenAISettings(ProviderSettings):
     """
 
     base_url: str = OPENAI_BASE_URL
-    api_key: Annotated[Secret | None, TenantOwned] = Field(default=None, validate_default=True)
-    """Sent as ``Authorization: Bearer``."""
-    model: Annotated[str, TenantOwned] = Field(min_length=1)
-    """The default model; a request's ``model`` overrides it."""
-    organization: Annotated[str | None, TenantOwned] = Field(default=None, max_length=256)
-    """Sent as ``OpenAI-Organization``."""
-    project: Annotated[str | None, TenantOwned] = Field(default=None, max_length=256)
-    """Sent as ``OpenAI-Project``."""
+    api_key: Annotated[Secret | None, TenantOwned] = Field(
+        default=None, validate_default=True, description="Sent as ``Authorization: Bearer``."
+    )
+    model: Annotated[str, TenantOwned] = Field(
+        min_length=1, description="The default model; a request's ``model`` overrides it."
+    )
+    organization: Annotated[str | None, TenantOwned] = Field(
+        default=None, max_length=256, description="Sent as ``OpenAI-Organization``."
+    )
+    project: Annotated[str | None, TenantOwned] = Field(
+        default=None, max_length=256, description="Sent as ``OpenAI-Project``."
+    )
     image_model: Annotated[str, TenantOwned] = Field(default="gpt-image-1", min_length=1)
-    stream_usage: bool = True
-    """Ask for the usage chunk at the end of streams (``stream_options.include_usage``).
-    Turn it off for compatible servers that reject ``stream_options``."""
-    max_tokens_field: MaxTokensField = "max_completion_tokens"
-    """The body field that carries ``max_tokens``; older compatible servers want ``max_tokens``."""
-    timeout: float = Field(default=120.0, gt=0)
-    """Seconds to wait for each read from the server."""
+    stream_usage: bool = Field(
+        default=True,
+        description=(
+            "Ask for the usage chunk at the end of streams (``stream_options.include_usage``). "
+            "Turn it off for compatible servers that reject ``stream_options``."
+        ),
+    )
+    max_tokens_field: MaxTokensField = Field(
+        default="max_completion_tokens",
+        description=(
+            "The body field that carries ``max_tokens``; older compatible servers want "
+            "``max_tokens``."
+        ),
+    )
+    timeout: float = Field(
+        default=120.0, gt=0, description="Seconds to wait for each read from the server."
+    )
     connect_timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("base_url")
@@ -80,19 +94,22 @@ class AzureOpenAISettings(ProviderSettings):
     timeouts are the operator's.
     """
 
-    endpoint: str
-    """``https://RESOURCE.openai.azure.com``."""
-    api_key: Annotated[Secret, TenantOwned]
-    """Sent as the ``api-key`` header."""
-    deployment: Annotated[str, TenantOwned]
-    """The default chat deployment."""
+    endpoint: str = Field(description="``https://RESOURCE.openai.azure.com``.")
+    api_key: Annotated[Secret, TenantOwned] = Field(description="Sent as the ``api-key`` header.")
+    deployment: Annotated[str, TenantOwned] = Field(description="The default chat deployment.")
     api_version: str = "2024-10-21"
-    image_deployment: Annotated[str | None, TenantOwned] = None
-    """The deployment used for image generation (a DALL-E or GPT image model)."""
+    image_deployment: Annotated[str | None, TenantOwned] = Field(
+        default=None,
+        description="The deployment used for image generation (a DALL-E or GPT image model).",
+    )
     stream_usage: bool = True
-    max_tokens_field: MaxTokensField | None = None
-    """Defaults to ``max_tokens`` with a dated ``api_version`` (as the GA versions take it)
-    and to ``max_completion_tokens`` with the v1 API; reasoning models need the latter."""
+    max_tokens_field: MaxTokensField | None = Field(
+        default=None,
+        description=(
+            "Defaults to ``max_tokens`` with a dated ``api_version`` (as the GA versions take it)"
+            " and to ``max_completion_tokens`` with the v1 API; reasoning models need the latter."
+        ),
+    )
     timeout: float = Field(default=120.0, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)
 
