@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tenantkit.errors import ProviderError, ProviderUnavailable
+from tenantkit.errors import ProviderError, ProviderUnavailable, TenantkitError
 from tenantkit_runtime.auth.errors import TokenRejected, shown
 
 if TYPE_CHECKING:
@@ -140,14 +140,25 @@ class JwksCache:
             self._client = make_client(
                 "", connect_timeout=self._timeout, read_timeout=self._timeout
             )
-        response = send(
-            self._client,
-            _PROVIDER,
-            "GET",
-            url,
-            parse_error=lambda r: ErrorInfo(message=r.reason_phrase),
-            headers={"accept": "application/json"},
-        )
+        try:
+            response = send(
+                self._client,
+                _PROVIDER,
+                "GET",
+                url,
+                parse_error=lambda r: ErrorInfo(message=r.reason_phrase),
+                headers={"accept": "application/json"},
+            )
+        except TenantkitError as exc:
+            if isinstance(exc, ProviderError):
+                raise
+            # Whatever the status (a 404 too), the issuer failed to serve its keys: the
+            # JWKS URL is the deployment's, not the caller's.
+            raise ProviderUnavailable(
+                f"the JWKS at {url} could not be fetched (HTTP {exc.status})",
+                provider=_PROVIDER,
+                status=exc.status,
+            ) from None
         try:
             document = response.json()
         except ValueError:
