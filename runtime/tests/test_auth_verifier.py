@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tenantkit.errors import ConnectionFailed, NotFound, ProviderUnavailable
+from tenantkit.errors import ConnectionFailed, ProviderUnavailable
 from tenantkit_runtime.auth import (
     JwksCache,
     TokenRejected,
@@ -380,9 +380,10 @@ def test_an_unreachable_jwks_is_a_retryable_error_and_is_not_hammered(
         jwks=JwksCache(penalty_seconds=10, monotonic=clock),
     )
     token = local_issuer.issue(tenant="acme", user="alice")
-    with pytest.raises(NotFound) as info:  # 404 from the JWKS server
+    with pytest.raises(ProviderUnavailable) as info:  # 404 from the JWKS server: an outage
         verifier.verify(token)
     assert info.value.provider == "jwks"
+    assert info.value.status == 404
     assert token not in str(info.value)
     # An outage is not an unknown key: the token is not refused as forged, the caller
     # gets a retryable error, and the endpoint is not fetched again at once.
