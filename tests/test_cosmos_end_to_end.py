@@ -88,7 +88,7 @@ def test_tenantkit_check_on_cosmos(cosmos_server: CosmosServer, tmp_path: Path) 
     assert (cosmos["distribution"], cosmos["loads"]) == ("tenantkit-db-cosmos", True)
     assert cosmos["capabilities"] == ["batch", "indexes", "transactions", "ttl"]
 
-    schema = _tenantkit("secret", "schema", env=env)
+    schema = _tenantkit("secret", "schema", "--json", env=env)
     assert schema.returncode == 0, schema.stderr
     owners = dict(_owners(json.loads(schema.stdout), "CosmosDbSection"))
     assert owners["consistency"] == "tenant"

@@ -21,8 +21,8 @@ from tenantkit.azure import EntraToken
 from tenantkit.errors import (
     ConditionFailed,
     ConfigurationError,
-    ProviderError,
     ProviderUnavailable,
+    TenantkitError,
 )
 from tenantkit.http import ErrorInfo
 
@@ -34,7 +34,7 @@ SESSION_HEADER = "x-ms-session-token"
 _SAFE = "-_.!~*'()"
 
 #: Cosmos's error codes (the body's ``code``), beyond what the HTTP status says.
-CODES: dict[str, type[ProviderError]] = {
+CODES: dict[str, type[TenantkitError]] = {
     "RetryWith": ProviderUnavailable,  # 449: a transient write conflict, safe to retry
     "Gone": ProviderUnavailable,  # 410: a partition moved; the request may be repeated
     "PreconditionFailed": ConditionFailed,
@@ -59,7 +59,7 @@ _STATUS_CODES = {
 }
 
 
-class Codes(dict[str, type[ProviderError]]):
+class Codes(dict[str, type[TenantkitError]]):
     """The code table, looked up by the code without its substatus (``"Code/1002"``)."""
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -87,7 +87,7 @@ def parse_error(response: httpx.Response) -> ErrorInfo:
     return ErrorInfo(code=code, message=message.split("\r\nActivityId:", 1)[0])
 
 
-def substatus(error: ProviderError) -> int | None:
+def substatus(error: TenantkitError) -> int | None:
     """The ``x-ms-substatus`` an error carries on its code, if any."""
     if error.code and "/" in error.code:
         tail = error.code.split("/", 1)[1]

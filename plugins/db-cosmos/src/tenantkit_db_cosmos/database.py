@@ -39,8 +39,8 @@ from tenantkit.errors import (
     ConfigurationError,
     InvalidRequest,
     NotFound,
-    ProviderError,
     ProviderUnavailable,
+    TenantkitError,
     TransactionCanceled,
 )
 from tenantkit.http import ProviderHTTP
@@ -635,7 +635,7 @@ class CosmosDatabase(Database):
             if exc.status != 409:  # it exists: fine
                 raise
 
-    def _missing_container(self, exc: ProviderError) -> ConfigurationError:
+    def _missing_container(self, exc: TenantkitError) -> ConfigurationError:
         s = self._settings
         return ConfigurationError(
             f"Cosmos container {s.database}/{s.container} does not exist at {s.endpoint}: "
@@ -790,7 +790,7 @@ def _first_failure(results: Sequence[Mapping[str, Any]]) -> int | None:
     return None
 
 
-def _batch_error(result: Mapping[str, Any], index: int) -> ProviderError:
+def _batch_error(result: Mapping[str, Any], index: int) -> TenantkitError:
     from tenantkit.http import ErrorInfo, classify
 
     status = int(result.get("statusCode", 0))
