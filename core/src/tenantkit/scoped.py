@@ -613,7 +613,12 @@ class TenantStorage(_Scoped):
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         src, dst = self._full(source), self._full(destination)
-        return self._relative(self._call(lambda: self._store.copy(src, dst)))
+        return self._relative(
+            self._call(
+                lambda: self._store.copy(src, dst),
+                retry="copy" not in self._store.retried_inside,
+            )
+        )
 
     def presign_get(self, key: str, *, expires_in: int = 300) -> str:
         """A URL that downloads the object until it expires (1 s to 7 days)."""
