@@ -411,7 +411,7 @@ class GCSStore(ObjectStore):
             expires_in=expires_in,
             email=self._signer.email,
             sign=lambda message: self._signer.sign(message, self._http),
-            now=datetime.now(UTC),
+            now=_now(),
             headers=headers,
         )
 
@@ -452,6 +452,10 @@ class GCSStore(ObjectStore):
         if not isinstance(answer, dict):
             raise ProviderError("gcs answered with JSON that is not an object", provider=PROVIDER)
         return answer
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _cursor(kind: str, value: str) -> str:
