@@ -280,3 +280,24 @@ def test_the_core_does_not_retry_a_copy_again(api: tuple[GCSStore, respx.MockRou
     with pytest.raises(ProviderUnavailable):
         _scoped(store).copy("src.bin", "dst.bin")
     assert rewrite.call_count == FAST_RETRY.max_attempts
+
+
+def test_a_chunk_is_sent_again_after_a_401_with_a_fresh_token(
+    api: tuple[GCSStore, respx.MockRouter],
+) -> None:
+    store, router = api
+    router.post(UPLOAD, params={"uploadType": "resumable"}).respond(
+        200, headers={"Location": SESSION}
+    )
+    total = 2 * CHUNK_GRANULE
+    chunk = router.put(SESSION)
+    chunk.side_effect = [
+        httpx.Response(401, json=_error(401, "authError", "Invalid Credentials")),
+        httpx.Response(308, headers={"Range": f"bytes=0-{CHUNK_GRANULE - 1}"}),
+        httpx.Response(200, json=_resource("acme/big", total)),
+    ]
+    assert store.put("acme/big", _stream(total)).size == total
+    first, again = chunk.calls[0].request, chunk.calls[1].request
+    assert again.content == first.content
+    assert len(again.content) == CHUNK_GRANULE
+    assert again.headers["content-range"] == first.headers["content-range"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import secrets
@@ -143,7 +144,9 @@ class GCSStore(ObjectStore):
             # core does not retry a stream (this step is safe to repeat: it is in memory).
             answer = self._retry.call(functools.partial(self._upload_whole, resource, first))
             return object_info(key, answer)
-        return object_info(key, self._upload_resumable(resource, first, following, chunks))
+        pieces = itertools.chain((first, following), chunks)
+        del first, following  # held by the chain only until sent
+        return object_info(key, self._upload_resumable(resource, pieces))
 
     def _resource(
         self, key: str, content_type: str | None, metadata: Mapping[str, str] | None
@@ -184,21 +187,22 @@ class GCSStore(ObjectStore):
         return self._json(response)
 
     def _upload_resumable(
-        self, resource: dict[str, Any], first: bytes, following: bytes, rest: Iterator[bytes]
+        self, resource: dict[str, Any], pieces: Iterator[bytes]
     ) -> dict[str, Any]:
+        """Upload ``pieces`` (at least two) as one resumable upload, holding the chunk
+        being sent and the next one (to know which chunk is the last)."""
         session = self._retry.call(functools.partial(self._start_session, resource))
         try:
             offset = 0
-            current: bytes | None = first
-            upcoming: bytes | None = following
-            del first, following
+            current = next(pieces, None)
+            upcoming = next(pieces, None)
             while current is not None:
-                final = upcoming is None
-                total = offset + len(current) if final else None
+                total = offset + len(current) if upcoming is None else None
                 answer = self._retry.call(self._chunk_step(session, current, offset, total))
                 offset += len(current)
-                current, upcoming = upcoming, (next(rest, None) if upcoming is not None else None)
-                if final:
+                current = upcoming  # the sent chunk is released before the next is read
+                upcoming = next(pieces, None) if current is not None else None
+                if total is not None:
                     assert answer is not None
                     return answer
         except BaseException:
@@ -250,13 +254,20 @@ class GCSStore(ObjectStore):
     ) -> dict[str, Any] | None:
         size = "*" if total is None else str(total)
         span = f"{start}-{start + len(part) - 1}" if len(part) else "*"
-        response = self._http.request(
-            "PUT",
-            session,
-            content=part,
-            headers={"Content-Range": f"bytes {span}/{size}"},
-            accept=(_RESUME_INCOMPLETE,),
-        )
+        body = _Body(part)
+        try:
+            response = self._http.request(
+                "PUT",
+                session,
+                content=body,
+                headers={
+                    "Content-Range": f"bytes {span}/{size}",
+                    "Content-Length": str(len(part)),
+                },
+                accept=(_RESUME_INCOMPLETE,),
+            )
+        finally:
+            body.release()
         if total is None:
             if response.status_code != _RESUME_INCOMPLETE:
                 raise ProviderError(
@@ -452,6 +463,24 @@ class GCSStore(ObjectStore):
         if not isinstance(answer, dict):
             raise ProviderError("gcs answered with JSON that is not an object", provider=PROVIDER)
         return answer
+
+
+class _Body:
+    """A request body that can be sent again (after a 401) until it is released.
+
+    httpx's responses sit in reference cycles that only the garbage collector frees,
+    and each keeps its request's body: releasing the chunk once its request is done
+    keeps memory bounded to the chunks in hand, not to every chunk sent so far.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._data
+
+    def release(self) -> None:
+        self._data = b""
 
 
 def _now() -> datetime:
