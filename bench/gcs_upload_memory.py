@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 MIB = 1024 * 1024
 
@@ -121,8 +122,6 @@ def child(kind: str, endpoint: str, token_url: str, key: str, bucket: str, mib: 
     upload()
     seconds = time.perf_counter() - started
     peak = _status("VmHWM")
-    from urllib.parse import quote
-
     size = int(
         httpx.get(f"{endpoint}/storage/v1/b/{bucket}/o/{quote(name, safe='')}").json()["size"]
     )
@@ -166,9 +165,8 @@ def main() -> None:
             assert result["size"] == args.mib * MIB, result
             rows.append((label, result))
             # fake-gcs-server keeps objects in memory: free it for the next upload.
-            httpx.delete(
-                f"{endpoint}/storage/v1/b/{bucket}/o/{'bench%2F' if kind == 'store' else ''}upload-{kind}.bin"
-            )
+            name = quote(("bench/" if kind == "store" else "") + f"upload-{kind}.bin", safe="")
+            httpx.delete(f"{endpoint}/storage/v1/b/{bucket}/o/{name}", timeout=120)
 
     print(
         f"| upload of a {args.mib} MiB stream | baseline RSS (MiB) | peak RSS (MiB) "
