@@ -2,7 +2,7 @@
 
 Both sides make the same JSON API calls on the same fake-gcs-server (its own process)
 and bucket: put a 4 KiB object (one multipart upload request), get it, head it, list a
-prefix of 20 objects. The provider side goes through what application code uses,
+prefix of 20 objects (asking for the same ``fields``). The provider side goes through what application code uses,
 ``TenantStorage`` (key validation, the retry policy, cursor sealing, answer checks)
 over ``GCSStore`` (bearer token from google-auth's cached credentials); the raw side is
 an ``httpx.Client`` with a fixed bearer header. Calls alternate between the sides, and
@@ -31,6 +31,7 @@ from tenantkit_store_gcs import GCSSettings
 from tenantkit_store_gcs.store import GCSStore
 
 BUCKET = "bench-overhead"
+LIST_FIELDS = "items(name,size,etag,md5Hash,contentType,updated),prefixes,nextPageToken"
 BODY = os.urandom(4096)
 
 
@@ -79,7 +80,8 @@ class Raw:
 
     def list(self, prefix: str) -> list[str]:
         response = self.client.get(
-            f"/storage/v1/b/{BUCKET}/o", params={"prefix": prefix, "maxResults": 100}
+            f"/storage/v1/b/{BUCKET}/o",
+            params={"prefix": prefix, "maxResults": 100, "fields": LIST_FIELDS},
         )
         response.raise_for_status()
         return [item["name"] for item in response.json().get("items", [])]

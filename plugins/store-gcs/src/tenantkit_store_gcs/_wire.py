@@ -79,11 +79,13 @@ def object_info(key: str, resource: dict[str, Any]) -> ObjectInfo:
     """An object resource (https://cloud.google.com/storage/docs/json_api/v1/objects)
     as an :class:`ObjectInfo` for ``key``."""
     metadata = resource.get("metadata")
+    etag = resource.get("etag") or resource.get("md5Hash")
+    content_type = resource.get("contentType")
     return ObjectInfo(
         key=key,
         size=int(resource.get("size", 0)),
-        etag=resource.get("etag") or resource.get("md5Hash"),
-        content_type=resource.get("contentType"),
+        etag=etag or None,
+        content_type=content_type or None,
         last_modified=_timestamp(resource.get("updated")),
         metadata={str(k): str(v) for k, v in metadata.items()}
         if isinstance(metadata, dict)
@@ -95,6 +97,6 @@ def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value)
     except ValueError:
         return None

@@ -176,9 +176,9 @@ class GCSStore(ObjectStore):
             "POST",
             f"/upload/storage/v1/b/{self._bucket}/o",
             params={"uploadType": "multipart"},
-            # A list, not a join: the bytes are not copied, and the body can be sent
-            # again if the token is refreshed after a 401.
-            content=[head, data, tail],
+            # One buffer is one socket write; a large body goes as a list instead, so
+            # it is not copied (a list, unlike an iterator, is sent again after a 401).
+            content=head + data + tail if len(data) <= self._chunk else [head, data, tail],
             headers={
                 "Content-Type": f"multipart/related; boundary={boundary}",
                 "Content-Length": str(len(head) + len(data) + len(tail)),
@@ -348,30 +348,16 @@ class GCSStore(ObjectStore):
             )
         except NotFound:
             raise self._no_bucket() from None
-        items: list[dict[str, Any]] = list(answer.get("items", ()))
-        prefixes: list[str] = list(answer.get("prefixes", ()))
+        items: list[dict[str, Any]] = answer.get("items") or []
+        prefixes: list[str] = answer.get("prefixes") or []
         following = answer.get("nextPageToken")
-        next_cursor = _cursor("pageToken", following) if following else None
-        # Cloud Storage returns entries in name order and counts items and prefixes
-        # together against maxResults. A server that returns more is cut to the limit;
-        # while it has more items, prefixes past its last item are left for later (items
-        # before them may be missing). The next page then starts after the last entry
-        # kept (startOffset lists names at or after it).
-        entries = sorted(
-            [(item["name"], item) for item in items] + [(p, None) for p in prefixes],
-            key=lambda entry: entry[0].encode(),
-        )
-        kept = entries
-        if following and items:
-            last = max(item["name"].encode() for item in items)
-            kept = [entry for entry in kept if entry[0].encode() <= last]
-        kept = kept[:limit]
-        if len(kept) < len(entries):
-            next_cursor = _cursor("startOffset", _after(kept[-1][0], delimiter))
+        cursor = _cursor("pageToken", following) if following else None
+        if len(items) + len(prefixes) > limit or (following and prefixes):
+            items, prefixes, cursor = _cut(items, prefixes, bool(following), limit, delimiter)
         return Listing(
-            objects=[object_info(self._strip(name), item) for name, item in kept if item],
-            prefixes=[self._strip(name) for name, item in kept if item is None],
-            cursor=next_cursor,
+            objects=[object_info(self._strip(item["name"]), item) for item in items],
+            prefixes=[self._strip(name) for name in prefixes],
+            cursor=cursor,
         )
 
     # --- copying and deleting -----------------------------------------------------------
@@ -489,6 +475,40 @@ def _now() -> datetime:
 
 def _cursor(kind: str, value: str) -> str:
     return json.dumps({kind: value}, separators=(",", ":"))
+
+
+def _cut(
+    items: list[dict[str, Any]],
+    prefixes: list[str],
+    more: bool,
+    limit: int,
+    delimiter: str | None,
+) -> tuple[list[dict[str, Any]], list[str], str | None]:
+    """A page cut to ``limit`` entries, and the cursor of what follows.
+
+    Cloud Storage returns entries in name order and counts items and prefixes together
+    against ``maxResults``; a server that returns more is cut here. While it has more
+    items (``more``), prefixes past its last item are left for later, as items before
+    them may be missing. The next page starts after the last entry kept
+    (``startOffset`` lists names at or after it).
+    """
+    entries: list[tuple[str, dict[str, Any] | None]] = sorted(
+        [(item["name"], item) for item in items] + [(p, None) for p in prefixes],
+        key=lambda entry: entry[0].encode(),
+    )
+    kept = entries
+    if more and items:
+        last = max(item["name"].encode() for item in items)
+        kept = [entry for entry in kept if entry[0].encode() <= last]
+    kept = kept[:limit]
+    cursor = _cursor("startOffset", _after(kept[-1][0], delimiter)) if kept else None
+    if len(kept) == len(entries) and not more:
+        cursor = None
+    return (
+        [item for _, item in kept if item is not None],
+        [name for name, item in kept if item is None],
+        cursor,
+    )
 
 
 def _after(name: str, delimiter: str | None) -> str:
