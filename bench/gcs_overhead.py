@@ -3,10 +3,10 @@
 Both sides make the same JSON API calls on the same fake-gcs-server (its own process)
 and bucket: put a 4 KiB object (one multipart upload request), get it, head it, list a
 prefix of 20 objects (asking for the same ``fields``). The provider side goes through
-what application code uses, ``TenantStorage`` (key validation, the retry policy, cursor sealing, answer checks)
-over ``GCSStore`` (bearer token from google-auth's cached credentials); the raw side is
-an ``httpx.Client`` with a fixed bearer header. Calls alternate between the sides, and
-which side goes first alternates each round.
+what application code uses, ``TenantStorage`` (key validation, the retry policy,
+cursor sealing, answer checks) over ``GCSStore`` (bearer token from google-auth's
+cached credentials); the raw side is an ``httpx.Client`` with a fixed bearer header.
+Calls alternate between the sides, and which side goes first alternates each round.
 
     uv run python bench/gcs_overhead.py [--rounds 300]
 """
