@@ -37,7 +37,7 @@ _AWS_VERIFICATION_URL = (
 )
 
 
-class _Response(ga_transport.Response):  # type: ignore[misc]
+class _Response(ga_transport.Response):
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
 
@@ -54,7 +54,7 @@ class _Response(ga_transport.Response):  # type: ignore[misc]
         return self._response.content
 
 
-class _Transport(ga_transport.Request):  # type: ignore[misc]
+class _Transport(ga_transport.Request):
     """google-auth's ``Request`` over a :class:`ProviderHTTP` (absolute URLs)."""
 
     def __init__(self, http: ProviderHTTP) -> None:
@@ -93,7 +93,12 @@ def build_credentials(settings: GCSSettings) -> ga_credentials.Credentials:
         # The token endpoint is the operator's setting, never a URL taken from the key.
         info["token_uri"] = settings.token_url
         try:
-            return service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+            credentials: ga_credentials.Credentials = (
+                service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                    info, scopes=[SCOPE]
+                )
+            )
+            return credentials
         except (ValueError, ga_exceptions.GoogleAuthError) as exc:
             raise AuthenticationError(
                 f"the gcs service account key is unusable ({type(exc).__name__})",
@@ -103,7 +108,7 @@ def build_credentials(settings: GCSSettings) -> ga_credentials.Credentials:
     assert identity is not None  # the settings validator requires one mode
     from google.auth import aws
 
-    return aws.Credentials(
+    return aws.Credentials(  # type: ignore[no-untyped-call]
         audience=identity.audience,
         subject_token_type="urn:ietf:params:aws:token-type:aws4_request",  # noqa: S106
         token_url=identity.sts_url,
@@ -137,7 +142,7 @@ class BearerAuth(httpx.Auth):
             creds = self._credentials
             if not creds.valid or (stale is not None and creds.token == stale):
                 try:
-                    creds.refresh(self._transport)
+                    creds.refresh(self._transport)  # type: ignore[no-untyped-call]
                 except TenantkitError:
                     raise
                 except (ga_exceptions.GoogleAuthError, ValueError, KeyError) as exc:
@@ -165,6 +170,7 @@ class Signer:
         self._credentials = credentials
         identity = settings.workload_identity
         if identity is None:
+            assert isinstance(credentials, ga_credentials.Signing)  # a key's credentials
             self.email: str = credentials.signer_email
             self._sign_blob_url: str | None = None
         else:
@@ -177,7 +183,8 @@ class Signer:
     def sign(self, message: bytes, http: ProviderHTTP) -> bytes:
         """The RSA-SHA256 signature of ``message``; ``http`` carries the bearer token."""
         if self._sign_blob_url is None:
-            return bytes(self._credentials.sign_bytes(message))
+            assert isinstance(self._credentials, ga_credentials.Signing)
+            return bytes(self._credentials.sign_bytes(message))  # type: ignore[no-untyped-call]
         response = http.request(
             "POST",
             self._sign_blob_url,

@@ -218,7 +218,7 @@ class GCSStore(ObjectStore):
             json=resource,
             headers={"X-Upload-Content-Type": resource["contentType"]},
         )
-        session = response.headers.get("location", "")
+        session = str(response.headers.get("location", ""))
         if _origin(session) != self._origin:
             raise ProviderError(
                 "gcs answered a resumable upload with a session URL outside its endpoint",
