@@ -168,7 +168,7 @@ def main() -> None:
         # The client side alone: the same puts with the botocore call stubbed out.
         database.close()
         stub = _NoNetwork()
-        database._client = raw.client = stub
+        database._aws.client = raw.client = stub
         local = measure(
             2000,
             lambda i: db.put("notes", {"pk": "p", "sk": f"{i % 50:04}", **FIELDS}),

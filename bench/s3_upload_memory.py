@@ -3,9 +3,11 @@
 Each upload runs in a fresh interpreter, so that its peak is its own: the child imports
 what it needs, builds its client, records its resident set (the baseline), then uploads
 a stream generated 1 MiB at a time and reports its high-water mark (``VmHWM``, which
-no sampling can miss). For comparison, the same stream goes through boto3's managed
-``upload_fileobj`` (default ``TransferConfig``) in another fresh interpreter. The moto
-server runs in a process of its own.
+no sampling can miss). The provider uploads it with its default four parts in flight,
+and with one (``max_concurrency=1``, how it uploaded before parts went in parallel);
+for comparison, the same stream goes through boto3's managed ``upload_fileobj``
+(default ``TransferConfig``) in another fresh interpreter. The moto server runs in a
+process of its own.
 
     uv run python bench/s3_upload_memory.py [--mib 512]
 """
@@ -65,12 +67,16 @@ def child(kind: str, endpoint: str, bucket: str, mib: int) -> None:
     from tenantkit import ProviderContext, TenantStorage
     from tenantkit.cursors import CursorSigner
     from tenantkit_store_s3 import S3Settings
-    from tenantkit_store_s3.store import S3Store
+    from tenantkit_store_s3.store import DEFAULT_CONCURRENCY, S3Store
 
     key = f"upload-{kind}.bin"
-    if kind == "store":
+    if kind in ("store", "store-serial"):
         settings = S3Settings(bucket=bucket, region="us-east-1", endpoint_url=endpoint)
-        store = S3Store(settings, ProviderContext(tenant_id="bench", provider="s3"))
+        store = S3Store(
+            settings,
+            ProviderContext(tenant_id="bench", provider="s3"),
+            max_concurrency=1 if kind == "store-serial" else DEFAULT_CONCURRENCY,
+        )
         storage = TenantStorage(
             store,
             tenant_id="bench",
@@ -104,7 +110,9 @@ def child(kind: str, endpoint: str, bucket: str, mib: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=512, help="size of the stream in MiB")
-    parser.add_argument("--child", choices=["store", "boto3"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["store", "store-serial", "boto3"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -122,7 +130,8 @@ def main() -> None:
         )
         rows = []
         for kind, label in (
-            ("store", "s3 provider, `TenantStorage.put(stream)`"),
+            ("store", "s3 provider, `TenantStorage.put(stream)`, 4 parts in flight"),
+            ("store-serial", "s3 provider, 1 part in flight (`max_concurrency=1`, as before)"),
             ("boto3", "boto3 `upload_fileobj` (default TransferConfig), for comparison"),
         ):
             command = [sys.executable, __file__, "--child", kind, "--endpoint", endpoint]

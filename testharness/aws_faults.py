@@ -20,6 +20,7 @@ would see from AWS. Bodies follow each protocol's documented error format:
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,14 +60,16 @@ class Fault:
     protocol: str
     times: int | None
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     calls: int = 0
-    _unregister: list[Any] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, request: Any, **_: Any) -> Any:
-        if self.times is not None and self.calls >= self.times:
-            return None
-        self.calls += 1
-        headers = {"x-amz-request-id": _REQUEST_ID}
+        with self._lock:  # parts of one upload are sent from several threads
+            if self.times is not None and self.calls >= self.times:
+                return None
+            self.calls += 1
+        headers = {"x-amz-request-id": _REQUEST_ID, **self.headers}
         if self.protocol == "json":
             headers["content-type"] = "application/x-amz-json-1.0"
             document = {"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}"}
@@ -105,13 +108,17 @@ class AwsFaults:
         message: str = "injected",
         times: int | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """Answer the next ``times`` calls of ``operation`` (all, if None) with an error.
 
-        ``extra`` adds members to a JSON error body (``CancellationReasons``...).
+        ``extra`` adds members to a JSON error body (``CancellationReasons``...);
+        ``headers`` adds response headers (``Retry-After``...).
         """
         model = client.meta.service_model
-        fault = Fault(status, code, message, model.protocol, times, dict(extra or {}))
+        fault = Fault(
+            status, code, message, model.protocol, times, dict(extra or {}), dict(headers or {})
+        )
         event = f"before-send.{model.service_id.hyphenize()}.{operation}"
         client.meta.events.register_first(event, fault)
         self._installed.append((client, event, fault))

@@ -44,7 +44,7 @@ def _client_error(
         ("404", 404, errors.NotFound),
         ("SomethingNew", 400, errors.InvalidRequest),
         ("SomethingNew", 502, errors.ProviderUnavailable),
-        ("SomethingNew", 429, errors.Throttled),
+        ("SomethingNew", 429, errors.RateLimited),  # the status table of every provider
     ],
 )
 def test_client_errors_by_code_then_status(code: str, status: int, expected: type) -> None:

@@ -441,7 +441,7 @@ def test_validate_reports_a_plugin_that_fails_to_load(
 def test_schema_is_the_json_schema_of_a_tenant_secret(
     capsys: pytest.CaptureFixture[str], planted: str
 ) -> None:
-    status, out, _ = run(capsys, "secret", "schema")
+    status, out, _ = run(capsys, "secret", "schema", "--json")
     assert status == 0
     schema = json.loads(out)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -453,6 +453,42 @@ def test_schema_is_the_json_schema_of_a_tenant_secret(
     assert planted_section["properties"]["api_key"]["writeOnly"] is True
     assert "api_key" in planted_section["required"]
     assert set(schema["properties"]["db"]["discriminator"]["mapping"]) >= {"sqlite"}
+    # Every provider field names its owner; a plugin that declares nothing owns nothing.
+    assert {p["x-tenantkit-owner"] for p in planted_section["properties"].values()} == {"operator"}
+    echo = schema["$defs"]["EchoLlmSection"]["properties"]
+    assert echo["prefix"]["x-tenantkit-owner"] == "tenant"
+    assert echo["replies"]["x-tenantkit-owner"] == "operator"
+    local = schema["$defs"]["LocalStorageSection"]["properties"]
+    assert {name: p["x-tenantkit-owner"] for name, p in local.items()} == {
+        "provider": "operator",
+        "root": "operator",
+        "base_url": "operator",
+        "signing_key": "operator",
+    }
+
+
+def test_schema_shows_who_owns_each_setting(
+    capsys: pytest.CaptureFixture[str], planted: str
+) -> None:
+    status, out, _ = run(capsys, "secret", "schema")
+    assert status == 0
+    sections = {block.split("\n", 1)[0]: block for block in out.split("\n\n")}
+    planted_block = sections["llm provider 'planted' (tenantkit-llm-planted)"]
+    rows = {line.split()[0]: line.split()[1:] for line in planted_block.splitlines()[1:]}
+    assert rows["api_key"][:2] == ["operator", "SecretStr"]
+    assert "secret" in rows["api_key"][-1]
+    assert rows["timeout"][:2] == ["operator", "float"]
+    echo = sections["llm provider 'echo' (tenantkit)"]
+    owners = {line.split()[0]: line.split()[1] for line in echo.splitlines()[1:]}
+    assert owners == {
+        "field": "owner",
+        "model": "tenant",
+        "prefix": "tenant",
+        "replies": "operator",
+        "fail_with": "operator",
+    }
+    local = sections["storage provider 'local' (tenantkit)"]
+    assert {line.split()[1] for line in local.splitlines()[2:]} == {"operator"}
 
 
 # --- check ---------------------------------------------------------------------------

@@ -444,12 +444,12 @@ def test_http_expiry_is_checked(served: LocalObjectStore, http: httpx.Client) ->
     url = served.presign_get("t/doc", expires_in=60)
     assert http.get(url).status_code == 200
     past = int(time.time()) - 1
-    signature = served._signature("GET", "t/doc", past, "")
-    expired = f"{url.split('?')[0]}?expires={past}&signature={signature}"
+    signature = served._signature("GET", "t", "t/doc", past, "")
+    expired = f"{url.split('?')[0]}?tenant=t&expires={past}&signature={signature}"
     response = http.get(expired)
     assert response.status_code == 403
     assert "expired" in response.text
-    forged = f"{url.split('?')[0]}?expires={past + 3600}&signature={signature}"
+    forged = f"{url.split('?')[0]}?tenant=t&expires={past + 3600}&signature={signature}"
     response = http.get(forged)
     assert response.status_code == 403
     assert "signature" in response.text
@@ -461,3 +461,48 @@ def test_http_missing_object_is_404_only_with_a_valid_signature(
     url = served.presign_get("t/nothing", expires_in=60)
     assert http.get(url).status_code == 404
     assert http.get(url.replace("signature=", "signature=f")).status_code == 403
+
+
+# --- presigned URLs are bound to a tenant -----------------------------------------------
+
+
+def test_a_url_serves_only_keys_under_the_tenant_it_was_signed_for(
+    served: LocalObjectStore, http: httpx.Client
+) -> None:
+    served.put("acme/doc", b"acme's")
+    served.put("globex/doc", b"globex's")
+    url = served.presign_get("acme/doc", expires_in=60)
+    assert "tenant=acme" in url
+    assert http.get(url).content == b"acme's"
+    base, query = url.split("?")
+    other = base.replace("/acme/doc", "/globex/doc")
+    assert http.get(f"{other}?{query}").status_code == 403
+    expires = int(time.time()) + 60
+    # Even a signature made with the store's own key refuses a key outside its tenant.
+    signed = served._signature("GET", "acme", "globex/doc", expires, "")
+    crossed = http.get(f"{other}?tenant=acme&expires={expires}&signature={signed}")
+    assert crossed.status_code == 403
+    assert "tenant" in crossed.text
+    for tenant in ("", "glob", "ACME", "tenantkit-control-plane"):
+        signed = served._signature("GET", tenant, "globex/doc", expires, "")
+        refused = http.get(f"{other}?tenant={tenant}&expires={expires}&signature={signed}")
+        assert refused.status_code == 403, tenant
+    for key in ("doc", "tenantkit-control-plane/doc", "Not_A_Tenant/doc"):
+        with pytest.raises(InvalidKey):
+            served.presign_get(key, expires_in=60)
+
+
+def test_a_presign_app_serves_only_the_tenants_it_is_told(
+    tmp_path: Path, http: httpx.Client
+) -> None:
+    port = free_port()
+    store = _store(tmp_path / "root", f"http://127.0.0.1:{port}")
+    store.put("acme/doc", b"acme's")
+    store.put("globex/doc", b"globex's")
+    with serve(PresignApp(store, tenants=lambda tenant: tenant == "acme"), port=port):
+        assert http.get(store.presign_get("acme/doc", expires_in=60)).content == b"acme's"
+        refused = http.get(store.presign_get("globex/doc", expires_in=60))
+        assert refused.status_code == 403
+        put = store.presign_put("globex/doc", expires_in=60)
+        assert http.put(put, content=b"overwritten").status_code == 403
+    assert store.get("globex/doc") == b"globex's"

@@ -101,6 +101,8 @@ class RequiredOnly(Database):
 
 
 class TestRequiredOnly(DatabaseConformance):
+    settings_provider = "sqlite"  # a wrapper of the registered provider
+
     @pytest.fixture
     def database(self) -> Iterator[Database]:
         inner = _open(":memory:")

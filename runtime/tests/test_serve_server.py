@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -383,65 +382,3 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
-
-
-# --- local storage ------------------------------------------------------------------------
-
-
-def _tenant(config: Path, tenant: str, base_url: str, root: Path, key: str) -> None:
-    config.mkdir(parents=True, exist_ok=True)
-    document = {
-        "schema_version": 1,
-        "tenant_id": tenant,
-        "db": {"provider": "sqlite", "path": str(root / "db.sqlite3")},
-        "llm": {"provider": "echo"},
-        "storage": {
-            "provider": "local",
-            "root": str(root),
-            "base_url": base_url,
-            "signing_key": key,
-        },
-    }
-    (config / f"{tenant}.json").write_text(json.dumps(document))
-
-
-def test_local_storage_urls_are_served_where_their_base_url_points(tmp_path: Path) -> None:
-    from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
-    from tenantkit.settings import Secret
-
-    sock = bind(0)
-    host, port = sock.getsockname()
-    url = f"http://{host}:{port}"
-    config = tmp_path / "config"
-    key = "storage-key-0123456789abcdef"
-    _tenant(config, "acme", url + "/blobs", tmp_path / "acme", key)
-    _tenant(config, "elsewhere", "http://127.0.0.1:9/blobs2", tmp_path / "other", key)
-    storage = StorageMounts(config, url)
-    assert storage.paths == ["/blobs"]
-    app = Gateway(Functions({}), storage=storage)
-    store = LocalObjectStore(
-        LocalStorageSettings(
-            root=tmp_path / "acme", base_url=url + "/blobs", signing_key=Secret(key)
-        )
-    )
-    with LocalServer(app, sock).running(), httpx.Client(trust_env=False) as http:
-        put = store.presign_put("acme/notes/a b.txt", expires_in=60, content_type="text/plain")
-        assert (
-            http.put(put, content=b"hello", headers={"content-type": "text/plain"}).status_code
-            == 200
-        )
-        get = store.presign_get("acme/notes/a b.txt", expires_in=60)
-        assert http.get(get).content == b"hello"
-        assert http.get(get.replace("signature=", "signature=0")).status_code == 403
-        assert http.get(url + "/blobs/acme/notes/a%20b.txt").status_code == 403
-        # A tenant added while the server runs is served on the next miss.
-        _tenant(config, "later", url + "/late", tmp_path / "later", key)
-        later = LocalObjectStore(
-            LocalStorageSettings(
-                root=tmp_path / "later", base_url=url + "/late", signing_key=Secret(key)
-            )
-        )
-        later.put("later/x", b"new")
-        time.sleep(1.1)
-        assert http.get(later.presign_get("later/x", expires_in=60)).content == b"new"
-        assert storage.paths == ["/blobs", "/late"]

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from tenantkit.resolver import Resolver, Tenant
     from tenantkit.retry import RetryPolicy
     from tenantkit.scoped import TenantDatabase, TenantLLM, TenantStorage
-    from tenantkit.settings import Owner, ProviderSettings, Secret, TenantOwned
+    from tenantkit.settings import Owner, ProviderSettings, PublicHttpsUrl, Secret, TenantOwned
     from tenantkit.sources import DirectorySource, SecretsManagerSource
     from tenantkit.storage import Listing, ObjectInfo, ObjectStore, StorageCapability
 
@@ -107,6 +107,7 @@ _EXPORTS: dict[str, str] = {
     "Secret": "tenantkit.settings",
     "Owner": "tenantkit.settings",
     "TenantOwned": "tenantkit.settings",
+    "PublicHttpsUrl": "tenantkit.settings",
     "DirectorySource": "tenantkit.sources",
     "SecretsManagerSource": "tenantkit.sources",
     "Listing": "tenantkit.storage",
@@ -157,6 +158,7 @@ __all__ = [
     "ProviderContext",
     "ProviderSettings",
     "ProviderSpec",
+    "PublicHttpsUrl",
     "Resolver",
     "RetryPolicy",
     "Schema",

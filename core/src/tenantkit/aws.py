@@ -1,44 +1,57 @@
-"""AWS plumbing shared by the providers built on boto3 (DynamoDB, S3).
+"""AWS plumbing: every boto3/botocore client tenantkit makes goes through here.
 
 * :func:`make_client`: a botocore client for one tenant, with timeouts on every call
   and no hidden retries (the core's one :class:`tenantkit.RetryPolicy` retries,
-  nothing else). Credentials come from the default chain (the Lambda function's
-  role), or from a role in the tenant's own AWS account, assumed with STS; botocore
-  keeps those session credentials and refreshes them before they expire.
+  nothing else; a ``config`` cannot turn botocore's retries back on). Credentials
+  come from the default chain (the Lambda function's role), whose session every
+  such client shares, or from a role in the tenant's own AWS account, assumed with
+  STS; botocore keeps those session credentials and refreshes them before they
+  expire.
+* :class:`ProviderAWS`: a client bound once to its provider name, the service's own
+  error codes and a plugin's refinements; its :meth:`~ProviderAWS.call` (or, where
+  a plugin reads a botocore answer itself, :meth:`~ProviderAWS.translating`) turns
+  every botocore failure into the taxonomy. The one way an AWS client is called.
 * :func:`classify`: a botocore exception → the taxonomy, by the service's error code
   (the plugin's ``codes`` first, then the codes every AWS service shares), then the
-  HTTP status.
+  HTTP status (the table :mod:`tenantkit.http` uses: 429 without a known code is
+  :class:`RateLimited`, AWS's throttling codes are :class:`Throttled`), with
+  ``Retry-After`` read into ``retry_after``.
 
-boto3 is imported when a client is made, not when tenantkit is imported.
+boto3 is an extra (``pip install 'tenantkit[aws]'``) imported when a client is made,
+not when tenantkit is imported.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.errors import (
     AuthenticationError,
     ConditionFailed,
+    ConfigurationError,
     ConnectionFailed,
     InvalidRequest,
-    NotFound,
     PermissionDenied,
     ProviderError,
     ProviderUnavailable,
     QuotaExceeded,
+    TenantkitError,
     Throttled,
     Timeout,
 )
+from tenantkit.http import _BY_STATUS as _HTTP_BY_STATUS
+from tenantkit.http import parse_retry_after
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.loaders import Loader
 
-__all__ = ["COMMON_CODES", "classify", "make_client", "role_session_name"]
+__all__ = ["COMMON_CODES", "ProviderAWS", "classify", "make_client", "role_session_name"]
 
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
@@ -88,19 +101,11 @@ COMMON_CODES: dict[str, type[ProviderError]] = {
     "LimitExceededException": QuotaExceeded,
 }
 
-_BY_STATUS: dict[int, type[ProviderError]] = {
-    400: InvalidRequest,
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: ConditionFailed,
-    412: ConditionFailed,
-    429: Throttled,
-    500: ProviderUnavailable,
-    502: ProviderUnavailable,
-    503: ProviderUnavailable,
-    504: Timeout,
-}
+#: The HTTP status table of every provider, plus S3's bodiless 412 (a HEAD whose
+#: precondition failed).
+_BY_STATUS: dict[int, type[ProviderError]] = {**_HTTP_BY_STATUS, 412: ConditionFailed}
+
+_MISSING_EXTRA = "AWS support needs boto3: pip install 'tenantkit[aws]'"
 
 _ROLE_SESSION_NAME_MAX = 64
 
@@ -131,18 +136,21 @@ def make_client(
         connect_timeout, read_timeout: seconds, on every request.
         config: further :class:`botocore.config.Config` options (``s3`` addressing...).
     """
-    from botocore.config import Config
+    try:
+        from botocore.config import Config
+    except ImportError:
+        raise ConfigurationError(f"{service}: {_MISSING_EXTRA}") from None
 
     options: dict[str, Any] = {
         "region_name": region,
         "connect_timeout": connect_timeout,
         "read_timeout": read_timeout,
-        # One attempt per call: the core's RetryPolicy is the one retry loop (backoff,
-        # jitter, a total time budget). botocore retrying underneath it would multiply
-        # the attempts and overrun that budget.
-        "retries": {"total_max_attempts": 1, "mode": "standard"},
         "tcp_keepalive": True,
         **(config or {}),
+        # One attempt per call: the core's RetryPolicy is the one retry loop (backoff,
+        # jitter, a total time budget). botocore retrying underneath it would multiply
+        # the attempts and overrun that budget, so no config turns it back on.
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
     }
     client_config = Config(**options)
     with _lock:
@@ -161,6 +169,74 @@ def make_client(
             service, region_name=region, endpoint_url=endpoint_url, config=client_config
         )
     return client
+
+
+class ProviderAWS:
+    """A botocore client bound once to one provider instance.
+
+    Everything that is the same for every call lives here, set once in the
+    provider's constructor: the provider name errors carry, the service's own error
+    codes, and ``refine``, which turns a classified error into the plugin's own (a
+    missing table into a :class:`ConfigurationError` naming it). Each call is then
+    just the request::
+
+        self._aws = ProviderAWS(
+            "dynamodb", make_client("dynamodb", region=..., read_timeout=10),
+            codes=CODES, refine=self._refine,
+        )
+        answer = self._aws.call("get_item", TableName=table, Key=key)
+
+    Where the plugin must look at botocore's answer itself (a streamed body, the old
+    item of a failed condition), it calls ``self._aws.client`` inside
+    ``with self._aws.translating():``; whatever botocore failure escapes the block
+    is translated the same way. Nothing here retries: the core's policy does.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        client: Any,
+        *,
+        codes: Mapping[str, type[ProviderError]] | None = None,
+        refine: Callable[[ProviderError], TenantkitError] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.client = client
+        self._codes = dict(codes or {})
+        self._refine = refine
+
+    def __repr__(self) -> str:
+        return f"ProviderAWS({self.provider!r})"
+
+    def call(self, operation: str, /, **params: Any) -> dict[str, Any]:
+        """Call one operation (``"put_item"``) and return botocore's parsed answer."""
+        with self.translating():
+            answer: dict[str, Any] = getattr(self.client, operation)(**params)
+        return answer
+
+    @contextmanager
+    def translating(self) -> Iterator[None]:
+        """Turn a botocore failure raised in the block into the taxonomy's error."""
+        try:
+            yield
+        except Exception as exc:
+            if not _is_botocore_error(exc):
+                raise
+            raise self.error(exc) from None
+
+    def error(self, exc: Exception) -> TenantkitError:
+        """The taxonomy's error for a botocore exception of this provider's client."""
+        error = classify(exc, self.provider, codes=self._codes)
+        return self._refine(error) if self._refine is not None else error
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _is_botocore_error(exc: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, ClientError | BotoCoreError)
 
 
 def role_session_name(tenant_id: str) -> str:
@@ -317,7 +393,9 @@ def _client_error(
     meta = response.get("ResponseMetadata", {})
     code = str(error.get("Code") or "") or None
     status = meta.get("HTTPStatusCode")
-    request_id = meta.get("RequestId") or meta.get("HTTPHeaders", {}).get("x-amz-request-id")
+    headers = meta.get("HTTPHeaders") or {}
+    request_id = meta.get("RequestId") or headers.get("x-amz-request-id")
+    retry_after = parse_retry_after(headers) if headers else None
     text = str(error.get("Message") or "").strip()
     cls = (code and (codes.get(code) or COMMON_CODES.get(code))) or _BY_STATUS.get(status or 0)
     if cls is None:
@@ -336,7 +414,14 @@ def _client_error(
         message = f"{provider} {operation or 'call'} failed: {code or status}"
         if text:
             message += f": {_shorten(text)}"
-    return cls(message, provider=provider, status=status, code=code, request_id=request_id)
+    return cls(
+        message,
+        provider=provider,
+        status=status,
+        code=code,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
 
 
 def _shorten(text: str, limit: int = 500) -> str:

@@ -1,12 +1,14 @@
 """The tenant configuration cache: bounded TTL + LRU, stale-if-error, forced refresh.
 
 Entries are keyed by tenant *and* version stage. A fresh entry is served from memory.
-When it expires the source is asked again; if the source fails with a retryable
-:class:`ConfigSourceError`, the last good configuration is served for up to
-``stale_for`` seconds (with a warning), and the source is not asked again for
-``retry_interval`` seconds so an outage is not hammered. Forced refresh and
-:meth:`ConfigCache.refresh_after_auth_error` (at most once per ``auth_refresh_interval``
-per tenant) let rotated credentials apply at once.
+When it expires the source is asked again, by one caller at a time per entry (single
+flight): while that fetch runs, other callers are served the last good configuration
+at once, or, when there is none, wait for the fetch and share its result. If the
+source fails with a retryable :class:`ConfigSourceError`, the last good configuration
+is served until exactly ``stale_for`` seconds after it was fetched (with a warning),
+and the source is not asked again for ``retry_interval`` seconds so an outage is not
+hammered. Forced refresh and :meth:`ConfigCache.refresh_after_auth_error` (at most
+once per ``auth_refresh_interval`` per tenant) let rotated credentials apply at once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ class _Good:
     config: TenantConfig
     fetched_at: float
     retry_at: float = 0.0
+
+
+class _Flight:
+    """One fetch in progress; callers that cannot be served meanwhile wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.config: TenantConfig | None = None
+        self.error: BaseException | None = None
 
 
 class ConfigCache:
@@ -73,6 +84,7 @@ class ConfigCache:
         self._fresh: TTLCache[tuple[str, str], TenantConfig] = TTLCache(maxsize, ttl, timer=clock)
         self._good: LRUCache[tuple[str, str], _Good] = LRUCache(maxsize)
         self._auth_refreshed: LRUCache[str, float] = LRUCache(maxsize)
+        self._flights: dict[tuple[str, str], _Flight] = {}
         self._lock = threading.Lock()
 
     @property
@@ -120,16 +132,44 @@ class ConfigCache:
         return previous is None or previous.config.version != config.version
 
     def _load(self, key: tuple[str, str], *, force: bool) -> TenantConfig:
-        tenant_id, stage = key
+        tenant_id, _ = key
         check_tenant_id(tenant_id)
         now = self._clock()
         with self._lock:
             good = self._good.get(key)
-            if not force and good is not None and now < good.retry_at:
-                return good.config  # still inside an outage's retry interval
+            usable = good is not None and now - good.fetched_at <= self._stale_for
+            if not force and usable and good is not None and now < good.retry_at:
+                return good.config  # inside an outage's retry interval
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            if not force and usable and good is not None:
+                return good.config  # another caller is fetching: no waiting
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            assert flight.config is not None
+            return flight.config
+        try:
+            flight.config = self._fetch(key, good)
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+        return flight.config
+
+    def _fetch(self, key: tuple[str, str], good: _Good | None) -> TenantConfig:
+        tenant_id, stage = key
+        started = self._clock()
         try:
             document = self._source.fetch(tenant_id, stage=stage)
         except ConfigSourceError as exc:
+            now = self._clock()
             if good is None or now - good.fetched_at > self._stale_for:
                 raise
             log.warning(
@@ -153,5 +193,5 @@ class ConfigCache:
             )
         with self._lock:
             self._fresh[key] = config
-            self._good[key] = _Good(config, now)
+            self._good[key] = _Good(config, started)
         return config

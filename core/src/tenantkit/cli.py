@@ -4,7 +4,7 @@
 
     tenantkit providers [--json] [--strict]
     tenantkit secret validate FILE... [--defaults FILE]
-    tenantkit secret schema
+    tenantkit secret schema [--json]
     tenantkit check TENANT (--config-dir DIR | --secrets-prefix PREFIX
                             [--endpoint-url URL] [--region REGION])
                            [--ensure-schema] [--json]
@@ -149,9 +149,15 @@ def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
     validate.set_defaults(func=_secret_validate)
     schema = secret_commands.add_parser(
         "schema",
-        help="print the JSON Schema of a tenant secret",
-        description="Print the JSON Schema of a tenant secret, with the sections of "
-        "every installed provider.",
+        help="show every installed provider's settings and who owns each",
+        description="Show the settings of every installed provider: each field, its "
+        "type, whether it is required or secret, and its owner (operator: only the "
+        "operator's tools change it; tenant: a tenant admin may change it through the "
+        "config API). With --json, the JSON Schema of a tenant secret, each provider "
+        "field carrying its owner under x-tenantkit-owner.",
+    )
+    schema.add_argument(
+        "--json", action="store_true", help="print the JSON Schema of a tenant secret"
     )
     schema.set_defaults(func=_secret_schema)
 
@@ -305,10 +311,42 @@ def _print_problems(name: str, problems: Sequence[FieldError]) -> None:
 
 
 def _secret_schema(args: argparse.Namespace) -> int:
-    from tenantkit.config import json_schema
+    from tenantkit.config import json_schema, provider_specs
+    from tenantkit.registry import KINDS
+    from tenantkit.settings import field_owner
 
-    _print_json(json_schema(_plugins()))
+    plugins = _plugins()
+    if args.json:
+        _print_json(json_schema(plugins))
+        return 0
+    print("Who owns each setting: operator (where data lives, endpoints, roles, paths, keys;")
+    print("only the operator's tools change it) or tenant (a tenant admin may change it).")
+    for kind in KINDS:
+        for spec in provider_specs(plugins, kind):
+            print(f"\n{kind} provider {spec.name!r} ({spec.distribution or spec.module})")
+            rows = [("field", "owner", "type", "")]
+            for name, info in spec.settings.model_fields.items():
+                notes = "required" if info.is_required() else ""
+                if "SecretStr" in repr(info.annotation):
+                    notes = f"{notes}, secret" if notes else "secret"
+                rows.append((name, field_owner(spec.settings, name).value, _type(info), notes))
+            widths = [max(len(row[i]) for row in rows) for i in range(3)]
+            for row in rows:
+                cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+                print("  " + "  ".join([*cells, row[3]]).rstrip())
     return 0
+
+
+def _type(info: Any) -> str:
+    """A field's type, short: ``str | None``, ``Literal['a', 'b']``."""
+    annotation = info.annotation
+    text = annotation.__name__ if isinstance(annotation, type) else repr(annotation)
+    for noise in ("typing.", "pydantic.types.", "pathlib.", "tenantkit."):
+        text = text.replace(noise, "")
+    text = text.replace("NoneType", "None")
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = f"{text[len('Optional[') : -1]} | None"
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 # --- check ---------------------------------------------------------------------------

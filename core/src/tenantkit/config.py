@@ -32,7 +32,13 @@ from tenantkit.errors import FieldError, PluginError, ProviderNotFound, SecretVa
 from tenantkit.identifiers import TENANT_ID
 from tenantkit.plugins import Plugins
 from tenantkit.registry import KINDS, Kind, ProviderSpec
-from tenantkit.settings import ProviderSettings, secret_values
+from tenantkit.settings import (
+    OWNER_SCHEMA_KEY,
+    Owner,
+    ProviderSettings,
+    field_owner,
+    secret_values,
+)
 from tenantkit.validation import field_errors
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "json_schema",
     "parse_secret_text",
     "parse_tenant_config",
+    "provider_specs",
 ]
 
 SCHEMA_VERSION = 1
@@ -247,17 +254,19 @@ def json_schema(plugins: Plugins) -> dict[str, Any]:
     """The JSON Schema of a tenant secret with every installed provider's section.
 
     This imports every installed plugin (it is for tooling, not for the request path);
-    plugins that fail to load are left out.
+    plugins that fail to load are left out. Every property of a provider section
+    carries its owner under ``x-tenantkit-owner`` (``operator`` or ``tenant``).
     """
     fields: dict[str, Any] = {}
+    owners: dict[str, dict[str, str]] = {}
     for kind in KINDS:
         variants: list[type[BaseModel]] = []
-        for ref in plugins.available(kind):
-            try:
-                spec = plugins.get(kind, ref.name)
-            except PluginError:
-                continue
-            variants.append(_section_model(spec))
+        for spec in provider_specs(plugins, kind):
+            section = _section_model(spec)
+            variants.append(section)
+            owners[section.__name__] = {
+                name: field_owner(spec.settings, name).value for name in spec.settings.model_fields
+            }
         if not variants:
             fields[kind] = (dict[str, Any], ...)
             continue
@@ -272,7 +281,22 @@ def json_schema(plugins: Plugins) -> dict[str, Any]:
     )
     schema: dict[str, Any] = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    for name, section_owners in owners.items():
+        properties = schema.get("$defs", {}).get(name, {}).get("properties", {})
+        for field, prop in properties.items():
+            prop[OWNER_SCHEMA_KEY] = section_owners.get(field, Owner.OPERATOR.value)
     return schema
+
+
+def provider_specs(plugins: Plugins, kind: Kind) -> list[ProviderSpec]:
+    """Every installed provider of ``kind`` that loads, by name (imports them all)."""
+    specs: list[ProviderSpec] = []
+    for ref in plugins.available(kind):
+        try:
+            specs.append(plugins.get(kind, ref.name))
+        except PluginError:
+            continue
+    return specs
 
 
 def _section_model(spec: ProviderSpec) -> type[BaseModel]:

@@ -200,6 +200,9 @@ class Resolver:
         retry: the retry policy for provider calls.
         max_tenants: tenants kept with their provider instances.
         config_ttl, stale_for: see :class:`ConfigCache`.
+        config_retry_interval: while the configuration source is failing, seconds
+            between attempts at it (the last good configuration is served meanwhile,
+            never past ``stale_for``).
     """
 
     def __init__(
@@ -213,13 +216,18 @@ class Resolver:
         max_tenants: int = 256,
         config_ttl: float = 300.0,
         stale_for: float = 3600.0,
+        config_retry_interval: float = 10.0,
     ) -> None:
         self._plugins = plugins or default_plugins()
         self._schema = schema or Schema()
         self._retry = retry or RetryPolicy()
         self._signer = CursorSigner(signing_key or _signing_key_from_env())
         self._configs = ConfigCache(
-            source, plugins=self._plugins, ttl=config_ttl, stale_for=stale_for
+            source,
+            plugins=self._plugins,
+            ttl=config_ttl,
+            stale_for=stale_for,
+            retry_interval=config_retry_interval,
         )
         self._tenants = _ClosingLRU(max_tenants)
         self._lock = threading.Lock()

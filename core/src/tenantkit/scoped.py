@@ -122,7 +122,14 @@ class _Scoped:
             )
 
     def _call(self, fn: Callable[[], T], *, retry: bool = True) -> T:
-        """Run one provider call: retried if allowed, errors typed and scrubbed."""
+        """Run one provider call: retried if allowed, errors typed and scrubbed.
+
+        A provider that loops inside one call (batch chunks, upload parts) retries
+        each step with ``context.retry``; the error it raises once that budget is
+        spent is final, and the policy here passes it on without another attempt
+        (:func:`tenantkit.retry.was_retried`), so one call never makes more than the
+        policy's attempts per step nor outlasts its time budget.
+        """
         try:
             return self._retry.call(fn) if retry else fn()
         except TenantkitError as exc:
@@ -613,12 +620,7 @@ class TenantStorage(_Scoped):
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         src, dst = self._full(source), self._full(destination)
-        return self._relative(
-            self._call(
-                lambda: self._store.copy(src, dst),
-                retry="copy" not in self._store.retried_inside,
-            )
-        )
+        return self._relative(self._call(lambda: self._store.copy(src, dst)))
 
     def presign_get(self, key: str, *, expires_in: int = 300) -> str:
         """A URL that downloads the object until it expires (1 s to 7 days)."""

@@ -14,21 +14,32 @@ Declare it once, on the field::
         endpoint: str                                   # operator-owned
         api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
         model: Annotated[str, tenantkit.TenantOwned] = "small"
+
+A URL a tenant may set is a :data:`PublicHttpsUrl`: ``https``, and never a loopback,
+link-local, private or otherwise non-public address unless the operator lists that
+network in ``TENANTKIT_PRIVATE_URL_NETWORKS`` for the deployment. The conformance kit
+(:mod:`tenantkit.testing.settings`) checks every provider's declaration.
 """
 
 from __future__ import annotations
 
 import enum
+import ipaddress
+import os
+import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, GetJsonSchemaHandler, SecretStr
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 __all__ = [
+    "PRIVATE_URL_NETWORKS_ENV",
     "Owner",
     "ProviderSettings",
+    "PublicHttpsUrl",
     "Secret",
     "TenantOwned",
     "field_owner",
@@ -63,6 +74,83 @@ class _Ownership:
 
 #: Marks a settings field as the tenant's own: ``Annotated[str, TenantOwned]``.
 TenantOwned: Any = _Ownership(Owner.TENANT)
+
+#: The deployment setting listing the networks (CIDR, comma-separated) that a tenant's
+#: :data:`PublicHttpsUrl` may nevertheless point into, e.g. ``10.20.0.0/16``.
+PRIVATE_URL_NETWORKS_ENV = "TENANTKIT_PRIVATE_URL_NETWORKS"
+
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
+
+
+def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for part in os.environ.get(PRIVATE_URL_NETWORKS_ENV, "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                continue  # an unreadable entry allows nothing
+    return networks
+
+
+def _host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a literal host names: IPv6, dotted IPv4, or the forms resolvers also
+    take as IPv4 (``127.1``, ``0x7f.0.0.1``, ``2130706433``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def check_public_https_url(value: str) -> str:
+    """``value`` if it is an ``https`` URL to a public host; raises ``ValueError``.
+
+    Refused: other schemes, credentials in the URL, query or fragment, and hosts that
+    are loopback, link-local, private, shared, multicast, reserved or unspecified
+    addresses (also in integer or IPv4-mapped forms), or local names (``localhost``,
+    ``*.local``, ``*.internal``...), unless the address lies in a network the operator
+    lists in ``TENANTKIT_PRIVATE_URL_NETWORKS``. The message never quotes the value.
+    """
+    if not isinstance(value, str) or len(value) > 2048:
+        raise ValueError("must be an https URL of at most 2048 characters")
+    try:
+        parts = urlsplit(value)
+        host = (parts.hostname or "").rstrip(".").lower()
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("must be a well-formed https URL") from None
+    if parts.scheme != "https":
+        raise ValueError("must be an https URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials")
+    if parts.query or parts.fragment or any(c.isspace() for c in value):
+        raise ValueError("must not have a query, a fragment or spaces")
+    if not host:
+        raise ValueError("must name a host")
+    address = _host_address(host)
+    if address is None:
+        if host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES) or "." not in host:
+            raise ValueError("must name a public host, not a local name")
+        return value
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_global and not address.is_multicast:
+        return value
+    if any(address in network for network in _allowed_networks()):
+        return value
+    raise ValueError(
+        "must name a public host, not a loopback, link-local or private address "
+        f"(the operator may allow a network with {PRIVATE_URL_NETWORKS_ENV})"
+    )
+
+
+#: An ``https`` URL to a public host: the type of any URL a tenant may set.
+PublicHttpsUrl = Annotated[str, AfterValidator(check_public_https_url)]
 
 #: A credential field. Shown as ``**********`` in reprs, logs, errors and JSON dumps.
 Secret = SecretStr

@@ -23,6 +23,8 @@ from tenantkit.errors import (
     AuthenticationError,
     ConfigSourceError,
     PermissionDenied,
+    ProviderError,
+    TenantkitError,
     TenantMismatch,
     TenantNotFound,
 )
@@ -30,6 +32,8 @@ from tenantkit.identifiers import check_tenant_id
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from tenantkit.aws import ProviderAWS
 
 __all__ = [
     "AWSCURRENT",
@@ -167,12 +171,16 @@ class DirectorySource:
 
 
 class SecretsManagerSource:
-    """Tenant secrets in AWS Secrets Manager.
+    """Tenant secrets in AWS Secrets Manager (needs ``pip install 'tenantkit[aws]'``).
 
     Args:
         prefix: secrets are ``{prefix}/tenants/{tenant_id}`` and ``{prefix}/defaults``.
-        client: a boto3 ``secretsmanager`` client; one is made when omitted.
+        client: a boto3 ``secretsmanager`` client; one is made when omitted (through
+            :func:`tenantkit.aws.make_client`: one attempt per request, timeouts).
         region, endpoint_url: for the client made when ``client`` is omitted.
+
+    Without boto3 installed, the first fetch raises a :class:`ConfigurationError`
+    naming the extra.
     """
 
     def __init__(
@@ -185,6 +193,7 @@ class SecretsManagerSource:
     ) -> None:
         self._prefix = prefix.rstrip("/")
         self._client = client
+        self._aws: ProviderAWS | None = None
         self._region = region
         self._endpoint_url = endpoint_url
         self._lock = threading.Lock()
@@ -200,11 +209,17 @@ class SecretsManagerSource:
         return f"{self._prefix}/defaults"
 
     def client(self) -> SecretsManagerClient:
-        if self._client is None:
+        return cast("SecretsManagerClient", self._service().client)
+
+    def _service(self) -> ProviderAWS:
+        if self._aws is None:
             with self._lock:
-                if self._client is None:
-                    self._client = _make_client(self._region, self._endpoint_url)
-        return self._client
+                if self._aws is None:
+                    from tenantkit.aws import ProviderAWS
+
+                    client = self._client or _make_client(self._region, self._endpoint_url)
+                    self._aws = ProviderAWS(_SERVICE, client, refine=_source_error)
+        return self._aws
 
     def fetch(self, tenant_id: str, *, stage: str = AWSCURRENT) -> ConfigDocument:
         check_tenant_id(tenant_id)
@@ -243,77 +258,75 @@ class SecretsManagerSource:
         Returns the new version id. The caller validates ``raw`` first.
         """
         check_tenant_id(tenant_id)
-        _checked(tenant_id, raw, self.secret_id(tenant_id))
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        secret_id = self.secret_id(tenant_id)
+        _checked(tenant_id, raw, secret_id)
         text = json.dumps(raw)
-        client = self.client()
+        aws = self._service()
         try:
+            answer = aws.call("put_secret_value", SecretId=secret_id, SecretString=text)
+        except TenantkitError as exc:
+            if exc.code != _NOT_FOUND:
+                raise _naming(exc, secret_id) from None
             try:
-                version = client.put_secret_value(
-                    SecretId=self.secret_id(tenant_id), SecretString=text
-                )["VersionId"]
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                    raise
-                created = client.create_secret(Name=self.secret_id(tenant_id), SecretString=text)
-                version = created["VersionId"]
-        except ClientError as exc:
-            raise _source_error(exc, self.secret_id(tenant_id)) from None
-        except BotoCoreError as exc:
-            raise ConfigSourceError(f"Secrets Manager unreachable: {type(exc).__name__}") from None
-        return str(version)
+                answer = aws.call("create_secret", Name=secret_id, SecretString=text)
+            except TenantkitError as again:
+                raise _naming(again, secret_id) from None
+        return str(answer["VersionId"])
 
     def _get(self, secret_id: str, stage: str) -> tuple[str, str] | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            answer = self.client().get_secret_value(SecretId=secret_id, VersionStage=stage)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            answer = self._service().call(
+                "get_secret_value", SecretId=secret_id, VersionStage=stage
+            )
+        except TenantkitError as exc:
+            if exc.code == _NOT_FOUND:
                 return None
-            raise _source_error(exc, secret_id) from None
-        except BotoCoreError as exc:
-            raise ConfigSourceError(
-                f"Secrets Manager unreachable reading {secret_id}: {type(exc).__name__}"
-            ) from None
+            raise _naming(exc, secret_id) from None
         text = answer.get("SecretString")
         if text is None:
             raise ConfigSourceError(f"{secret_id} holds binary data, not a JSON string")
         return text, str(answer.get("VersionId", ""))
 
 
-def _source_error(exc: Any, secret_id: str) -> Exception:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in ("AccessDeniedException",):
-        return PermissionDenied(f"not allowed to read {secret_id}", code=code, status=status)
-    if code in (
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-    ):
-        return AuthenticationError(
-            f"AWS rejected the credentials reading {secret_id}", code=code, status=status
-        )
+_SERVICE = "secretsmanager"
+_NOT_FOUND = "ResourceNotFoundException"
+
+
+def _source_error(error: ProviderError) -> TenantkitError:
+    """Secrets Manager's failures, as the cache understands them: rejected credentials
+    and denied access stay what they are; anything else is a :class:`ConfigSourceError`
+    (retryable: the cache serves the last good configuration meanwhile)."""
+    if isinstance(error, AuthenticationError | PermissionDenied) or error.code == _NOT_FOUND:
+        return error
     return ConfigSourceError(
-        f"Secrets Manager failed reading {secret_id}: {code}", code=code, status=status
+        f"Secrets Manager failed: {error.message}",
+        provider=_SERVICE,
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
     )
+
+
+def _naming(error: TenantkitError, secret_id: str) -> TenantkitError:
+    """The error with the secret it was about named in its message."""
+    error.message = f"{secret_id}: {error.message}"
+    error.args = (error.message,)
+    return error
 
 
 def _make_client(region: str | None, endpoint_url: str | None) -> SecretsManagerClient:
     # Through tenantkit.aws, so the secrets client and the providers' clients share one
-    # loader of botocore's data (endpoints, partitions, defaults): a cold start parses
-    # it once, not once for boto3's default session and again for the providers.
+    # session of the function's credentials and one loader of botocore's data: a cold
+    # start reads them once. One attempt per request, like every client: the cache's
+    # stale-if-error window, not botocore, rides out an outage.
     from tenantkit.aws import make_client
 
     client = make_client(
-        "secretsmanager",
+        _SERVICE,
         region=region,
         endpoint_url=endpoint_url,
         connect_timeout=3,
         read_timeout=5,
-        config={"retries": {"max_attempts": 2, "mode": "standard"}},
     )
     return cast("SecretsManagerClient", client)

@@ -91,11 +91,6 @@ class ObjectStore(abc.ABC):
 
     capabilities: ClassVar[frozenset[StorageCapability]] = frozenset()
 
-    retried_inside: ClassVar[frozenset[str]] = frozenset()
-    """Operations the store runs as a loop of requests, each retried with
-    ``ProviderContext.retry`` (``{"copy"}`` for a copy made in several calls): the
-    core does not retry them again as a whole."""
-
     @abc.abstractmethod
     def put(
         self,

@@ -57,8 +57,10 @@ def make_database(
         tenant_id: str = "acme",
         retry: RetryPolicy = FAST_RETRY,
     ) -> DynamoDBDatabase:
-        context = ProviderContext(tenant_id=tenant_id, provider="dynamodb", schema=schema)
-        db = DynamoDBDatabase(settings or make_settings(), context, retry=retry)
+        context = ProviderContext(
+            tenant_id=tenant_id, provider="dynamodb", schema=schema, retry=retry
+        )
+        db = DynamoDBDatabase(settings or make_settings(), context)
         built.append(db)
         if ensure:
             db.ensure_schema(schema)

@@ -55,9 +55,15 @@ def make_store(make_settings: Callable[..., S3Settings]) -> Iterator[Callable[..
         tenant_id: str = "acme",
         retry: RetryPolicy = FAST_RETRY,
         part_size: int = MIN_PART_SIZE,
+        max_concurrency: int = 4,
     ) -> S3Store:
-        context = ProviderContext(tenant_id=tenant_id, provider="s3")
-        store = S3Store(settings or make_settings(), context, retry=retry, part_size=part_size)
+        context = ProviderContext(tenant_id=tenant_id, provider="s3", retry=retry)
+        store = S3Store(
+            settings or make_settings(),
+            context,
+            part_size=part_size,
+            max_concurrency=max_concurrency,
+        )
         built.append(store)
         return store
 

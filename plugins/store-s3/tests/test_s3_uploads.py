@@ -1,9 +1,11 @@
-"""Multipart uploads: parts of bounded size, retried one by one, aborted on any failure."""
+"""Multipart uploads: parts of bounded size, sent a few at once, each retried on its
+own, the upload aborted on any failure."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,14 +29,17 @@ def _chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 class PartSizes:
-    """Records the size of every part the store sends (before botocore serializes it)."""
+    """Records every part the store sends (before botocore serializes it), in the
+    order sent: parts go a few at once, so tests compare them sorted."""
 
     def __init__(self, store: S3Store) -> None:
         self.sizes: list[int] = []
+        self.numbers: list[int] = []
         store._client.meta.events.register("before-parameter-build.s3.UploadPart", self._seen)
 
     def _seen(self, params: dict[str, Any], **_: Any) -> None:
         self.sizes.append(len(params["Body"]))
+        self.numbers.append(params["PartNumber"])
 
 
 def test_a_stream_goes_in_parts_of_the_configured_size(
@@ -43,7 +48,7 @@ def test_a_stream_goes_in_parts_of_the_configured_size(
     body = os.urandom(2 * PART + 4321)
     parts = PartSizes(store)
     info = scoped(store).put("big.bin", _chunks(body), content_type="application/x-test")
-    assert parts.sizes == [PART, PART, 4321]
+    assert sorted(parts.sizes) == [4321, PART, PART]
     assert info.size == len(body)
     assert info.etag is not None
     assert info.etag.endswith("-3")
@@ -58,9 +63,9 @@ def test_large_bytes_go_in_parts_and_small_streams_in_one_request(
     parts = PartSizes(store)
     body = os.urandom(PART + 1)
     scoped(store).put("bytes.bin", body)
-    assert parts.sizes == [PART, 1]
+    assert sorted(parts.sizes) == [1, PART]
     scoped(store).put("small.bin", _chunks(os.urandom(PART - 1)))
-    assert parts.sizes == [PART, 1]
+    assert len(parts.sizes) == 2
     assert scoped(store).get("bytes.bin") == body
 
 
@@ -85,10 +90,14 @@ def test_a_part_that_keeps_failing_aborts_the_upload(
     bucket: str,
 ) -> None:
     fault = aws_faults.fail(store._client, "UploadPart", status=500, code="InternalError")
+    parts = PartSizes(store)
     with pytest.raises(ProviderUnavailable) as caught:
         scoped(store).put("x.bin", _chunks(os.urandom(2 * PART)))
     assert caught.value.retryable
-    assert fault.calls == 4  # the part was tried under the retry policy's four attempts
+    # Each part was tried under the retry policy's four attempts at most, and the
+    # wrapper did not start the upload again.
+    assert max(Counter(parts.numbers).values()) <= 4
+    assert fault.calls == len(parts.numbers) <= 8
     assert _uploads(s3, bucket) == []
 
 
@@ -118,7 +127,9 @@ def test_a_part_that_fails_once_is_retried_alone(
     scoped(store).put("retried.bin", _chunks(body))
     assert fault.calls == 1
     assert len(waits) == 1
-    assert parts.sizes == [PART, PART, PART, 1]  # the first part twice, then the others
+    # Three parts (PART, PART, 1 byte): whichever met the fault went twice, the others once.
+    assert sorted(Counter(parts.numbers).values()) == [1, 1, 2]
+    assert set(parts.sizes) == {PART, 1}
     assert scoped(store).get("retried.bin") == body
 
 

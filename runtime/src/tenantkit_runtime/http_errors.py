@@ -13,7 +13,8 @@ reaches a client.
  400   invalid_request, invalid_key, invalid_cursor, context_window_exceeded,
        content_filtered, unsupported
  401   invalid_token; authentication_error not raised by a provider (no caller identity)
- 403   access_denied; permission_denied not raised by a provider (the caller's role)
+ 403   access_denied; permission_denied not raised by a provider (the caller's role,
+       or a setting only the operator may change: ``details`` names the field paths)
  404   not_found, tenant_not_found
  405   method_not_allowed
  409   condition_failed, transaction_canceled
@@ -164,9 +165,10 @@ def error_response(
         message = scrub(exc.message if isinstance(exc, TenantkitError) else str(exc), secrets)
     error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     headers: dict[str, str] = {}
-    if isinstance(exc, RequestValidationError):
+    field_errors = _field_errors(exc) if status < 500 else []
+    if field_errors:
         error["details"] = [
-            {"path": e.path, "message": scrub(e.message, secrets)} for e in exc.errors
+            {"path": e.path, "message": scrub(e.message, secrets)} for e in field_errors
         ]
     if isinstance(exc, MethodNotAllowed) and exc.allowed:
         headers["allow"] = ", ".join(exc.allowed)
@@ -174,6 +176,15 @@ def error_response(
     if retry_after is not None:
         headers["retry-after"] = str(retry_after)
     return Response({"error": error}, status, headers)
+
+
+def _field_errors(exc: BaseException) -> list[FieldError]:
+    """The field paths a 4xx error names: a validation error's, or a refused setting's
+    (``tenantkit.ownership.OperatorOwnedSetting``)."""
+    errors = getattr(exc, "errors", None) if isinstance(exc, TenantkitError) else None
+    if not isinstance(errors, list):
+        return []
+    return [e for e in errors if isinstance(e, FieldError)]
 
 
 def _retry_after(exc: BaseException, status: int) -> int | None:

@@ -20,14 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenantkit.errors import (
-    ConfigurationError,
-    ConnectionFailed,
-    ProviderError,
-    ProviderUnavailable,
-    TenantkitError,
-    Throttled,
-)
+from tenantkit.errors import ConfigurationError, ProviderError, TenantkitError, Throttled
 from tenantkit_runtime.controlplane import ControlPlane
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.responses import to_json_bytes
@@ -51,23 +44,32 @@ def endpoint_for(incoming: Incoming, override: str | None = None) -> str:
     return f"https://{incoming.domain_name}/{incoming.stage}"
 
 
+_SERVICE = "apigatewaymanagementapi"
+#: PostToConnection's documented errors beyond the common ones
+#: (https://docs.aws.amazon.com/apigateway/latest/api/API_PostToConnection.html):
+#: its LimitExceededException is the per-second rate limit (HTTP 429), not a quota.
+_CODES: dict[str, type[ProviderError]] = {"LimitExceededException": Throttled}
+
+
 def _client(endpoint: str) -> Any:
     client = _clients.get(endpoint)
     if client is None:
         with _clients_lock:
             client = _clients.get(endpoint)
             if client is None:
-                import boto3
-                from botocore.config import Config
+                from tenantkit.aws import ProviderAWS, make_client
 
-                client = boto3.client(
-                    "apigatewaymanagementapi",
-                    endpoint_url=endpoint,
-                    config=Config(
+                # The function's own credentials: the session every such client shares.
+                client = ProviderAWS(
+                    _SERVICE,
+                    make_client(
+                        _SERVICE,
+                        region=None,
+                        endpoint_url=endpoint,
                         connect_timeout=2,
                         read_timeout=5,
-                        retries={"max_attempts": 3, "mode": "standard"},
                     ),
+                    codes=_CODES,
                 )
                 _clients[endpoint] = client
     return client
@@ -75,32 +77,13 @@ def _client(endpoint: str) -> Any:
 
 def post(endpoint: str, connection_id: str, payload: Any) -> bool:
     """Send ``payload`` as JSON to one connection. ``False`` if the connection is gone."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     data = payload if isinstance(payload, bytes) else to_json_bytes(payload)
     try:
-        _client(endpoint).post_to_connection(ConnectionId=connection_id, Data=data)
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "GoneException" or status == 410:
+        _client(endpoint).call("post_to_connection", ConnectionId=connection_id, Data=data)
+    except ProviderError as exc:
+        if exc.code == "GoneException" or exc.status == 410:
             return False
-        error: type[ProviderError] = ProviderError
-        if code == "LimitExceededException" or status == 429:
-            error = Throttled
-        elif isinstance(status, int) and status >= 500:
-            error = ProviderUnavailable
-        raise error(
-            f"posting to a WebSocket connection failed: {code or status}",
-            provider="apigatewaymanagementapi",
-            status=status,
-            code=code or None,
-        ) from None
-    except BotoCoreError as exc:
-        raise ConnectionFailed(
-            f"the WebSocket management endpoint is unreachable: {type(exc).__name__}",
-            provider="apigatewaymanagementapi",
-        ) from None
+        raise
     return True
 
 

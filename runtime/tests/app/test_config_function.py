@@ -3,10 +3,15 @@ cache dropped, every change audited, credentials never echoed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pytest
 
 from tenantkit_runtime import deployment
 from tenantkit_runtime.functions import config
+
+from .conftest import PRESIGN_KEY
 
 ADMIN = {"roles": "member,admin", "user": "root"}
 NEW_KEY = "presign-key-after-rotation-5a9e0d77"
@@ -104,43 +109,103 @@ def test_invalid_settings_are_refused_with_field_paths(tenants, events, body) ->
     assert body(call(events.http("GET", "/config/audit", **ADMIN)))["entries"] == []
 
 
-def test_replacing_provider_credentials(tenants, events, body, json_logs) -> None:
-    section = {
-        "provider": "local",
-        "root": str(tenants.root / "files2"),
-        "base_url": "http://127.0.0.1:9/_storage",
-        "signing_key": NEW_KEY,
-    }
-    result = call(events.http("PUT", "/config/providers/storage", body=section, **ADMIN))
-    assert result["statusCode"] == 200, result
-    assert NEW_KEY not in result["body"]
-    assert tenants.read("acme")["storage"]["signing_key"] == NEW_KEY
-    tenant = deployment.resolver().resolve("acme")
-    assert NEW_KEY in tenant.config.secret_values()
-    audit = body(call(events.http("GET", "/config/audit", **ADMIN)))
-    assert audit["entries"][0]["details"] == {"kind": "storage", "provider": "local"}
-    assert NEW_KEY not in str(audit)
-    assert NEW_KEY not in json_logs.text
-
-
-def test_an_invalid_provider_section_is_refused_without_echoing_it(tenants, events, body) -> None:
-    before = tenants.read("acme")
-    short = "short-key"  # under the 16 characters local storage requires
+def test_admin_changes_a_tenant_owned_setting_and_it_is_audited(
+    tenants, events, body, json_logs
+) -> None:
     result = call(
         events.http(
             "PUT",
-            "/config/providers/storage",
-            body={"provider": "local", "root": "/tmp/x", "signing_key": short, "bucket": "b"},
+            "/config/providers/llm",
+            body={"provider": "echo", "prefix": "Acme bot: ", "model": "echo-2"},
             **ADMIN,
         )
     )
+    assert result["statusCode"] == 200, result
+    stored = tenants.read("acme")
+    assert stored["llm"] == {"provider": "echo", "prefix": "Acme bot: ", "model": "echo-2"}
+    assert stored["storage"]["signing_key"] == PRESIGN_KEY  # the rest untouched
+    reply = (
+        deployment.resolver().resolve("acme").llm.chat(messages=[{"role": "user", "content": "hi"}])
+    )
+    assert reply.text == "Acme bot: hi"
+    audit = body(call(events.http("GET", "/config/audit", **ADMIN)))["entries"]
+    assert [(e["actor"], e["action"]) for e in audit] == [("root", "config.provider.update")]
+    assert audit[0]["details"] == {"kind": "llm", "provider": "echo", "fields": ["model", "prefix"]}
+    back = call(events.http("PUT", "/config/providers/llm", body={"prefix": None}, **ADMIN))
+    assert back["statusCode"] == 200
+    assert tenants.read("acme")["llm"] == {"provider": "echo", "model": "echo-2"}
+    same = call(events.http("PUT", "/config/providers/llm", body={"provider": "echo"}, **ADMIN))
+    assert same["statusCode"] == 200
+    audit = body(call(events.http("GET", "/config/audit", **ADMIN)))["entries"]
+    assert [e["details"]["fields"] for e in audit] == [["prefix"], ["model", "prefix"]]
+
+
+OPERATOR_CHANGES = [
+    ("storage", {"signing_key": NEW_KEY}, ["storage.signing_key"]),
+    ("storage", {"base_url": "http://127.0.0.1:8000/_evil"}, ["storage.base_url"]),
+    ("storage", {"root": "/tmp/elsewhere"}, ["storage.root"]),
+    ("db", {"path": "/tmp/evil.db"}, ["db.path"]),
+    ("llm", {"replies": ["scripted"]}, ["llm.replies"]),
+    ("llm", {"provider": "openai", "api_key": NEW_KEY, "model": "m"}, ["llm.provider"]),
+    (
+        "storage",
+        {
+            "provider": "local",
+            "signing_key": NEW_KEY,
+            "base_url": "http://127.0.0.1:8000/_evil",
+        },
+        ["storage.base_url", "storage.signing_key"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "change", "paths"), OPERATOR_CHANGES)
+def test_operator_owned_settings_are_refused_naming_the_field(
+    tenants, events, body, json_logs, kind, change, paths
+) -> None:
+    before = tenants.read("acme")
+    result = call(events.http("PUT", f"/config/providers/{kind}", body=change, **ADMIN))
+    assert result["statusCode"] == 403, result
+    error = body(result)["error"]
+    assert error["code"] == "permission_denied"
+    assert sorted(d["path"] for d in error["details"]) == paths
+    assert all(path in error["message"] for path in paths)
+    assert NEW_KEY not in result["body"]
+    assert tenants.read("acme") == before
+    assert body(call(events.http("GET", "/config/audit", **ADMIN)))["entries"] == []
+    assert NEW_KEY not in json_logs.text
+
+
+def test_a_setting_inherited_from_the_defaults_is_the_operators(tenants, events, body) -> None:
+    (tenants.config_dir / "defaults.json").write_text(
+        json.dumps({"llm": {"provider": "echo", "model": "house-model"}})
+    )
+    deployment.reset()
+    refused = call(events.http("PUT", "/config/providers/llm", body={"model": "x"}, **ADMIN))
+    assert refused["statusCode"] == 403
+    assert [d["path"] for d in body(refused)["error"]["details"]] == ["llm.model"]
+    # A tenant-owned field the defaults leave alone is the tenant's to set.
+    allowed = call(events.http("PUT", "/config/providers/llm", body={"prefix": "A: "}, **ADMIN))
+    assert allowed["statusCode"] == 200, allowed
+    assert tenants.read("acme")["llm"] == {"provider": "echo", "prefix": "A: "}
+
+
+def test_an_invalid_or_unknown_setting_is_refused_without_echoing_it(tenants, events, body) -> None:
+    before = tenants.read("acme")
+    long_prefix = "p" * 500
+    result = call(
+        events.http(
+            "PUT", "/config/providers/llm", body={"prefix": long_prefix, "bucket": "b"}, **ADMIN
+        )
+    )
     assert result["statusCode"] == 422
-    paths = {d["path"] for d in body(result)["error"]["details"]}
-    assert paths == {"storage.signing_key", "storage.bucket"}
-    assert short not in result["body"]
-    unknown = call(events.http("PUT", "/config/providers/llm", body={"provider": "nope"}, **ADMIN))
-    assert unknown["statusCode"] == 422
-    assert body(unknown)["error"]["details"][0]["path"] == "llm.provider"
+    assert [d["path"] for d in body(result)["error"]["details"]] == ["llm.bucket"]
+    too_long = call(
+        events.http("PUT", "/config/providers/llm", body={"prefix": long_prefix}, **ADMIN)
+    )
+    assert too_long["statusCode"] == 422
+    assert [d["path"] for d in body(too_long)["error"]["details"]] == ["llm.prefix"]
+    assert long_prefix not in too_long["body"]
     kind = call(events.http("PUT", "/config/providers/cache", body={"provider": "x"}, **ADMIN))
     assert kind["statusCode"] == 404
     assert tenants.read("acme") == before

@@ -71,7 +71,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -102,7 +102,7 @@ from tenantkit.llm import (
     UsageEvent,
 )
 from tenantkit.registry import ProviderContext, Register
-from tenantkit.settings import ProviderSettings
+from tenantkit.settings import ProviderSettings, TenantOwned
 
 __all__ = [
     "ARGUMENT_FRAGMENT",
@@ -221,11 +221,15 @@ def _reply(value: EchoReply | str | Mapping[str, Any]) -> EchoReply:
 
 
 class EchoSettings(ProviderSettings):
-    """Settings of the ``echo`` provider (nothing secret)."""
+    """Settings of the ``echo`` provider (nothing secret).
 
-    model: str = "echo-1"
+    A tenant admin may change ``model`` and ``prefix`` (tenant-owned); the scripted
+    ``replies`` and ``fail_with`` are the operator's.
+    """
+
+    model: Annotated[str, TenantOwned] = Field(default="echo-1", max_length=200)
     """The model name reported when a request names none."""
-    prefix: str = "echo: "
+    prefix: Annotated[str, TenantOwned] = Field(default="echo: ", max_length=200)
     replies: tuple[EchoReply, ...] = ()
     """Scripted answers, used one per call before the default echo."""
     fail_with: EchoFailure | None = None

@@ -7,11 +7,13 @@
 strips its own path prefix into ``SCRIPT_NAME`` as WSGI servers do)::
 
     store = LocalObjectStore(settings)
-    app = PresignApp(store)
+    app = PresignApp(store, tenants=lambda tenant: tenant in {"acme", "globex"})
 
-Every request is checked before anything is read or written: a URL whose signature
-does not match (altered path, method, expiry or content type) or that has expired
-gets ``403``; only then does a missing object get ``404``. ``GET`` honours a single
+Every request is checked before anything is read or written: a URL whose key is not
+under the prefix of the tenant it was signed for (its ``tenant`` parameter), whose
+tenant the application does not serve (``tenants``), whose signature does not match
+(altered path, tenant, method, expiry or content type) or that has expired gets
+``403``; only then does a missing object get ``404``. ``GET`` honours a single
 ``Range`` (``206``, or ``416`` when unsatisfiable); ``HEAD`` is allowed with a GET
 URL; ``PUT`` needs a ``Content-Length`` and, when the URL was signed with a content
 type, that exact ``Content-Type``. Bodies stream in bounded chunks both ways. The
@@ -27,7 +29,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from socketserver import ThreadingMixIn
@@ -43,12 +45,13 @@ from tenantkit.errors import (
     QuotaExceeded,
     TenantkitError,
 )
+from tenantkit.identifiers import is_tenant_id
 from tenantkit.providers.local_storage import LocalObjectStore, _Chunks
 
 __all__ = ["PresignApp", "serve"]
 
 _CHUNK = 64 * 1024
-_PARAMS = frozenset({"expires", "signature", "content_type"})
+_PARAMS = frozenset({"tenant", "expires", "signature", "content_type"})
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _REASONS = {
     200: "OK",
@@ -73,10 +76,24 @@ class _Refused(Exception):
 
 
 class PresignApp:
-    """WSGI application serving a :class:`LocalObjectStore`'s presigned URLs."""
+    """WSGI application serving a :class:`LocalObjectStore`'s presigned URLs.
 
-    def __init__(self, store: LocalObjectStore, *, chunk_size: int = _CHUNK) -> None:
+    Args:
+        store: the store whose objects it serves.
+        tenants: which tenants' URLs it serves (all when omitted): a mount shared by
+            the tenants of one configured store answers only theirs.
+        chunk_size: bytes read or written at a time.
+    """
+
+    def __init__(
+        self,
+        store: LocalObjectStore,
+        *,
+        tenants: Callable[[str], bool] | None = None,
+        chunk_size: int = _CHUNK,
+    ) -> None:
         self._store = store
+        self._tenants = tenants
         self._chunk_size = chunk_size
 
     def __repr__(self) -> str:
@@ -119,12 +136,19 @@ class PresignApp:
         params = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         if set(params) - _PARAMS or any(len(values) != 1 for values in params.values()):
             raise _Refused(403, "not a presigned URL")
+        tenant = params.get("tenant", [""])[0]
         expires = params.get("expires", [""])[0]
         signature = params.get("signature", [""])[0]
         content_type = params.get("content_type", [""])[0]
         if not (expires.isascii() and expires.isdigit()) or not signature:
             raise _Refused(403, "not a presigned URL")
-        if not self._store._check_signature(method, key, int(expires), content_type, signature):
+        if not is_tenant_id(tenant) or not key.startswith(tenant + "/"):
+            raise _Refused(403, "the key is not under the tenant the URL was signed for")
+        if self._tenants is not None and not self._tenants(tenant):
+            raise _Refused(403, "this server does not serve that tenant's objects")
+        if not self._store._check_signature(
+            method, tenant, key, int(expires), content_type, signature
+        ):
             raise _Refused(403, "the signature does not match this request")
         if time.time() > int(expires):
             raise _Refused(403, "the presigned URL has expired")

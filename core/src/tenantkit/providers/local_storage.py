@@ -60,6 +60,7 @@ from tenantkit.errors import (
     TenantkitError,
 )
 from tenantkit.hookspecs import hookimpl
+from tenantkit.identifiers import is_tenant_id
 from tenantkit.registry import ProviderContext, Register
 from tenantkit.settings import ProviderSettings, Secret
 from tenantkit.storage import (
@@ -86,11 +87,14 @@ _FOOTER = struct.Struct(">I4s")
 _MAGIC = b"TKo1"
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_CONTENT_TYPE = 255
-_SIGNATURE_VERSION = "tenantkit-local-presign-v1"
+_SIGNATURE_VERSION = "tenantkit-local-presign-v2"
 
 
 class LocalStorageSettings(ProviderSettings):
-    """Settings of the ``local`` provider (its section of a tenant secret)."""
+    """Settings of the ``local`` provider (its section of a tenant secret).
+
+    Every field is operator-owned: where the objects live and who may sign URLs to them.
+    """
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
@@ -285,34 +289,47 @@ class LocalObjectStore(ObjectStore):
 
     # --- presigned URLs -------------------------------------------------------------
 
+    # A presigned URL is signed for the tenant whose prefix holds its key (the first
+    # segment, which the core's tenant-scoped storage always sets): the URL names that
+    # tenant, and the presign server refuses a key outside it.
+
     def presign_get(self, key: str, *, expires_in: int) -> str:
-        self._path(key)
+        tenant = self._presign_tenant(key)
         expires = _expiry(expires_in)
-        signature = self._signature("GET", key, expires, "")
-        return self._url(key, {"expires": str(expires), "signature": signature})
+        signature = self._signature("GET", tenant, key, expires, "")
+        return self._url(key, {"tenant": tenant, "expires": str(expires), "signature": signature})
 
     def presign_put(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
-        self._path(key)
+        tenant = self._presign_tenant(key)
         expires = _expiry(expires_in)
-        params = {"expires": str(expires)}
+        params = {"tenant": tenant, "expires": str(expires)}
         signed_type = ""
         if content_type is not None:
             signed_type = params["content_type"] = _content_type(content_type)
-        signature = self._signature("PUT", key, expires, signed_type)
+        signature = self._signature("PUT", tenant, key, expires, signed_type)
         return self._url(key, {**params, "signature": signature})
+
+    def _presign_tenant(self, key: str) -> str:
+        self._path(key)
+        tenant = key.split("/", 1)[0]
+        if "/" not in key or not is_tenant_id(tenant):
+            raise InvalidKey("a presigned URL is for a key under a tenant's prefix")
+        return tenant
 
     def _url(self, key: str, params: dict[str, str]) -> str:
         return f"{self._base_url}/{quote(key, safe='/')}?{urlencode(params)}"
 
-    def _signature(self, method: str, key: str, expires: int, content_type: str) -> str:
-        message = json.dumps([_SIGNATURE_VERSION, method, key, expires, content_type])
+    def _signature(
+        self, method: str, tenant: str, key: str, expires: int, content_type: str
+    ) -> str:
+        message = json.dumps([_SIGNATURE_VERSION, method, tenant, key, expires, content_type])
         return hmac.new(self._signing_key, message.encode(), hashlib.sha256).hexdigest()
 
     def _check_signature(
-        self, method: str, key: str, expires: int, content_type: str, signature: str
+        self, method: str, tenant: str, key: str, expires: int, content_type: str, signature: str
     ) -> bool:
         """Whether ``signature`` signs this request (compared in constant time)."""
-        expected = self._signature(method, key, expires, content_type)
+        expected = self._signature(method, tenant, key, expires, content_type)
         return hmac.compare_digest(expected.encode(), signature.encode())
 
     # --- the file system ------------------------------------------------------------

@@ -135,7 +135,7 @@ _clock = time.time
 
 
 class SqliteSettings(ProviderSettings):
-    """Settings of the ``sqlite`` provider."""
+    """Settings of the ``sqlite`` provider. Every field is operator-owned."""
 
     path: str = Field(default=":memory:", min_length=1)
     """The database file, or ``":memory:"``."""

@@ -90,8 +90,10 @@ from tenantkit.errors import (
     TransactionCanceled,
     Unsupported,
 )
+from tenantkit.registry import Kind
 from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantDatabase
+from tenantkit.testing.settings import SettingsOwnershipConformance
 
 __all__ = ["CONFORMANCE_SCHEMA", "DatabaseConformance"]
 
@@ -193,8 +195,15 @@ def _tamper(cursor: str) -> str:
     return f"{body[:middle]}{flipped}{body[middle + 1 :]}.{tag}"
 
 
-class DatabaseConformance:
+class DatabaseConformance(SettingsOwnershipConformance):
     """The conformance suite for database providers. Supply the ``database`` fixture."""
+
+    settings_kind: ClassVar[Kind] = "db"
+
+    @pytest.fixture
+    def settings_subject(self, database: Any) -> Any:
+        """The instance whose settings ownership is checked."""
+        return database
 
     eventual_seconds: ClassVar[float] = 5.0
 

@@ -83,8 +83,10 @@ from tenantkit.llm import (
     UsageEvent,
 )
 from tenantkit.providers.echo import EchoFailure, EchoLLM, EchoReply, EchoToolCall, word_pieces
+from tenantkit.registry import Kind
 from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantLLM
+from tenantkit.testing.settings import SettingsOwnershipConformance
 
 __all__ = [
     "ERROR_KINDS",
@@ -296,13 +298,20 @@ def _check_order(events: Sequence[StreamEvent]) -> None:
     assert not late, f"deltas arrived after the usage or finish event: {late}"
 
 
-class LLMConformance:
+class LLMConformance(SettingsOwnershipConformance):
     """The conformance suite for :class:`tenantkit.LLM` providers (see the module doc).
 
     Fixtures a subclass supplies: ``llm`` (the provider), ``llm_script`` (an
     :class:`LLMScript` over the provider's mocked API) and optionally ``llm_secret``
     (the credential the provider was configured with, to check errors for leaks).
     """
+
+    settings_kind: ClassVar[Kind] = "llm"
+
+    @pytest.fixture
+    def settings_subject(self, llm: Any) -> Any:
+        """The instance whose settings ownership is checked."""
+        return llm
 
     @pytest.fixture
     def llm_secret(self) -> str | None:

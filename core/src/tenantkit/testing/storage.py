@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -51,9 +51,11 @@ from tenantkit.errors import (
     TenantkitError,
     Unsupported,
 )
+from tenantkit.registry import Kind
 from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantStorage
 from tenantkit.storage import ObjectStore, StorageCapability
+from tenantkit.testing.settings import SettingsOwnershipConformance
 
 __all__ = ["BAD_KEYS", "BAD_PREFIXES", "StorageConformance"]
 
@@ -157,8 +159,15 @@ def _all_keys(storage: TenantStorage, prefix: str = "") -> list[str]:
             return keys
 
 
-class StorageConformance:
+class StorageConformance(SettingsOwnershipConformance):
     """The storage suite. Subclass it and supply an ``object_store`` fixture."""
+
+    settings_kind: ClassVar[Kind] = "storage"
+
+    @pytest.fixture
+    def settings_subject(self, object_store: Any) -> Any:
+        """The instance whose settings ownership is checked."""
+        return object_store
 
     presign_enforced: ClassVar[bool] = True
     """Whether the server refuses expired, altered and wrong-content-type URLs."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from tenantkit.aws import classify, make_client, role_session_name
+from tenantkit.aws import ProviderAWS, make_client, role_session_name
 from tenantkit.db import (
     Condition,
     Database,
@@ -45,7 +46,6 @@ from tenantkit.errors import (
     TransactionCanceled,
 )
 from tenantkit.registry import ProviderContext
-from tenantkit.retry import RetryPolicy
 from tenantkit_db_dynamodb import CAPABILITIES
 from tenantkit_db_dynamodb._layout import (
     EXPIRES,
@@ -87,8 +87,9 @@ class DynamoDBDatabase(Database):
 
     Args:
         settings: the tenant's ``db`` section.
-        context: what the core says about the tenant (its declared indexes).
-        retry: the policy for retrying unprocessed batch items; the core's default.
+        context: what the core says about the tenant: its declared indexes, and the
+            deployment's retry policy, with which each chunk of a batch is retried
+            while DynamoDB leaves items unprocessed.
         read_timeout: seconds to wait for an answer to any one request.
         schema_timeout: seconds :meth:`ensure_schema` waits for a table or an index.
     """
@@ -100,26 +101,31 @@ class DynamoDBDatabase(Database):
         settings: DynamoDBSettings,
         context: ProviderContext,
         *,
-        retry: RetryPolicy | None = None,
         read_timeout: float = 10.0,
         schema_timeout: float = 600.0,
     ) -> None:
         self._settings = settings
         self._table = settings.table
-        self._retry = retry or RetryPolicy()
+        self._retry = context.retry
         self._schema_timeout = schema_timeout
         self._indexes: dict[str, dict[str, Index]] = {}
         self._add_schema(context.schema)
         external_id = settings.external_id.get_secret_value() if settings.external_id else None
-        self._client: Any = make_client(
-            "dynamodb",
-            region=settings.region,
-            endpoint_url=settings.endpoint_url,
-            role_arn=settings.role_arn,
-            external_id=external_id,
-            role_session_name=role_session_name(context.tenant_id),
-            read_timeout=read_timeout,
+        self._aws = ProviderAWS(
+            PROVIDER,
+            make_client(
+                "dynamodb",
+                region=settings.region,
+                endpoint_url=settings.endpoint_url,
+                role_arn=settings.role_arn,
+                external_id=external_id,
+                role_session_name=role_session_name(context.tenant_id),
+                read_timeout=read_timeout,
+            ),
+            codes=_CODES,
+            refine=self._refine,
         )
+        self._client: Any = self._aws.client
 
     def __repr__(self) -> str:
         return f"DynamoDBDatabase(table={self._table!r}, region={self._settings.region!r})"
@@ -127,7 +133,7 @@ class DynamoDBDatabase(Database):
     # --- single items -------------------------------------------------------------------
 
     def get(self, ns: str, collection: str, key: Key, *, consistent: bool = False) -> Item | None:
-        answer = self._send(
+        answer = self._aws.call(
             "get_item",
             TableName=self._table,
             Key=key_attributes(ns, collection, key),
@@ -160,7 +166,7 @@ class DynamoDBDatabase(Database):
             expr = _Expr(now)
             params["ConditionExpression"] = expr.condition(condition)
             expr.apply(params)
-        self._send("put_item", **params)
+        self._aws.call("put_item", **params)
         return Item(pk=pk, sk=sk, data=fields, version=version, expires_at=expires_at)
 
     def update(
@@ -190,33 +196,36 @@ class DynamoDBDatabase(Database):
                 expires_at=_expiry(now, ttl),
                 now=now,
             )
-            try:
-                answer = self._client.update_item(
-                    ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD", **params
-                )
-            except ClientError as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
-                    raise self._error(exc) from None
-                old = cast("dict[str, AttributeValue] | None", exc.response.get("Item"))
-                if old is not None and expired(old, now):
-                    if not upsert:
+            with self._aws.translating():
+                try:
+                    answer = self._client.update_item(
+                        ReturnValues="ALL_NEW",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                        **params,
+                    )
+                except ClientError as exc:
+                    if _code(exc) != "ConditionalCheckFailedException":
+                        raise
+                    old = cast("dict[str, AttributeValue] | None", exc.response.get("Item"))
+                    if old is not None and expired(old, now):
+                        if not upsert:
+                            raise _not_found(collection, key) from None
+                        # An expired item still in the table must not lend its fields to
+                        # the new one: remove it (unless it changed meanwhile), try again.
+                        self._delete_expired(ns, collection, key, old)
+                        continue
+                    if old is None and not upsert:
                         raise _not_found(collection, key) from None
-                    # An expired item still in the table must not lend its fields to the
-                    # new one: remove it (unless it changed meanwhile) and try again.
-                    self._delete_expired(ns, collection, key, old)
-                    continue
-                if old is None and not upsert:
-                    raise _not_found(collection, key) from None
-                not_numbers = [n for n in increment or () if old and n in old and "N" not in old[n]]
-                if not_numbers:
-                    raise InvalidRequest(
-                        f"increment {', '.join(not_numbers)}: the field holds something "
-                        "else than a number",
-                        provider=PROVIDER,
-                    ) from None
-                raise self._error(exc) from None
-            except BotoCoreError as exc:
-                raise self._error(exc) from None
+                    not_numbers = [
+                        n for n in increment or () if old and n in old and "N" not in old[n]
+                    ]
+                    if not_numbers:
+                        raise InvalidRequest(
+                            f"increment {', '.join(not_numbers)}: the field holds something "
+                            "else than a number",
+                            provider=PROVIDER,
+                        ) from None
+                    raise  # the caller's condition failed
             return decode_item(answer["Attributes"])
         raise ConditionFailed(  # pragma: no cover - only when another writer races twice
             f"{collection}: the item kept changing while it was being updated", provider=PROVIDER
@@ -235,7 +244,7 @@ class DynamoDBDatabase(Database):
             expr = _Expr(now)
             params["ConditionExpression"] = expr.condition(condition)
             expr.apply(params)
-        old = self._send("delete_item", **params).get("Attributes")
+        old = self._aws.call("delete_item", **params).get("Attributes")
         return old is not None and not expired(old, now)
 
     # --- queries ------------------------------------------------------------------------
@@ -336,7 +345,7 @@ class DynamoDBDatabase(Database):
             params["Limit"] = limit + 1 - len(found)
             if start is not None:
                 params["ExclusiveStartKey"] = start
-            answer = self._send("query", **params)
+            answer = self._aws.call("query", **params)
             found.extend(answer.get("Items", ()))
             start = answer.get("LastEvaluatedKey")
             if len(found) > limit or start is None:
@@ -352,12 +361,15 @@ class DynamoDBDatabase(Database):
         unique = list(dict.fromkeys((k.pk, k.sk) for k in keys))
         consistent = self._settings.consistent_reads
         found: dict[tuple[str, str], dict[str, AttributeValue]] = {}
+        # Each request is a step of the call's one retry budget; the core does not
+        # retry the call again.
+        retry = self._retry.budget()
         for chunk in _chunks(unique, _BATCH_GET_KEYS):
             pending = [key_attributes(ns, collection, Key(pk=pk, sk=sk)) for pk, sk in chunk]
 
             def attempt(total: int = len(pending)) -> None:
                 nonlocal pending
-                answer = self._send(
+                answer = self._aws.call(
                     "batch_get_item",
                     RequestItems={self._table: {"Keys": pending, "ConsistentRead": consistent}},
                 )
@@ -371,7 +383,7 @@ class DynamoDBDatabase(Database):
                         code="UnprocessedKeys",
                     )
 
-            self._retry.call(attempt)
+            retry.call(attempt)
         now = time.time()
         items = []
         for k in keys:
@@ -389,12 +401,13 @@ class DynamoDBDatabase(Database):
             fields = {n: v for n, v in item.items() if n not in ("pk", "sk")}
             stored = self._stored(ns, collection, pk, sk, fields, new_version(), None)
             requests.append({"PutRequest": {"Item": stored}})
+        retry = self._retry.budget()
         for chunk in _chunks(requests, _BATCH_WRITE_ITEMS):
             pending = chunk
 
             def attempt(total: int = len(chunk)) -> None:
                 nonlocal pending
-                answer = self._send("batch_write_item", RequestItems={self._table: pending})
+                answer = self._aws.call("batch_write_item", RequestItems={self._table: pending})
                 pending = answer.get("UnprocessedItems", {}).get(self._table, [])
                 if pending:
                     raise Throttled(
@@ -404,21 +417,20 @@ class DynamoDBDatabase(Database):
                         code="UnprocessedItems",
                     )
 
-            self._retry.call(attempt)
+            retry.call(attempt)
 
     # --- transactions -------------------------------------------------------------------
 
     def transact_write(self, ns: str, ops: Sequence[TxOp]) -> None:
         now = time.time()
         request = [self._transact_item(ns, op, now) for op in ops]
-        try:
-            self._client.transact_write_items(TransactItems=request)
-        except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
-                raise _canceled(exc, ops) from None
-            raise self._error(exc) from None
-        except BotoCoreError as exc:
-            raise self._error(exc) from None
+        with self._aws.translating():
+            try:
+                self._client.transact_write_items(TransactItems=request)
+            except ClientError as exc:
+                if _code(exc) == "TransactionCanceledException":
+                    raise _canceled(exc, ops) from None
+                raise
 
     def _transact_item(self, ns: str, op: TxOp, now: float) -> dict[str, Any]:
         expr = _Expr(now)
@@ -469,7 +481,8 @@ class DynamoDBDatabase(Database):
         table = self._describe()
         if table is None:
             try:
-                self._client.create_table(
+                self._aws.call(
+                    "create_table",
                     TableName=self._table,
                     BillingMode="PAY_PER_REQUEST",
                     KeySchema=_key_schema(PK, SK),
@@ -482,11 +495,9 @@ class DynamoDBDatabase(Database):
                         else {}
                     ),
                 )
-            except ClientError as exc:
-                if _code(exc) != "ResourceInUseException":  # created meanwhile: fine
-                    raise self._error(exc) from None
-            except BotoCoreError as exc:
-                raise self._error(exc) from None
+            except ProviderError as exc:
+                if exc.code != "ResourceInUseException":  # created meanwhile: fine
+                    raise
             table = self._wait(lambda t: t["TableStatus"] == "ACTIVE", "the table")
         self._check_keys(table)
         existing = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", ())}
@@ -494,23 +505,23 @@ class DynamoDBDatabase(Database):
         for index in wanted:
             if index.gsi in existing:
                 continue
-            self._send(
+            self._aws.call(
                 "update_table",
                 TableName=self._table,
                 AttributeDefinitions=_attributes([index.pk_attr, index.sk_attr]),
                 GlobalSecondaryIndexUpdates=[{"Create": _gsi(index, throughput)}],
             )
             self._wait(functools.partial(_index_active, name=index.gsi), f"index {index.gsi!r}")
-        ttl = self._send("describe_time_to_live", TableName=self._table)
+        ttl = self._aws.call("describe_time_to_live", TableName=self._table)
         if ttl.get("TimeToLiveDescription", {}).get("TimeToLiveStatus") == "DISABLED":
-            self._send(
+            self._aws.call(
                 "update_time_to_live",
                 TableName=self._table,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES},
             )
 
     def close(self) -> None:
-        self._client.close()
+        self._aws.close()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -615,23 +626,10 @@ class DynamoDBDatabase(Database):
             "ConditionExpression": f"{expr.name(VERSION)} = {expr.value(old[VERSION])}",
         }
         expr.apply(params)
-        try:
-            self._client.delete_item(**params)
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":  # replaced meanwhile: fine
-                raise self._error(exc) from None
-        except BotoCoreError as exc:
-            raise self._error(exc) from None
+        with contextlib.suppress(ConditionFailed):  # replaced meanwhile: fine
+            self._aws.call("delete_item", **params)
 
-    def _send(self, operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = getattr(self._client, operation)(**params)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from None
-        return answer
-
-    def _error(self, exc: Exception) -> TenantkitError:
-        error = classify(exc, PROVIDER, codes=_CODES)
+    def _refine(self, error: ProviderError) -> TenantkitError:
         if error.code == "ResourceNotFoundException":
             where = f"{self._settings.region}"
             if self._settings.endpoint_url:
@@ -657,13 +655,11 @@ class DynamoDBDatabase(Database):
 
     def _describe(self) -> dict[str, Any] | None:
         try:
-            table: dict[str, Any] = self._client.describe_table(TableName=self._table)["Table"]
-        except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            table: dict[str, Any] = self._aws.call("describe_table", TableName=self._table)["Table"]
+        except ConfigurationError as exc:
+            if exc.code == "ResourceNotFoundException":
                 return None
-            raise self._error(exc) from None
-        except BotoCoreError as exc:
-            raise self._error(exc) from None
+            raise
         return table
 
     def _wait(self, ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:

@@ -73,14 +73,16 @@ class IamTokenSource:
 
 
 def _rds_client(region: str | None) -> Any:
+    # Through tenantkit.aws: the function's credentials come from the session every
+    # client signing as the function shares (resolved once per cold start).
+    from tenantkit.aws import make_client
+
     try:
-        import boto3
-    except ImportError:
+        return make_client("rds", region=region, read_timeout=5)
+    except ConfigurationError:
         raise ConfigurationError(
             "iam_auth needs boto3: pip install 'tenantkit-db-postgres[iam]'"
         ) from None
-    try:
-        return boto3.client("rds", region_name=region)
     except Exception as exc:
         raise ConfigurationError(
             f"could not set up RDS IAM authentication: {type(exc).__name__}: {exc}"

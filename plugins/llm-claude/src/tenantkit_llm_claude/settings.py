@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 import tenantkit
@@ -14,16 +16,19 @@ DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 class ClaudeSettings(tenantkit.ProviderSettings):
     """Settings of the ``claude`` LLM provider.
 
+    A tenant admin may change ``api_key``, ``model`` and ``max_tokens`` (tenant-owned);
+    ``base_url``, the API version and the timeouts are the operator's.
+
     Example tenant secret section::
 
         "llm": {"provider": "claude", "api_key": "sk-ant-...", "model": "claude-sonnet-4-5"}
     """
 
-    api_key: tenantkit.Secret
+    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
     """Sent as the ``x-api-key`` header."""
-    model: str = Field(min_length=1)
+    model: Annotated[str, tenantkit.TenantOwned] = Field(min_length=1)
     """Default model; a request's ``model`` overrides it."""
-    max_tokens: int = Field(default=4096, gt=0)
+    max_tokens: Annotated[int, tenantkit.TenantOwned] = Field(default=4096, gt=0)
     """Used when a request gives no ``max_tokens`` (the Messages API requires one)."""
     anthropic_version: str = DEFAULT_ANTHROPIC_VERSION
     """The ``anthropic-version`` header: the API version this tenant is pinned to."""

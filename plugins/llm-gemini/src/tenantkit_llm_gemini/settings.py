@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 import tenantkit
@@ -16,18 +18,24 @@ MODEL_NAME = r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._-]*$"
 class GeminiSettings(tenantkit.ProviderSettings):
     """Settings of the ``gemini`` LLM provider (the Gemini API of Google AI Studio).
 
+    A tenant admin may change ``api_key``, ``model``, ``image_model`` and
+    ``max_tokens`` (tenant-owned); ``base_url``, ``api_version`` and the timeouts are
+    the operator's.
+
     Example tenant secret section::
 
         "llm": {"provider": "gemini", "api_key": "AIza...", "model": "gemini-2.5-flash"}
     """
 
-    api_key: tenantkit.Secret
+    api_key: Annotated[tenantkit.Secret, tenantkit.TenantOwned]
     """Sent as the ``x-goog-api-key`` header (never in the URL)."""
-    model: str = Field(pattern=MODEL_NAME)
+    model: Annotated[str, tenantkit.TenantOwned] = Field(pattern=MODEL_NAME)
     """Default model for chat; a request's ``model`` overrides it."""
-    image_model: str | None = Field(default=None, pattern=MODEL_NAME)
+    image_model: Annotated[str | None, tenantkit.TenantOwned] = Field(
+        default=None, pattern=MODEL_NAME
+    )
     """Default model for image generation (``gemini-2.5-flash-image``...); ``model`` if unset."""
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: Annotated[int | None, tenantkit.TenantOwned] = Field(default=None, gt=0)
     """``maxOutputTokens`` when a request gives none; the model's own limit if unset."""
     base_url: str = Field(
         default="https://generativelanguage.googleapis.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"

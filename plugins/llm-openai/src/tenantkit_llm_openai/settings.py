@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from tenantkit import ProviderSettings, Secret
+from tenantkit import ProviderSettings, Secret, TenantOwned
 
 __all__ = ["AzureOpenAISettings", "OpenAISettings"]
 
@@ -30,18 +30,21 @@ class OpenAISettings(ProviderSettings):
     """OpenAI, or any server speaking its chat completions API (vLLM, Ollama, LM Studio).
 
     ``api_key`` may be left out only with a ``base_url`` of a server that needs none.
+    A tenant admin may change ``api_key``, ``model``, ``organization``, ``project`` and
+    ``image_model`` (tenant-owned); ``base_url``, the wire options and the timeouts are
+    the operator's.
     """
 
     base_url: str = OPENAI_BASE_URL
-    api_key: Secret | None = Field(default=None, validate_default=True)
+    api_key: Annotated[Secret | None, TenantOwned] = Field(default=None, validate_default=True)
     """Sent as ``Authorization: Bearer``."""
-    model: str = Field(min_length=1)
+    model: Annotated[str, TenantOwned] = Field(min_length=1)
     """The default model; a request's ``model`` overrides it."""
-    organization: str | None = None
+    organization: Annotated[str | None, TenantOwned] = Field(default=None, max_length=256)
     """Sent as ``OpenAI-Organization``."""
-    project: str | None = None
+    project: Annotated[str | None, TenantOwned] = Field(default=None, max_length=256)
     """Sent as ``OpenAI-Project``."""
-    image_model: str = Field(default="gpt-image-1", min_length=1)
+    image_model: Annotated[str, TenantOwned] = Field(default="gpt-image-1", min_length=1)
     stream_usage: bool = True
     """Ask for the usage chunk at the end of streams (``stream_options.include_usage``).
     Turn it off for compatible servers that reject ``stream_options``."""
@@ -71,17 +74,20 @@ class AzureOpenAISettings(ProviderSettings):
     ``{endpoint}/openai/deployments/{deployment}/...?api-version=...``; with
     ``api_version`` ``"v1"`` (or ``"preview"``) they go to ``{endpoint}/openai/v1/...``
     and the deployment is sent as the model. A request's ``model`` names another
-    deployment.
+    deployment. A tenant admin may change ``api_key``, ``deployment`` and
+    ``image_deployment`` (tenant-owned: a key of the resource and which of its
+    deployments to use); ``endpoint``, ``api_version``, the wire options and the
+    timeouts are the operator's.
     """
 
     endpoint: str
     """``https://RESOURCE.openai.azure.com``."""
-    api_key: Secret
+    api_key: Annotated[Secret, TenantOwned]
     """Sent as the ``api-key`` header."""
-    deployment: str
+    deployment: Annotated[str, TenantOwned]
     """The default chat deployment."""
     api_version: str = "2024-10-21"
-    image_deployment: str | None = None
+    image_deployment: Annotated[str | None, TenantOwned] = None
     """The deployment used for image generation (a DALL-E or GPT image model)."""
     stream_usage: bool = True
     max_tokens_field: MaxTokensField | None = None

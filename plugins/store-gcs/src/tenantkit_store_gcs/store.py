@@ -7,8 +7,8 @@ prefix, over the JSON API (https://cloud.google.com/storage/docs/json_api).
   one chunk in memory at a time; each chunk is retried with the deployment's retry
   policy after asking the server how much it kept.
 * Copies are ``rewrite`` calls, looping on ``rewriteToken`` for large objects; each
-  call is retried alone, so the store declares ``copy`` in ``retried_inside`` and the
-  core does not retry the whole copy again.
+  call is a step of one retry budget (an error the budget gave up on is not retried
+  again by the core).
 * Presigned URLs are V4 signed URLs (see :mod:`tenantkit_store_gcs._signing`).
 """
 
@@ -87,7 +87,6 @@ class GCSStore(ObjectStore):
     """
 
     capabilities: ClassVar[frozenset[StorageCapability]] = CAPABILITIES
-    retried_inside: ClassVar[frozenset[str]] = frozenset({"copy"})
 
     def __init__(
         self,
@@ -191,14 +190,15 @@ class GCSStore(ObjectStore):
     ) -> dict[str, Any]:
         """Upload ``pieces`` (at least two) as one resumable upload, holding the chunk
         being sent and the next one (to know which chunk is the last)."""
-        session = self._retry.call(functools.partial(self._start_session, resource))
+        retry = self._retry.budget()  # every request of the upload is a step of one budget
+        session = retry.call(functools.partial(self._start_session, resource))
         try:
             offset = 0
             current = next(pieces, None)
             upcoming = next(pieces, None)
             while current is not None:
                 total = offset + len(current) if upcoming is None else None
-                answer = self._retry.call(self._chunk_step(session, current, offset, total))
+                answer = retry.call(self._chunk_step(session, current, offset, total))
                 offset += len(current)
                 current = upcoming  # the sent chunk is released before the next is read
                 upcoming = next(pieces, None) if current is not None else None
@@ -310,9 +310,14 @@ class GCSStore(ObjectStore):
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             headers["Range"] = f"bytes={offset}-{end}"
-        response = self._http.request(
-            "GET", self._path(key), params={"alt": "media"}, headers=headers
-        )
+        try:
+            response = self._http.request(
+                "GET", self._path(key), params={"alt": "media"}, headers=headers
+            )
+        except InvalidRequest as exc:
+            if exc.status == 416:
+                self._drop_idle_connections()
+            raise
         return response.content
 
     def stream(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
@@ -368,8 +373,9 @@ class GCSStore(ObjectStore):
             f"{object_path(self._bucket, self._full(destination)).rpartition('/')[2]}"
         )
         token: str | None = None
+        retry = self._retry.budget()  # every call of the rewrite is a step of one budget
         while True:
-            answer = self._retry.call(functools.partial(self._rewrite, url, token))
+            answer = retry.call(functools.partial(self._rewrite, url, token))
             if answer.get("done"):
                 return object_info(destination, answer["resource"])
             token = answer.get("rewriteToken")
@@ -431,6 +437,12 @@ class GCSStore(ObjectStore):
                 provider=PROVIDER,
             )
         return full[len(self._root) :]
+
+    def _drop_idle_connections(self) -> None:
+        """Close the pooled connections. fake-gcs-server closes its connection after a
+        416 without a ``Connection: close``; a request sent on it at once would race
+        that close and fail. The next request opens a fresh connection."""
+        self._http.client._transport.close()
 
     def _no_bucket(self) -> ConfigurationError:
         return ConfigurationError(

@@ -1,9 +1,11 @@
 """The S3 provider: a tenant's objects in a bucket, under an optional root prefix.
 
 Uploads are written here rather than through boto3's transfer manager because the
-provider must bound memory for unsized streams exactly (one part in flight), report
-the stored object (size, ETag) without another request, retry a failed part with the
-core's retry policy and nothing else, and abort the multipart upload on any failure.
+provider must bound memory for unsized streams exactly (at most ``max_concurrency``
+parts in flight, each released once sent), report the stored object (size, ETag)
+without another request, retry each request with the core's retry policy and nothing
+else (every request of one upload is a step of one :meth:`RetryPolicy.budget`), and
+abort the multipart upload on any failure.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, ClassVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from tenantkit.aws import classify, make_client, role_session_name
+from tenantkit.aws import ProviderAWS, make_client, role_session_name
 from tenantkit.errors import (
     ConditionFailed,
     ConfigurationError,
@@ -28,7 +29,7 @@ from tenantkit.errors import (
     TenantkitError,
 )
 from tenantkit.registry import ProviderContext
-from tenantkit.retry import RetryPolicy
+from tenantkit.retry import RetryBudget
 from tenantkit.storage import (
     DEFAULT_CHUNK_SIZE,
     MAX_LIST_LIMIT,
@@ -51,6 +52,8 @@ MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB
 """S3's smallest part (all but the last)."""
 DEFAULT_PART_SIZE = 8 * MIB
+DEFAULT_CONCURRENCY = 4
+"""Parts of one upload in flight at once."""
 _MAX_PARTS = 10_000
 _MAX_COPY_OBJECT = 5 * 1024 * MIB
 """The largest object CopyObject copies in one request; larger ones copy in parts."""
@@ -72,10 +75,12 @@ class S3Store(ObjectStore):
 
     Args:
         settings: the tenant's ``storage`` section.
-        context: what the core says about the tenant (for the STS session name).
-        retry: the policy for retrying one part of a multipart upload; the core's default.
+        context: what the core says about the tenant: the STS session name, and the
+            deployment's retry policy, with which each request of an upload is retried.
         part_size: bytes per part of a multipart upload, and the size from which a
-            body goes in parts (at least 5 MiB). Memory use is about twice this.
+            body goes in parts (at least 5 MiB).
+        max_concurrency: parts of one upload sent at once. A streamed upload holds
+            about ``(max_concurrency + 2) * part_size`` bytes at its peak.
         read_timeout: seconds to wait for an answer to any one request.
     """
 
@@ -86,32 +91,43 @@ class S3Store(ObjectStore):
         settings: S3Settings,
         context: ProviderContext,
         *,
-        retry: RetryPolicy | None = None,
         part_size: int = DEFAULT_PART_SIZE,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
         read_timeout: float = 60.0,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
         self._settings = settings
         self._bucket = settings.bucket
         self._root = settings.prefix
-        self._retry = retry or RetryPolicy()
+        self._retry = context.retry
         self._part_size = part_size
+        self._concurrency = max_concurrency
         external_id = settings.external_id.get_secret_value() if settings.external_id else None
-        self._client: Any = make_client(
-            "s3",
-            region=settings.region,
-            endpoint_url=settings.endpoint_url,
-            role_arn=settings.role_arn,
-            external_id=external_id,
-            role_session_name=role_session_name(context.tenant_id),
-            read_timeout=read_timeout,
-            config={
-                "signature_version": "s3v4",
-                # S3-compatible stores and local stand-ins serve path-style URLs.
-                "s3": {"addressing_style": "path" if settings.endpoint_url else "auto"},
-            },
+        self._aws = ProviderAWS(
+            PROVIDER,
+            make_client(
+                "s3",
+                region=settings.region,
+                endpoint_url=settings.endpoint_url,
+                role_arn=settings.role_arn,
+                external_id=external_id,
+                role_session_name=role_session_name(context.tenant_id),
+                read_timeout=read_timeout,
+                config={
+                    "signature_version": "s3v4",
+                    # S3-compatible stores and local stand-ins serve path-style URLs.
+                    "s3": {"addressing_style": "path" if settings.endpoint_url else "auto"},
+                    # Room for every part in flight, and a request besides.
+                    "max_pool_connections": max(10, max_concurrency + 1),
+                },
+            ),
+            codes=_CODES,
+            refine=self._refine,
         )
+        self._client: Any = self._aws.client
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self._bucket!r}, prefix={self._root!r})"
@@ -128,20 +144,23 @@ class S3Store(ObjectStore):
     ) -> ObjectInfo:
         target = self._full(key)
         extra = self._object_args(content_type, metadata)
-        parts: Iterator[bytes | memoryview]
+        retry = self._retry.budget()
+        parts: Iterator[bytearray | memoryview]
         if isinstance(body, bytes | bytearray | memoryview):
             data = memoryview(body)
             if len(data) <= self._part_size:
-                return self._put_one(key, target, bytes(data), extra, content_type, metadata)
+                return self._put_one(key, target, bytes(data), extra, content_type, metadata, retry)
             parts = (data[i : i + self._part_size] for i in range(0, len(data), self._part_size))
         else:
-            parts = _parts(iter_body(body), self._part_size)
-            first = next(parts, b"")
+            stream = _parts(iter_body(body), self._part_size)
+            first = next(stream, bytearray())
             if len(first) < self._part_size:
-                return self._put_one(key, target, bytes(first), extra, content_type, metadata)
-            parts = _prepend(first, parts)
+                return self._put_one(
+                    key, target, bytes(first), extra, content_type, metadata, retry
+                )
+            parts = _prepend(first, stream)
             del first
-        size, etag = self._multipart(target, extra, parts, self._upload_part)
+        size, etag = self._multipart(target, extra, parts, self._upload_part, retry)
         return ObjectInfo(
             key=key,
             size=size,
@@ -158,8 +177,13 @@ class S3Store(ObjectStore):
         extra: dict[str, Any],
         content_type: str | None,
         metadata: Mapping[str, str] | None,
+        retry: RetryBudget,
     ) -> ObjectInfo:
-        answer = self._send("put_object", Bucket=self._bucket, Key=target, Body=data, **extra)
+        answer = retry.call(
+            lambda: self._aws.call(
+                "put_object", Bucket=self._bucket, Key=target, Body=data, **extra
+            )
+        )
         return ObjectInfo(
             key=key,
             size=len(data),
@@ -174,45 +198,72 @@ class S3Store(ObjectStore):
         extra: dict[str, Any],
         parts: Iterator[Any],
         send_part: Callable[[str, str, int, Any], str],
+        retry: RetryBudget,
     ) -> tuple[int, str | None]:
-        """Create a multipart upload, send each part, complete it; abort on any failure.
+        """Create a multipart upload, send its parts, complete it; abort on any failure.
 
-        ``parts`` yields what ``send_part(target, upload_id, number, part)`` sends; each
-        part is sent under the retry policy and released before the next is read.
-        Returns the size and the ETag of the object.
+        ``parts`` yields what ``send_part(target, upload_id, number, part)`` sends. Up
+        to ``max_concurrency`` parts are sent at once, each a step of ``retry``; the
+        next part is read only when one of them is done, and a part is released once
+        sent. Returns the size and the ETag of the object.
         """
-        upload_id = self._send("create_multipart_upload", Bucket=self._bucket, Key=target, **extra)[
-            "UploadId"
-        ]
+        upload_id = retry.call(
+            lambda: self._aws.call(
+                "create_multipart_upload", Bucket=self._bucket, Key=target, **extra
+            )
+        )["UploadId"]
         try:
-            done: list[dict[str, Any]] = []
-            size = 0
-            for number, part in enumerate(parts, start=1):
-                if number > _MAX_PARTS:
-                    raise InvalidRequest(
-                        f"the body needs more than {_MAX_PARTS} parts of {self._part_size} "
-                        "bytes: use a larger part_size"
-                    )
-                etag = self._retry.call(
-                    functools.partial(send_part, target, upload_id, number, part)
+            send = functools.partial(send_part, target, upload_id)
+            size, done = self._send_parts(parts, lambda n, p: retry.call(lambda: send(n, p)))
+            answer = retry.call(
+                lambda: self._aws.call(
+                    "complete_multipart_upload",
+                    Bucket=self._bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": done},
                 )
-                done.append({"ETag": etag, "PartNumber": number})
-                size += _length(part)
-                del part  # one part in memory at a time
-            answer = self._send(
-                "complete_multipart_upload",
-                Bucket=self._bucket,
-                Key=target,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": done},
             )
         except BaseException:
             self._abort(target, upload_id)
             raise
         return size, _etag(answer.get("ETag"))
 
+    def _send_parts(
+        self, parts: Iterator[Any], send: Callable[[int, Any], str]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Send every part with at most ``max_concurrency`` in flight; the first failure
+        stops the reading, lets the parts in flight end, and is raised."""
+        etags: dict[int, str] = {}
+        size = 0
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="s3-part") as pool:
+            flight: dict[Future[str], int] = {}
+
+            def settle(futures: set[Future[str]]) -> None:
+                for future in futures:
+                    etags[flight.pop(future)] = future.result()
+
+            try:
+                for number, part in enumerate(parts, start=1):
+                    if number > _MAX_PARTS:
+                        raise InvalidRequest(
+                            f"the body needs more than {_MAX_PARTS} parts of "
+                            f"{self._part_size} bytes: use a larger part_size"
+                        )
+                    size += _length(part)
+                    flight[pool.submit(send, number, part)] = number
+                    del part  # held by the task until it is sent, then released
+                    if len(flight) >= self._concurrency:
+                        settle(wait(flight, return_when=FIRST_COMPLETED).done)
+                settle(wait(flight).done)
+            except BaseException:
+                for future in flight:
+                    future.cancel()
+                raise
+        return size, [{"ETag": etags[n], "PartNumber": n} for n in sorted(etags)]
+
     def _upload_part(self, target: str, upload_id: str, number: int, part: Any) -> str:
-        answer = self._send(
+        answer = self._aws.call(
             "upload_part",
             Bucket=self._bucket,
             Key=target,
@@ -224,15 +275,17 @@ class S3Store(ObjectStore):
 
     def _abort(self, target: str, upload_id: str) -> None:
         try:
-            self._client.abort_multipart_upload(Bucket=self._bucket, Key=target, UploadId=upload_id)
-        except (ClientError, BotoCoreError) as exc:
+            self._aws.call(
+                "abort_multipart_upload", Bucket=self._bucket, Key=target, UploadId=upload_id
+            )
+        except TenantkitError as exc:
             # The original failure is what the caller needs; the parts left behind are
             # removed by the bucket's AbortIncompleteMultipartUpload lifecycle rule.
             log.warning(
                 "could not abort multipart upload of %s in bucket %s: %s",
                 target,
                 self._bucket,
-                type(exc).__name__,
+                exc.code or type(exc).__name__,
             )
 
     # --- reading ------------------------------------------------------------------------
@@ -242,28 +295,25 @@ class S3Store(ObjectStore):
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             params["Range"] = f"bytes={offset}-{end}"
-        try:
+        with self._aws.translating():
             answer = self._client.get_object(**params)
             with answer["Body"] as body:
                 data: bytes = body.read()
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from None
         return data
 
     def stream(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
-        body = self._send("get_object", Bucket=self._bucket, Key=self._full(key))["Body"]
+        body = self._aws.call("get_object", Bucket=self._bucket, Key=self._full(key))["Body"]
         return self._chunks(body, chunk_size)
 
     def _chunks(self, body: Any, chunk_size: int) -> Iterator[bytes]:
         try:
-            yield from body.iter_chunks(chunk_size)
-        except BotoCoreError as exc:
-            raise self._error(exc) from None
+            with self._aws.translating():
+                yield from body.iter_chunks(chunk_size)
         finally:
             body.close()
 
     def head(self, key: str) -> ObjectInfo:
-        answer = self._send("head_object", Bucket=self._bucket, Key=self._full(key))
+        answer = self._aws.call("head_object", Bucket=self._bucket, Key=self._full(key))
         return _info(key, answer)
 
     def list(
@@ -283,7 +333,7 @@ class S3Store(ObjectStore):
             params["Delimiter"] = delimiter
         if cursor is not None:
             params["ContinuationToken"] = cursor
-        answer = self._send("list_objects_v2", **params)
+        answer = self._aws.call("list_objects_v2", **params)
         objects = [
             ObjectInfo(
                 key=self._strip(entry["Key"]),
@@ -301,11 +351,11 @@ class S3Store(ObjectStore):
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         src, dst = self._full(source), self._full(destination)
-        original = self._send("head_object", Bucket=self._bucket, Key=src)
+        original = self._aws.call("head_object", Bucket=self._bucket, Key=src)
         size = int(original.get("ContentLength", 0))
         sse = self._encryption_args()
         if size <= _MAX_COPY_OBJECT:
-            answer = self._send(
+            answer = self._aws.call(
                 "copy_object",
                 Bucket=self._bucket,
                 Key=dst,
@@ -331,7 +381,7 @@ class S3Store(ObjectStore):
             extra["Metadata"] = original["Metadata"]
 
         def send_part(target: str, upload_id: str, number: int, span: tuple[int, int]) -> str:
-            answer = self._send(
+            answer = self._aws.call(
                 "upload_part_copy",
                 Bucket=self._bucket,
                 Key=target,
@@ -342,11 +392,11 @@ class S3Store(ObjectStore):
             )
             return str(answer["CopyPartResult"]["ETag"])
 
-        _, etag = self._multipart(dst, extra, ranges, send_part)
+        _, etag = self._multipart(dst, extra, ranges, send_part, self._retry.budget())
         return etag
 
     def delete(self, key: str) -> None:
-        self._send("delete_object", Bucket=self._bucket, Key=self._full(key))
+        self._aws.call("delete_object", Bucket=self._bucket, Key=self._full(key))
 
     # --- presigned URLs -----------------------------------------------------------------
 
@@ -360,16 +410,14 @@ class S3Store(ObjectStore):
         return self._presign("put_object", params, expires_in)
 
     def _presign(self, operation: str, params: dict[str, Any], expires_in: int) -> str:
-        try:
+        with self._aws.translating():
             url: str = self._client.generate_presigned_url(
                 operation, Params={"Bucket": self._bucket, **params}, ExpiresIn=expires_in
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from None
         return url
 
     def close(self) -> None:
-        self._client.close()
+        self._aws.close()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -399,15 +447,7 @@ class S3Store(ObjectStore):
             extra["Metadata"] = dict(metadata)
         return extra
 
-    def _send(self, operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = getattr(self._client, operation)(**params)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc) from None
-        return answer
-
-    def _error(self, exc: Exception) -> TenantkitError:
-        error = classify(exc, PROVIDER, codes=_CODES)
+    def _refine(self, error: ProviderError) -> TenantkitError:
         if error.code == "NoSuchBucket":
             where = self._settings.endpoint_url or self._settings.region
             return ConfigurationError(
@@ -420,22 +460,32 @@ class S3Store(ObjectStore):
         return error
 
 
-def _parts(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+def _parts(chunks: Iterator[bytes], size: int) -> Iterator[bytearray]:
+    """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter).
+
+    Each part is filled in place and handed on as it is (never copied), so memory
+    holds the parts in flight and the one being filled, nothing more.
+    """
+    part: bytearray | None = None
+    filled = 0
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            with memoryview(buffer) as view:
-                part = bytes(view[:size])
-            del buffer[:size]
-            yield part
-            del part
-    if buffer:
-        yield bytes(buffer)
+        view = memoryview(chunk)
+        while view:
+            if part is None:
+                part, filled = bytearray(size), 0
+            n = min(size - filled, len(view))
+            part[filled : filled + n] = view[:n]
+            filled += n
+            view = view[n:]
+            if filled == size:
+                yield part
+                part = None
+    if part is not None:
+        del part[filled:]
+        yield part
 
 
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _prepend(first: bytearray, rest: Iterator[bytearray]) -> Iterator[bytearray]:
     yield first
     del first
     yield from rest

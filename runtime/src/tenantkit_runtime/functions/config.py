@@ -5,8 +5,10 @@
 ``GET /config``                        the non-secret configuration (admins)
 ``PATCH /config``                      change ``branding`` and ``features`` (admins);
                                        a ``null`` value goes back to the default
-``PUT /config/providers/{kind}``       replace the ``db``, ``llm`` or ``storage``
-                                       section, credentials included (admins)
+``PUT /config/providers/{kind}``       set tenant-owned settings of the current
+                                       ``db``, ``llm`` or ``storage`` provider
+                                       (admins); a ``null`` value goes back to the
+                                       default
 ``GET /config/audit``                  the audit log, newest first (admins)
 =====================================  ==============================================
 
@@ -16,6 +18,14 @@ otherwise), written back through the configuration source (Secrets Manager, or t
 directory locally), the tenant's cached configuration is dropped so the next request
 uses it, and the change is recorded in the control plane's audit log without any
 credential. Answers never contain credentials.
+
+A tenant admin changes only what the tenant owns (:mod:`tenantkit.ownership`): the
+tenant-owned fields of its current providers (an LLM's ``api_key`` and ``model``...),
+never ``provider`` itself, an operator-owned field (endpoints, base URLs, roles,
+regions, paths, keys) or a field inherited from the deployment's defaults. Such a
+change is refused with 403 naming each field path (``storage.base_url``); it is an
+operator action (``tenantkit secret ...`` and the operator's own tools), not the
+tenant API's.
 
 The admin role is ``TENANTKIT_ADMIN_ROLE`` (``admin``); roles come from the
 authorizer context.
@@ -31,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tenantkit.config import deep_merge, parse_tenant_config
 from tenantkit.errors import ConfigurationError, NotFound, SecretValidationError
+from tenantkit.ownership import edit_provider_settings
+from tenantkit.registry import KINDS
 from tenantkit_runtime import deployment
 from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.http_errors import RequestValidationError
@@ -59,11 +71,11 @@ class SettingsPatch(BaseModel):
     features: dict[str, bool | None] | None = None
 
 
-class ProviderSection(BaseModel):
-    """A whole provider section: ``provider`` and that provider's settings."""
+class ProviderChanges(BaseModel):
+    """Settings of the current provider to change; ``provider`` may only repeat it."""
 
     model_config = ConfigDict(extra="allow", defer_build=True)
-    provider: str = Field(min_length=1, max_length=64)
+    provider: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 def _admin(request: Request[Any]) -> None:
@@ -109,24 +121,28 @@ def update_settings(request: Request[SettingsPatch]) -> dict[str, Any]:
     return _apply(request, edit, action="config.update", details={"changed": changed})
 
 
-@app.put("/config/providers/{kind}", body=ProviderSection)
-def replace_provider(request: Request[ProviderSection]) -> dict[str, Any]:
+@app.put("/config/providers/{kind}", body=ProviderChanges)
+def change_provider_settings(request: Request[ProviderChanges]) -> dict[str, Any]:
     _admin(request)
     kind = request.path_params["kind"]
-    if kind not in ("db", "llm", "storage"):
+    if kind not in KINDS:
         raise NotFound(f"no provider kind {kind!r}: use db, llm or storage")
-    section = request.body.model_dump()
+    changes = request.body.model_dump(exclude_unset=True)
+    defaults = _writable_source().read_defaults()
+    details: dict[str, Any] = {"kind": kind}
 
     def edit(own: dict[str, Any]) -> dict[str, Any]:
-        own[kind] = section
-        return own
+        try:
+            edited, changed = edit_provider_settings(
+                own, defaults, kind, changes, plugins=deployment.resolver().plugins
+            )
+        except SecretValidationError as exc:
+            raise RequestValidationError(exc.errors, where="settings") from None
+        section = deep_merge(defaults, edited)[kind]
+        details.update(provider=section.get("provider"), fields=changed)
+        return edited
 
-    return _apply(
-        request,
-        edit,
-        action="config.provider.replace",
-        details={"kind": kind, "provider": request.body.provider},
-    )
+    return _apply(request, edit, action="config.provider.update", details=details)
 
 
 @app.get("/config/audit")
@@ -144,15 +160,16 @@ def _apply(
     request: Request[Any],
     edit: Callable[[dict[str, Any]], dict[str, Any]],
     *,
-    action: Literal["config.update", "config.provider.replace"],
+    action: Literal["config.update", "config.provider.update"],
     details: dict[str, Any],
 ) -> dict[str, Any]:
     resolver = deployment.resolver()
-    source = resolver.configs.source
-    if not isinstance(source, WritableSource):
-        raise ConfigurationError(f"the configuration source ({source.describe()}) is read-only")
+    source = _writable_source()
     tenant_id = request.tenant_id
-    own = edit(copy.deepcopy(source.read(tenant_id)))
+    before = source.read(tenant_id)
+    own = edit(copy.deepcopy(before))
+    if own == before:  # nothing changes: nothing to write or audit
+        return resolver.resolve(tenant_id).config.public()
     try:
         parse_tenant_config(
             deep_merge(source.read_defaults(), own),
@@ -165,6 +182,13 @@ def _apply(
     resolver.invalidate(tenant_id)
     request.control_plane.audit(tenant_id, actor=request.user_id, action=action, details=details)
     return resolver.resolve(tenant_id).config.public()
+
+
+def _writable_source() -> WritableSource:
+    source = deployment.resolver().configs.source
+    if not isinstance(source, WritableSource):
+        raise ConfigurationError(f"the configuration source ({source.describe()}) is read-only")
+    return source
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

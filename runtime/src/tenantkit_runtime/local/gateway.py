@@ -54,6 +54,7 @@ __all__ = [
     "policy_allows",
     "proxy_answer",
     "select_route",
+    "shadowed_route",
     "simple_authorizer_answer",
     "websocket_authorizer_context",
     "websocket_authorizer_event",
@@ -170,6 +171,24 @@ def match_route(
         if best is None or rank < best[0]:
             best = (rank, route, params)
     return None if best is None else (best[1], best[2])
+
+
+def shadowed_route(prefix: str, reserved: Iterable[str] = ()) -> str | None:
+    """The API path a mount at ``prefix`` would hide (one of :data:`HTTP_ROUTES` or
+    ``reserved``), ``None`` when it hides none.
+
+    A mount at ``prefix`` serves ``prefix/...``: it hides a route whose path is the
+    prefix, lies below it, or holds it; an empty prefix (the root) hides everything.
+    """
+    prefix = prefix.rstrip("/")
+    if not prefix:
+        return "/"
+    literals = [route.path.split("{", 1)[0].rstrip("/") for route in HTTP_ROUTES]
+    for path in (*literals, *reserved):
+        path = path.rstrip("/")
+        if prefix == path or path.startswith(prefix + "/") or prefix.startswith(path + "/"):
+            return path
+    return None
 
 
 # --- HTTP API events -----------------------------------------------------------------------

@@ -17,8 +17,9 @@ One port serves what a deployment spreads over several AWS endpoints:
                                     ``410 GoneException`` for a closed or unknown one
 ``/.well-known/jwks.json``          the local token issuer's keys, which the
                                     authorizer fetches like a Cognito pool's
-the local storage's ``base_url``    presigned GET/PUT URLs of tenants on the ``local``
-                                    storage provider
+the local storage's ``base_url``    presigned GET/PUT URLs of the deployment's
+                                    ``local`` store (its defaults' ``storage``
+                                    section), for the tenants that use it
 ==================================  ===================================================
 
 The functions run in this process, called as Lambda calls them: the event and the
@@ -168,42 +169,75 @@ class Functions:
 # --- local storage -------------------------------------------------------------------------
 
 
-class StorageMounts:
-    """The presigned URLs of tenants on the ``local`` storage provider.
+@dataclass
+class _Mount:
+    prefix: str
+    identity: tuple[str, str]
+    app: ASGIApp
+    tenants: frozenset[str] = frozenset()
 
-    Each distinct local store named in the configuration directory whose ``base_url``
-    points at this server is served at that URL's path. The directory is read at
-    start and again when a request misses (at most once a second), so tenants added
-    or changed while the server runs are served too.
+
+class StorageMounts:
+    """The presigned URLs of the deployment's ``local`` store.
+
+    Only what the operator configured is served: the ``storage`` section of the
+    deployment's defaults (``defaults.json`` in the configuration directory), when it
+    names the ``local`` provider and its ``base_url`` points at this server. A tenant's
+    own section never mounts anything. The mount answers only the URLs of the tenants
+    that use that store unchanged, each for keys under its own prefix
+    (:class:`~tenantkit.providers.local_presign.PresignApp`), and never sits where it
+    would hide a route of the API: such a ``base_url`` stops the server at start
+    (:class:`~tenantkit.errors.ConfigurationError`) and is left unserved, with an error
+    in the log, when the defaults change while it runs. The directory is read at start
+    and again when a request misses (at most once a second).
     """
 
     def __init__(self, config_dir: Path | None, origin: str) -> None:
         self._config_dir = config_dir
         self._netloc = urlsplit(origin).netloc
-        self._mounts: dict[str, tuple[tuple[str, str], ASGIApp]] = {}
+        self._mount: _Mount | None = None
         self._scanned = 0.0
         self._lock = threading.Lock()
-        self.rescan()
+        self.rescan(strict=True)
 
     @property
     def paths(self) -> list[str]:
-        return sorted(self._mounts)
+        return [self._mount.prefix] if self._mount is not None else []
 
     def find(self, path: str) -> tuple[str, ASGIApp] | None:
         """The mount serving ``path``: its prefix and application."""
         found = self._lookup(path)
-        if found is None and time.monotonic() - self._scanned > 1.0:
+        if found is None and self._stale():
             self.rescan()
             found = self._lookup(path)
         return found
 
+    def serves(self, tenant: str) -> bool:
+        """Whether the mounted store is ``tenant``'s (the defaults' store, unchanged)."""
+        mount = self._mount
+        if mount is not None and tenant in mount.tenants:
+            return True
+        if self._stale():
+            self.rescan()
+            mount = self._mount
+        return mount is not None and tenant in mount.tenants
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._scanned > 1.0
+
     def _lookup(self, path: str) -> tuple[str, ASGIApp] | None:
-        for prefix, (_, app) in self._mounts.items():
-            if path.startswith(prefix + "/"):
-                return prefix, app
+        mount = self._mount
+        if mount is not None and path.startswith(mount.prefix + "/"):
+            return mount.prefix, mount.app
         return None
 
-    def rescan(self) -> None:
+    def rescan(self, *, strict: bool = False) -> None:
+        """Read the configuration directory again.
+
+        Raises:
+            ConfigurationError: with ``strict``, the defaults' ``base_url`` would hide
+                an API route.
+        """
         from tenantkit.providers.local_presign import PresignApp
         from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 
@@ -212,32 +246,54 @@ class StorageMounts:
             if self._config_dir is None or not self._config_dir.is_dir():
                 return
             source = DirectorySource(self._config_dir)
-            for tenant_id in source.tenant_ids():
-                try:
-                    section = dict(source.fetch(tenant_id).raw.get("storage") or {})
-                    if section.pop("provider", None) != "local":
-                        continue
-                    settings = LocalStorageSettings.model_validate(section)
-                except (TenantkitError, ValueError, TypeError):
-                    continue  # that tenant's own requests say what is wrong
-                url = urlsplit(settings.base_url)
-                if url.netloc != self._netloc:
-                    continue
-                prefix = url.path.rstrip("/")
-                identity = (str(settings.root), settings.signing_key.get_secret_value())
-                current = self._mounts.get(prefix)
-                if current is not None:
-                    if current[0] != identity:
-                        log.warning(
-                            "tenant %s: another local store is already served at %s",
-                            tenant_id,
-                            settings.base_url,
-                        )
-                    continue
-                wsgi = WSGIMiddleware(PresignApp(LocalObjectStore(settings)))  # type: ignore[arg-type]
-                app = cast(ASGIApp, wsgi)
-                self._mounts[prefix] = (identity, app)
-                log.info("serving local storage presigned URLs at %s", settings.base_url)
+            try:
+                section = source.read_defaults().get("storage")
+                if not isinstance(section, dict) or section.get("provider") != "local":
+                    self._mount = None
+                    return
+                settings = LocalStorageSettings.model_validate(
+                    {k: v for k, v in section.items() if k != "provider"}
+                )
+            except (TenantkitError, ValueError, TypeError):
+                log.warning("the defaults' local storage section is invalid: not serving it")
+                return
+            url = urlsplit(settings.base_url)
+            if url.netloc != self._netloc:
+                self._mount = None
+                return
+            prefix = url.path.rstrip("/")
+            hidden = gateway.shadowed_route(prefix, (WEBSOCKET_PATH, JWKS_PATH))
+            if hidden is not None:
+                message = (
+                    f"the local storage base_url path {prefix or '/'!r} would hide the API "
+                    f"route {hidden!r}: give the defaults' storage a base_url with a path of "
+                    "its own, such as /_storage"
+                )
+                if strict:
+                    raise ConfigurationError(message)
+                log.error(message)
+                self._mount = None
+                return
+            tenants = frozenset(
+                tenant for tenant in source.tenant_ids() if _uses(source, tenant, section)
+            )
+            identity = (str(settings.root), settings.signing_key.get_secret_value())
+            mount = self._mount
+            if mount is not None and (mount.prefix, mount.identity) == (prefix, identity):
+                mount.tenants = tenants
+                return
+            presign = PresignApp(LocalObjectStore(settings), tenants=self.serves)
+            app = cast(ASGIApp, WSGIMiddleware(presign))  # type: ignore[arg-type]
+            self._mount = _Mount(prefix, identity, app, tenants)
+            log.info("serving local storage presigned URLs at %s", settings.base_url)
+
+
+def _uses(source: DirectorySource, tenant: str, section: Mapping[str, Any]) -> bool:
+    """Whether ``tenant``'s storage is the defaults' ``section`` unchanged."""
+    try:
+        return source.fetch(tenant).raw.get("storage") == section
+    except TenantkitError:
+        return False
 
 
 # --- the gateway ---------------------------------------------------------------------------
