@@ -333,4 +333,18 @@ def test_stream_error_is_plain_before_content_and_interrupted_after() -> None:
     assert after.request_id == "r1"
     for error in (before, after):
         assert secret not in str(error)
+
+
+@respx.mock
+def test_provider_http_accepts_the_statuses_it_is_told_are_answers() -> None:
+    route = respx.put("https://upload.example.test/session")
+    route.side_effect = [
+        httpx.Response(308, headers={"range": "bytes=0-9"}),
+        httpx.Response(308, headers={"range": "bytes=0-9"}),
+    ]
+    http = ProviderHTTP("example", "https://upload.example.test", parse_error=_parse)
+    answer = http.request("PUT", "/session", content=b"0123456789", accept=(308,))
+    assert (answer.status_code, answer.headers["range"]) == (308, "bytes=0-9")
+    with pytest.raises(errors.ProviderError):
+        http.request("PUT", "/session", content=b"0123456789")
     http.close()

@@ -25,7 +25,7 @@ import functools
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -359,8 +359,14 @@ class ProviderHTTP:
     def __repr__(self) -> str:
         return f"ProviderHTTP({self.provider!r}, base_url={str(self.client.base_url)!r})"
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; the response when it succeeded, else the taxonomy's error."""
+    def request(
+        self, method: str, url: str, *, accept: Collection[int] = (), **kwargs: Any
+    ) -> httpx.Response:
+        """Send one request; the response when it succeeded, else the taxonomy's error.
+
+        ``accept`` names statuses besides 2xx that are answers, not errors (a
+        resumable upload's ``308 Resume Incomplete``).
+        """
         if self._auth is not None:
             kwargs.setdefault("auth", self._auth)
         return send(
@@ -371,6 +377,7 @@ class ProviderHTTP:
             parse_error=self._parse_error,
             request_id_header=self.request_id_header,
             codes=self._codes,
+            accept=accept,
             **kwargs,
         )
 
@@ -462,15 +469,17 @@ def send(
     parse_error: Callable[[httpx.Response], ErrorInfo],
     request_id_header: str | None = None,
     codes: Mapping[str, type[TenantkitError]] | None = None,
+    accept: Collection[int] = (),
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request; return the response when it succeeded, else raise the taxonomy error.
+    """Send a request; return the response when it succeeded (or its status is in
+    ``accept``), else raise the taxonomy error.
 
     ``parse_error(response) -> ErrorInfo`` reads the provider's error body.
     """
     with _transport_errors(provider):
         response = client.request(method, url, **kwargs)
-    if response.is_success:
+    if response.is_success or response.status_code in accept:
         return response
     raise _error(response, provider, parse_error, request_id_header, codes)
 
