@@ -4,9 +4,10 @@ and a tenant's cold start on each.
 Per call: in one process, against one azurite, the same operations (put 1 KiB, get,
 head, list 10, delete) through (a) the provider as applications reach it
 (``TenantStorage``), (b) the raw REST client it is built on (an ``httpx.Client`` signing
-with SharedKey, the same requests), and (c) azure-storage-blob's ``BlobClient``. The
-three take turns, operation by operation, in a rotating order, so load on the machine
-falls on all alike; medians and ratios.
+with SharedKey, the same requests; its list parses the XML listing into (name,
+properties) pairs, as any client that returns a listing must), and (c)
+azure-storage-blob's ``BlobClient``. The three take turns, operation by operation, in
+a rotating order, so load on the machine falls on all alike; medians and ratios.
 
 Cold start: in fresh interpreters (bytecode compiled), import, build the client and
 complete one ``head`` (Get Blob Properties) of an existing blob, with the provider and
@@ -46,6 +47,7 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     from tenantkit_store_azure_blob import AzureBlobSettings
     from tenantkit_store_azure_blob._auth import SharedKeyAuth
     from tenantkit_store_azure_blob._signing import API_VERSION
+    from tenantkit_store_azure_blob._wire import parse_listing
     from tenantkit_store_azure_blob.store import AzureBlobStore
 
     settings = AzureBlobSettings(account_url=url, container=CONTAINER, account_key=KEY)
@@ -92,7 +94,9 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
             ),
             "get": lambda: raw_call("GET", path).content,
             "head": lambda: raw_call("HEAD", path),
-            "list": lambda: (
+            # Any client must read the listing to return it: the XML is parsed into
+            # (name, properties) pairs, as the provider's own parser does.
+            "list": lambda: parse_listing(
                 raw_call(
                     "GET",
                     f"/{CONTAINER}",

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +20,11 @@ from tenantkit import IndexSpec, Schema
 from tenantkit.resolver import Resolver
 from tenantkit.sources import SecretsManagerSource
 from testharness.moto import MotoServer
+from tests._end_to_end import tenantkit
 
 TENANT = "acme"
 TENANT_ACCOUNT = "111111111111"
 EXTERNAL_ID = "planted-external-id-0c2f41d9e7"
-
-
-def _tenantkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the ``tenantkit`` command in a fresh interpreter."""
-    script = Path(sys.executable).with_name("tenantkit")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tenantkit"]
-    return subprocess.run(
-        [*command, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 @pytest.fixture
@@ -81,7 +71,7 @@ def tenant_secret(moto_server: MotoServer) -> dict[str, Any]:
 
 
 def test_tenantkit_providers_lists_both_plugins(cli_env: dict[str, str]) -> None:
-    done = _tenantkit("providers", "--json", env=cli_env)
+    done = tenantkit("providers", "--json", env=cli_env)
     assert done.returncode == 0, done.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(done.stdout)["providers"]}
     dynamodb, s3 = rows["db", "dynamodb"], rows["storage", "s3"]
@@ -96,7 +86,7 @@ def test_tenantkit_check_resolves_the_tenant_with_only_its_plugins(
 ) -> None:
     where = ["--secrets-prefix", tenant_secret["prefix"], "--endpoint-url"]
     where += [moto_server.endpoint_url, "--region", moto_server.region]
-    done = _tenantkit("check", TENANT, *where, "--ensure-schema", "--json", env=cli_env)
+    done = tenantkit("check", TENANT, *where, "--ensure-schema", "--json", env=cli_env)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["ok"], report
@@ -113,7 +103,7 @@ def test_tenantkit_check_resolves_the_tenant_with_only_its_plugins(
     }
     assert [m for m in imported if m.startswith("tenantkit.")] == ["tenantkit.providers.echo"]
     # Run again as a person would read it: the table exists now, and no credential shows.
-    text = _tenantkit("check", TENANT, *where, env=cli_env)
+    text = tenantkit("check", TENANT, *where, env=cli_env)
     assert text.returncode == 0, text.stdout + text.stderr
     assert "dynamodb" in text.stdout
     for output in (done.stdout, done.stderr, text.stdout, text.stderr):

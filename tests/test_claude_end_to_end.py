@@ -8,10 +8,6 @@ container would: the claude plugin and no other LLM plugin.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +19,7 @@ from tenantkit import errors
 from tenantkit.plugins import EntryPointIndex, Plugins
 from tenantkit.resolver import Resolver
 from tenantkit.sources import DirectorySource
+from tests._end_to_end import Answer, tenantkit_with_api
 
 BASE_URL = "https://api.anthropic.test"
 API_KEY = "sk-ant-api03-PLANTED-end-to-end-0123456789"
@@ -91,55 +88,17 @@ def test_the_resolver_gives_the_tenant_a_claude_llm(config_dir: Path) -> None:
         resolver.close()
 
 
-_CHECK = textwrap.dedent(
-    """
-    import json, sys
-    import respx
-    from tenantkit.cli import main
-
-    (status, body), base_url, status_file = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-    with respx.mock(base_url=base_url) as api:
-        route = api.post("/v1/messages").respond(
-            status, headers={"request-id": "req_check"}, json=body
-        )
-        status = main(sys.argv[4:])
-    llm_modules = sorted(
-        m for m in sys.modules if m.startswith("tenantkit_llm_") and "." not in m
-    )
-    with open(status_file, "w") as f:
-        json.dump({"status": status, "calls": route.call_count, "llm_modules": llm_modules}, f)
-    """
-)
-
-
 def _check(
     config_dir: Path, tmp_path: Path, answer: tuple[int, dict[str, Any]], *args: str
 ) -> tuple[dict[str, Any], str, str]:
-    script = tmp_path / "check.py"
-    script.write_text(_CHECK)
-    status_file = tmp_path / "status.json"
-    env = {**os.environ, "TENANTKIT_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(script),
-            json.dumps(answer),
-            BASE_URL,
-            str(status_file),
-            "check",
-            "acme",
-            "--config-dir",
-            str(config_dir),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
+    status, body = answer
+    messages = Answer("POST", f"{BASE_URL}/v1/messages", status, body, {"request-id": "req_check"})
+    run = tenantkit_with_api(
+        tmp_path, [messages], "check", "acme", "--config-dir", str(config_dir), *args
     )
-    assert status_file.exists(), done.stderr
-    return json.loads(status_file.read_text()), done.stdout, done.stderr
+    llm_modules = [p for p in run.plugins if p.startswith("tenantkit_llm_")]
+    outcome = {"status": run.status, "calls": run.calls[0], "llm_modules": llm_modules}
+    return outcome, run.stdout, run.stderr
 
 
 def test_tenantkit_check_imports_only_the_claude_llm_plugin(

@@ -11,22 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 from testharness.cosmos import CosmosServer
+from tests._end_to_end import cosmos_section, tenantkit, write_secret
 
 TENANT = "acme"
-
-
-def _tenantkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("tenantkit")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tenantkit"]
-    return subprocess.run(
-        [*command, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def _owners(schema: object, title: str) -> list[tuple[str, str]]:
@@ -46,26 +36,23 @@ def _owners(schema: object, title: str) -> list[tuple[str, str]]:
 
 def test_tenantkit_check_on_cosmos(cosmos_server: CosmosServer, tmp_path: Path) -> None:
     config = tmp_path / "config"
-    config.mkdir()
-    secret = {
-        "schema_version": 1,
-        "tenant_id": TENANT,
-        "db": {
-            "provider": "cosmos",
-            "endpoint": cosmos_server.endpoint,
-            "database": "e2e",
-            "container": f"acme-{secrets.token_hex(4)}",
-            "key": cosmos_server.key,
-            "ca_file": str(cosmos_server.ca_file),
-            "consistency": "Session",
+    write_secret(
+        config,
+        {
+            "schema_version": 1,
+            "tenant_id": TENANT,
+            "db": cosmos_section(cosmos_server),
+            "llm": {"provider": "echo"},
+            "storage": {
+                "provider": "local",
+                "root": str(tmp_path / "files"),
+                "signing_key": "k" * 32,
+            },
         },
-        "llm": {"provider": "echo"},
-        "storage": {"provider": "local", "root": str(tmp_path / "files"), "signing_key": "k" * 32},
-    }
-    (config / f"{TENANT}.json").write_text(json.dumps(secret))
+    )
     env = {**os.environ, "TENANTKIT_CACHE_DIR": str(tmp_path / "cache")}
 
-    done = _tenantkit(
+    done = tenantkit(
         "check", TENANT, "--config-dir", str(config), "--ensure-schema", "--json", env=env
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -81,14 +68,14 @@ def test_tenantkit_check_on_cosmos(cosmos_server: CosmosServer, tmp_path: Path) 
         "tenantkit_db_cosmos"
     }
 
-    providers = _tenantkit("providers", "--json", env=env)
+    providers = tenantkit("providers", "--json", env=env)
     assert providers.returncode == 0, providers.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(providers.stdout)["providers"]}
     cosmos = rows["db", "cosmos"]
     assert (cosmos["distribution"], cosmos["loads"]) == ("tenantkit-db-cosmos", True)
     assert cosmos["capabilities"] == ["batch", "indexes", "transactions", "ttl"]
 
-    schema = _tenantkit("secret", "schema", "--json", env=env)
+    schema = tenantkit("secret", "schema", "--json", env=env)
     assert schema.returncode == 0, schema.stderr
     owners = dict(_owners(json.loads(schema.stdout), "CosmosDbSection"))
     assert owners["consistency"] == "tenant"

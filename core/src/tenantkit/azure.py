@@ -11,11 +11,14 @@ and ``expires_in`` (seconds). It is an ``httpx.Auth``: hand it to
 fetched by one caller at a time, and fetched again once when the service answers 401
 (a token revoked early).
 
+:func:`request_date` is the ``x-ms-date`` header value every signed request carries.
+
 httpx is imported when a token is first fetched, not when this module is imported.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 import threading
 import time
@@ -35,7 +38,7 @@ from tenantkit.http import ErrorInfo, ProviderHTTP
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["DEFAULT_AUTHORITY", "EntraToken"]
+__all__ = ["DEFAULT_AUTHORITY", "EntraToken", "request_date"]
 
 #: The public cloud's login endpoint (sovereign clouds have their own).
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
@@ -52,6 +55,22 @@ _CODES: dict[str, type[TenantkitError]] = {
     "invalid_scope": InvalidRequest,
     "temporarily_unavailable": ProviderUnavailable,
 }
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def request_date() -> str:
+    """Now, as the ``x-ms-date`` request header carries it (RFC 1123, GMT).
+
+    The text changes once a second; it is formatted once a second, not per request.
+    """
+    global _date
+    second = int(time.time())
+    cached = _date
+    if cached[0] != second:
+        cached = _date = (second, email.utils.formatdate(second, usegmt=True))
+    return cached[1]
 
 
 def _parse_error(response: httpx.Response) -> ErrorInfo:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import hashlib
 import hmac
 from collections.abc import Generator
@@ -17,7 +16,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from tenantkit.azure import EntraToken
+from tenantkit.azure import EntraToken, request_date
 from tenantkit.errors import (
     ConditionFailed,
     ConfigurationError,
@@ -117,7 +116,7 @@ def master_signature(key: bytes, verb: str, resource_type: str, link: str, date:
 
 
 def _stamp(request: httpx.Request) -> None:
-    request.headers["x-ms-date"] = email.utils.formatdate(usegmt=True)
+    request.headers["x-ms-date"] = request_date()
     request.headers["x-ms-version"] = API_VERSION
 
 

@@ -511,7 +511,7 @@ class CosmosDatabase(Database):
         **kwargs: Any,
     ) -> httpx.Response:
         """One request inside the tenant's partition, carrying its session token."""
-        sent = {"x-ms-documentdb-partitionkey": json.dumps([ns]), **(headers or {})}
+        sent = {"x-ms-documentdb-partitionkey": _partition_key(ns), **(headers or {})}
         if read:
             session = self._sessions.get(ns)
             if session:
@@ -860,3 +860,9 @@ def _kept_changing(collection: str, key: Key) -> ConditionFailed:
     return ConditionFailed(
         f"{collection}: the item at {key.pk!r}/{key.sk!r} kept changing", provider=PROVIDER
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _partition_key(ns: str) -> str:
+    """The ``x-ms-documentdb-partitionkey`` header of a tenant's partition."""
+    return json.dumps([ns])

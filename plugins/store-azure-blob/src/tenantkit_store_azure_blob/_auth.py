@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Generator
-from email.utils import formatdate
 
 import httpx
 
+from tenantkit.azure import request_date
 from tenantkit_store_azure_blob._signing import sas_pairs, shared_key_string, sign
 
 __all__ = ["SasAuth", "SharedKeyAuth"]
@@ -34,7 +34,7 @@ class SharedKeyAuth(httpx.Auth):
         return f"SharedKeyAuth(account={self._account!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["x-ms-date"] = formatdate(usegmt=True)
+        request.headers["x-ms-date"] = request_date()
         raw_path = request.url.raw_path.split(b"?", 1)[0].decode("ascii")
         text = shared_key_string(
             request.method,

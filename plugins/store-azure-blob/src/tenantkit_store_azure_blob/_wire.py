@@ -15,7 +15,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import escape
 
@@ -183,9 +183,30 @@ def etag(value: str | None) -> str | None:
     return value.strip('"') if value else None
 
 
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
 def http_date(value: str | None) -> datetime | None:
+    """An HTTP date. The service writes RFC 1123 in GMT (``Wed, 04 Dec 2024 17:20:00
+    GMT``), read here directly; any other form goes to the general parser."""
     if not value:
         return None
+    parts = value.split(" ")
+    if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS:
+        clock = parts[4].split(":")
+        if len(clock) == 3 and all(p.isdigit() for p in (parts[1], parts[3], *clock)):
+            try:
+                return datetime(
+                    int(parts[3]), _MONTHS[parts[2]], int(parts[1]),
+                    int(clock[0]), int(clock[1]), int(clock[2]), tzinfo=UTC,
+                )  # fmt: skip
+            except ValueError:
+                return None
     try:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError):
