@@ -264,7 +264,12 @@ class MeteredLLM:
 
     def generate_image(self, *args: Any, **kwargs: Any) -> Any:
         require_feature(self._config(), "image_generation")
-        return self._inner.generate_image(*args, **kwargs)
+        found = self._check()
+        response = self._inner.generate_image(*args, **kwargs)
+        if found is not None:
+            usage = response.usage
+            self._charge(found, response.model, usage.input_tokens, usage.output_tokens)
+        return response
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
