@@ -147,7 +147,8 @@ def test_a_limiter_outage_fails_as_the_deployment_chooses(
         assert body(result)["error"]["code"] == "tenant_unavailable"
         assert result["headers"]["retry-after"] == "5"
     warnings = [r for r in json_logs.records if r.get("message", "").startswith("limiter")]
-    assert warnings and warnings[0]["level"] == "WARNING"
+    assert warnings
+    assert warnings[0]["level"] == "WARNING"
 
 
 # --- LLM tokens per day ------------------------------------------------------------------------
@@ -173,7 +174,8 @@ def test_llm_tokens_per_day_let_the_crossing_reply_finish(tenants, events, body)
     assert int(refused["headers"]["retry-after"]) == 12 * 3600 - 30
     report = body(config.handler(events.http("GET", "/usage", **ADMIN), None))
     (model,) = report["totals"]["llm"]
-    assert model["provider"] == "echo" and model["calls"] == 2
+    assert model["provider"] == "echo"
+    assert model["calls"] == 2
     assert model["input_tokens"] + model["output_tokens"] >= 10
     # the OpenAI-compatible route, streamed or not, is held to the same budget
     compat = chat.handler(
@@ -259,7 +261,8 @@ def test_plans_in_the_defaults_and_the_tenants_own_values(tenants, events, body)
     deployment.reset()
     acme = deployment.resolver().resolve("acme").config
     globex = deployment.resolver().resolve("globex").config
-    assert acme.limits.requests_per_minute == 2 and acme.limits.llm_tokens_per_day == 100
+    assert acme.limits.requests_per_minute == 2
+    assert acme.limits.llm_tokens_per_day == 100
     assert acme.features == {"image_generation": False, "beta": False}
     assert globex.limits.requests_per_minute == 900
     assert globex.features["image_generation"] is True

@@ -31,8 +31,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantkit import Message
-from tenantkit.llm import ImageRequest
 from tenantkit.errors import InvalidRequest
+from tenantkit.llm import ImageRequest
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import Conversations
 from tenantkit_runtime.openai_compat import (

@@ -90,10 +90,10 @@ def connect(request: Request[None]) -> Response:
 def disconnect(request: Request[None]) -> Response:
     connection_id = _connection_id(request)
     connection = request.control_plane.connection(request.tenant_id, connection_id)
-    if request.control_plane.remove_connection(request.tenant_id, connection_id):
-        if connection is not None and request.usage is not None:  # WebSocket time, metered
-            opened = datetime.fromisoformat(connection.connected_at)
-            request.usage.add("ws", max(0, round((datetime.now(UTC) - opened).total_seconds())))
+    removed = request.control_plane.remove_connection(request.tenant_id, connection_id)
+    if removed and connection is not None and request.usage is not None:  # WebSocket time
+        opened = datetime.fromisoformat(connection.connected_at)
+        request.usage.add("ws", max(0, round((datetime.now(UTC) - opened).total_seconds())))
     return Response.empty(200)
 
 
