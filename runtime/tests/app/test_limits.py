@@ -388,3 +388,32 @@ def test_hostile_ranges_get_a_clear_400(tenants, events, body, query, says) -> N
     result = config.handler(events.http("GET", "/usage", query=query, **ADMIN), None)
     assert result["statusCode"] == 400
     assert says in body(result)["error"]["message"]
+
+
+# --- the operator's command ------------------------------------------------------------------
+
+
+def test_usage_command_reports_and_reconciles(storage_url, events, body, capsys) -> None:
+    from tenantkit.cli import main
+
+    deployment.control_plane().register_tenant("acme")
+    deployment.control_plane().register_tenant("globex")
+    offer = body(_offer(events, 30))
+    httpx.put(offer["upload"]["url"], content=b"z" * 30, headers=offer["upload"]["headers"])
+    library.handler(events.http("POST", f"/files/{offer['file']['id']}/confirm"), None)
+    meter = deployment.usage_guard().meter  # type: ignore[union-attr]
+    meter.set_storage("acme", 999)  # a ledger that drifted
+    today = datetime.now(UTC).date().isoformat()
+    assert main(["usage", "acme", "--reconcile", "--from", today, "--csv"]) == 0
+    out, err = capsys.readouterr()
+    assert "storage ledger 999 -> 30 bytes" in err
+    header, row = out.strip().splitlines()
+    assert header.startswith("tenant,day,requests,refused")
+    assert row.startswith(f"acme,{today},2,0,")  # the offer and the confirmation
+    assert row.endswith(",30")
+    assert main(["usage", "--all", "--json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["tenant_id"] for r in reports] == ["acme", "globex"]
+    assert reports[0]["totals"]["bytes_uploaded"] == 30
+    assert main(["usage", "acme", "--from", "2026-13-01"]) == 2
+    assert "--from is not a valid date" in capsys.readouterr().err
