@@ -13,8 +13,8 @@ import queue
 import re
 import shutil
 import subprocess
-import time
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -395,7 +395,7 @@ def test_run_demo_serves_the_demo_tenants(tmp_path) -> None:
         command=("bash", str(repository / "run"), "demo"),
     )
     try:
-        assert served.printed.startswith("tenantkit serve --demo: two tenants")
+        assert served.printed.startswith("tenantkit serve --demo: three tenants")
         exports = dict(
             line.removeprefix("export ").split("=", 1)
             for line in served.commands()
