@@ -29,11 +29,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "runtime" / "tests" / "app"))
 
-from _moto import moto_server  # noqa: E402
-from conftest import http_event  # noqa: E402
+from _moto import moto_server
 
-from tenantkit_runtime import deployment  # noqa: E402
-from tenantkit_runtime.functions import config  # noqa: E402
+from conftest import http_event
+from tenantkit_runtime import deployment
+from tenantkit_runtime.functions import config
 
 
 def _setup(root: Path, control_plane: dict[str, Any]) -> None:

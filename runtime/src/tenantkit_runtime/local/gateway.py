@@ -134,12 +134,12 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/conversations", "chat"),
     HttpRoute("ANY", "/conversations/{proxy+}", "chat"),
     HttpRoute("POST", "/v1/chat/completions", "chat"),
-    HttpRoute("POST", "/v1/images/generations", "chat"),
     HttpRoute("ANY", "/files", "library"),
     HttpRoute("ANY", "/files/{proxy+}", "library"),
     HttpRoute("ANY", "/config", "config"),
     HttpRoute("ANY", "/config/{proxy+}", "config"),
     HttpRoute("GET", "/usage", "config"),
+    HttpRoute("POST", "/v1/images/generations", "chat"),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),
