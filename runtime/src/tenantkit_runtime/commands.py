@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["register_package", "register_serve", "register_token", "register_usage"]
 
@@ -231,6 +231,6 @@ def _usage(args: argparse.Namespace) -> int:
     else:
         tenant_ids = [args.tenant]
     reports = [plane.meter.report(t, start, end) for t in tenant_ids]
-    fmt = "json" if args.json else "csv" if args.csv else "text"
+    fmt: Literal["text", "json", "csv"] = "json" if args.json else "csv" if args.csv else "text"
     print_reports(reports, fmt=fmt, totals_only=args.all)
     return 0
