@@ -46,7 +46,12 @@ def _setup(root: Path, control_plane: dict[str, Any]) -> None:
                 "tenant_id": "acme",
                 "db": {"provider": "sqlite", "path": str(root / "acme.db")},
                 "llm": {"provider": "echo"},
-                "storage": {"provider": "local", "root": str(root / "files")},
+                "storage": {
+                    "provider": "local",
+                    "root": str(root / "files"),
+                    "base_url": "http://127.0.0.1:9/_storage",
+                    "signing_key": "bench-presign-key-0123456789",
+                },
                 "limits": {"requests_per_minute": 10**9},
             }
         )
@@ -71,7 +76,8 @@ def run(name: str, requests: int) -> dict[str, Any]:
     real_guard = deployment.usage_guard
 
     def handler() -> None:
-        assert config.handler(event, None)["statusCode"] == 200
+        result = config.handler(event, None)
+        assert result["statusCode"] == 200, result
 
     plane = deployment.control_plane()
     database = plane._database  # count the calls the control-plane database receives
