@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     lines = [line for line in served.commands() if " -m websockets " not in line]
     assert len(lines) >= 15
     script = "".join(f"{line}\necho; echo '{_SEPARATOR}'\n" for line in lines)
+    if time.time() % 60 > 40:  # the rate-limit lines run within one minute's window
+        time.sleep(61 - time.time() % 60)
     run = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, timeout=90, cwd=tmp_path
     )
@@ -112,6 +115,19 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     refused = output("X-Tenant-Id")
     assert refused.startswith("HTTP/1.1 403")
     assert refused.endswith('{"message":"Forbidden"}')
+    # the tenant on the small plan: five admitted in a minute, then 429 with Retry-After
+    assert output("for i in").split() == ["200"] * 5 + ["429"]
+    limited = output("grep -i").splitlines()
+    assert limited[0].startswith("HTTP/1.1 429")
+    assert limited[1].lower().startswith("retry-after: ")
+    report = output("tenantkit usage initech").splitlines()
+    today = report[-2].split(":")[0]
+    assert today.startswith("initech 20")
+    assert "7 requests, 2 refused [config 7 (2xx:5 4xx:2)]" in report[-2]
+    assert report[-1] == "initech: storage held now 0 bytes"
+    # GET /usage answers the tenant's admins, or is refused while the minute lasts
+    answered = json.loads(output("/usage"))
+    assert answered.get("tenant_id") == "initech" or answered["error"]["code"] == "rate_limited"
 
 
 def test_the_printed_websocket_line_works_as_printed(served: ServeProcess) -> None:
@@ -379,7 +395,7 @@ def test_run_demo_serves_the_demo_tenants(tmp_path) -> None:
         command=("bash", str(repository / "run"), "demo"),
     )
     try:
-        assert served.printed.startswith("tenantkit serve --demo: two tenants")
+        assert served.printed.startswith("tenantkit serve --demo: three tenants")
         exports = dict(
             line.removeprefix("export ").split("=", 1)
             for line in served.commands()

@@ -254,7 +254,7 @@ def _providers(args: argparse.Namespace) -> int:
 
 
 def _secret_validate(args: argparse.Namespace) -> int:
-    from tenantkit.config import deep_merge, parse_tenant_config
+    from tenantkit.config import merge_secret, parse_tenant_config
     from tenantkit.errors import PluginError, SecretValidationError
 
     defaults: dict[str, Any] = {}
@@ -273,7 +273,7 @@ def _secret_validate(args: argparse.Namespace) -> int:
             invalid += 1
             continue
         try:
-            config = parse_tenant_config(deep_merge(defaults, document), plugins=plugins)
+            config = parse_tenant_config(merge_secret(defaults, document), plugins=plugins)
         except SecretValidationError as exc:
             _print_problems(name, exc.errors)
             invalid += 1

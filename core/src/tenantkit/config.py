@@ -49,6 +49,7 @@ __all__ = [
     "TenantConfig",
     "deep_merge",
     "json_schema",
+    "merge_secret",
     "parse_secret_text",
     "parse_tenant_config",
     "provider_specs",
@@ -170,6 +171,47 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
+
+
+class Plan(BaseModel):
+    """A named plan in the deployment's defaults: the limits and features it grants."""
+
+    model_config = _strict
+
+    limits: dict[str, Any] = Field(default_factory=dict)
+    features: dict[str, bool] = Field(default_factory=dict)
+
+
+def merge_secret(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """A tenant's own document over its plan over the deployment's defaults.
+
+    The defaults may declare named plans (``"plans": {"free": {"limits": {...},
+    "features": {...}}}``); the tenant's ``plan`` (or the defaults' ``plan``) picks
+    one, whose limits and features apply before the tenant's own values, which
+    override them. Without ``plans`` this is :func:`deep_merge`.
+
+    Raises:
+        SecretValidationError: the plans are malformed, or the plan is not one of them.
+    """
+    plans = defaults.get("plans")
+    base = {k: v for k, v in defaults.items() if k != "plans"}
+    if plans is None:
+        return deep_merge(base, own)
+    if not isinstance(plans, Mapping):
+        raise SecretValidationError([FieldError("plans", "must be an object of named plans")])
+    name = own.get("plan", base.get("plan", "standard"))
+    chosen = plans.get(name) if isinstance(name, str) else None
+    if chosen is None:
+        names = ", ".join(sorted(str(n) for n in plans)) or "none"
+        raise SecretValidationError(
+            [FieldError("plan", f"not one of the deployment's plans ({names})")]
+        )
+    try:
+        plan = Plan.model_validate(chosen)
+    except ValidationError as exc:
+        raise SecretValidationError(field_errors(exc, prefix=f"plans.{name}")) from None
+    with_plan = deep_merge(base, {"limits": plan.limits, "features": plan.features})
+    return deep_merge(with_plan, own)
 
 
 def parse_secret_text(text: str, *, source: str) -> dict[str, Any]:

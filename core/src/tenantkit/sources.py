@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from tenantkit.config import deep_merge, parse_secret_text
+from tenantkit.config import merge_secret, parse_secret_text
 from tenantkit.errors import (
     AuthenticationError,
     ConfigSourceError,
@@ -115,7 +115,7 @@ class DirectorySource:
         defaults = parse_secret_text(defaults_text, source=str(defaults_path))
         return ConfigDocument(
             tenant_id=tenant_id,
-            raw=deep_merge(defaults, raw),
+            raw=merge_secret(defaults, raw),
             version=_version(defaults_text, text),
             source=str(path),
         )
@@ -231,7 +231,7 @@ class SecretsManagerSource:
         base = parse_secret_text(defaults[0], source=self.defaults_id) if defaults else {}
         return ConfigDocument(
             tenant_id=tenant_id,
-            raw=deep_merge(base, raw),
+            raw=merge_secret(base, raw),
             version=_version(defaults[1] if defaults else "-", tenant[1]),
             source=secret_id,
         )

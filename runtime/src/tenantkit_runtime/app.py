@@ -42,8 +42,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 
-from tenantkit import untrusted
-from tenantkit.errors import NotFound
+from tenantkit import TenantConfig, untrusted
+from tenantkit.errors import NotFound, TenantkitError
 from tenantkit.validation import field_errors
 from tenantkit_runtime import deployment, logs
 from tenantkit_runtime.auth.errors import TokenRejected
@@ -58,6 +58,7 @@ from tenantkit_runtime.http_errors import (
 )
 from tenantkit_runtime.limits import MAX_FUNCTION_BODY
 from tenantkit_runtime.responses import Response
+from tenantkit_runtime.usage import RequestUsage
 
 __all__ = ["App", "Request", "Response"]
 
@@ -78,6 +79,25 @@ class Route:
     body: type[BaseModel] | None
     roles: tuple[str, ...]
     public: bool
+
+
+def _tenant_config(tenant_id: str) -> TenantConfig | None:
+    """The tenant's configuration for its limits; ``None`` if it cannot be resolved
+    (the route then fails as it would have, and only the meter counts the request)."""
+    try:
+        return deployment.resolver().resolve(tenant_id).config
+    except TenantkitError:
+        return None
+
+
+def _source_ip(event: Mapping[str, Any]) -> str | None:
+    rc = event.get("requestContext")
+    if not isinstance(rc, Mapping):
+        return None
+    for holder in (rc.get("http"), rc.get("identity")):
+        if isinstance(holder, Mapping) and isinstance(holder.get("sourceIp"), str):
+            return str(holder["sourceIp"])[:64]
+    return None
 
 
 class App:
@@ -187,8 +207,9 @@ class App:
             user_id=identity.user_id if identity else None,
         ):
             request: Request[Any] | None = None
+            usage = self._usage(incoming, event)
             try:
-                prepared = self._prepare(incoming, event, context)
+                prepared = self._prepare(incoming, event, context, usage)
                 if isinstance(prepared, Response):
                     response = prepared
                 else:
@@ -206,6 +227,8 @@ class App:
                 self._log_error(exc, 500)
                 response = error_response(exc, request_id=incoming.request_id)
                 result = response.to_proxy_result()
+            if usage is not None:
+                usage.finish(response.status)
             log.info(
                 "%s %s %s",
                 incoming.method,
@@ -221,17 +244,42 @@ class App:
             )
             return result
 
+    def _usage(self, incoming: Incoming, event: Mapping[str, Any]) -> RequestUsage | None:
+        """The request's meter and rate limit: for a tenant's requests, not preflights."""
+        identity = incoming.identity
+        if identity is None or incoming.method == "OPTIONS":
+            return None
+        return RequestUsage(
+            identity.tenant_id,
+            self.name,
+            user_id=identity.user_id,
+            source_ip=_source_ip(event),
+            # A disconnect is a notice, not a request: metered, never refused.
+            limited=incoming.route_key != "$disconnect",
+        )
+
     def _prepare(
-        self, incoming: Incoming, event: Mapping[str, Any], context: Any
+        self,
+        incoming: Incoming,
+        event: Mapping[str, Any],
+        context: Any,
+        usage: RequestUsage | None = None,
     ) -> tuple[Route, Request[Any]] | Response:
         if incoming.method == "OPTIONS" and "access-control-request-method" in incoming.headers:
             return self._preflight(incoming)
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
             raise TokenRejected("the request carries no authorizer context", reason="missing")
+        if usage is not None and not route.public:
+            usage.admit(_tenant_config(usage.tenant_id))
         body = self._body(route, incoming.body)
         request: Request[Any] = Request(
-            incoming, body=body, path_params=params, event=event, lambda_context=context
+            incoming,
+            body=body,
+            path_params=params,
+            event=event,
+            lambda_context=context,
+            usage=usage,
         )
         return route, request
 

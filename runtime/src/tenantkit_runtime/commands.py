@@ -9,6 +9,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.11] --out FILE.zip
     tenantkit serve [--port 8000] [--demo] [--state-dir DIR] [--config-dir DIR]
+    tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["register_package", "register_serve", "register_token"]
+__all__ = ["register_package", "register_serve", "register_token", "register_usage"]
 
 
 def register_token(subparsers: Any) -> None:
@@ -171,4 +172,65 @@ def _serve(args: argparse.Namespace) -> int:
     if config_dir is None and not args.demo and os.environ.get("TENANTKIT_CONFIG_DIR"):
         config_dir = Path(os.environ["TENANTKIT_CONFIG_DIR"])
     serve(port=args.port, state_dir=args.state_dir, config_dir=config_dir, demo=args.demo)
+    return 0
+
+
+def register_usage(subparsers: Any) -> None:
+    """Add ``tenantkit usage``: the operator's usage reports and the storage reconcile."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "usage",
+        help="report tenants' usage per day from the control plane",
+        description="Print a tenant's usage per day (requests by function and status "
+        "class, LLM calls and tokens, bytes moved, WebSocket minutes, storage held), or "
+        "every registered tenant's totals with --all. Reads the deployment's control "
+        "plane (TENANTKIT_CONTROL_PLANE) and, for --reconcile, the tenant's configuration "
+        "(TENANTKIT_CONFIG_DIR or TENANTKIT_SECRETS_PREFIX).",
+    )
+    parser.add_argument("tenant", nargs="?", metavar="TENANT", help="the tenant id")
+    parser.add_argument("--all", action="store_true", help="every registered tenant's totals")
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day")
+    parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (today)")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the report as JSON")
+    shape.add_argument("--csv", action="store_true", help="one CSV row per tenant and day")
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="first set the tenant's storage ledger from its storage listing",
+    )
+    parser.set_defaults(func=_usage)
+
+
+def _usage(args: argparse.Namespace) -> int:
+    from tenantkit.cli import UsageError
+    from tenantkit.errors import InvalidRequest
+    from tenantkit.metering import parse_range
+    from tenantkit_runtime import deployment
+    from tenantkit_runtime.reports import print_reports, reconcile_storage
+
+    if args.all == bool(args.tenant):
+        raise UsageError("name one TENANT, or --all")
+    if args.reconcile and args.all:
+        raise UsageError("--reconcile takes one TENANT")
+    try:
+        start, end = parse_range(args.start, args.end)
+    except InvalidRequest as exc:
+        raise UsageError(exc.message.replace("'from'", "--from").replace("'to'", "--to")) from None
+    plane = deployment.control_plane()
+    if args.reconcile:
+        before, after = reconcile_storage(args.tenant)
+        print(f"{args.tenant}: storage ledger {before} -> {after} bytes", file=sys.stderr)
+    if args.all:
+        tenant_ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            records, cursor = plane.tenants(cursor=cursor)
+            tenant_ids.extend(r.tenant_id for r in records)
+            if cursor is None:
+                break
+    else:
+        tenant_ids = [args.tenant]
+    reports = [plane.meter.report(t, start, end) for t in tenant_ids]
+    fmt: Literal["text", "json", "csv"] = "json" if args.json else "csv" if args.csv else "text"
+    print_reports(reports, fmt=fmt, totals_only=args.all)
     return 0

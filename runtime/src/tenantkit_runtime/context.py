@@ -26,6 +26,7 @@ from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
+from tenantkit_runtime.usage import MeteredLLM, RequestUsage, require_feature
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
@@ -47,8 +48,11 @@ class Request(Generic[B]):
         event: Mapping[str, Any] | None = None,
         lambda_context: Any = None,
         resolver: Callable[[], Resolver] = deployment.resolver,
+        usage: RequestUsage | None = None,
     ) -> None:
         self._incoming = incoming
+        self.usage = usage
+        """This request's meter (``None`` outside a tenant's request)."""
         self.body = body
         self.path_params = dict(path_params or {})
         self.event = event or {}
@@ -152,7 +156,15 @@ class Request(Generic[B]):
 
     @property
     def llm(self) -> TenantLLM:
-        return cast(TenantLLM, _AuthRetrying(self, "llm"))
+        """The tenant's LLM, within its daily token budget (:mod:`tenantkit_runtime.usage`)."""
+        llm = _AuthRetrying(self, "llm")
+        if self.usage is None:
+            return cast(TenantLLM, llm)
+        return cast(TenantLLM, MeteredLLM(llm, config=lambda: self.config, usage=self.usage))
+
+    def require_feature(self, feature: str) -> None:
+        """Refuse the request (403 naming ``feature``) unless the tenant's plan has it."""
+        require_feature(self.config, feature)
 
     @property
     def storage(self) -> TenantStorage:

@@ -12,6 +12,7 @@ what                   namespace               collection / partition / sort key
 tenant registry        ``RESERVED_NAMESPACE``  ``tenants`` / ``tenants`` / tenant id
 WebSocket connections  the tenant id           ``connections`` / ``connections`` / conn. id
 audit log              the tenant id           ``audit`` / ``audit`` / time + random suffix
+usage and limits       the tenant id           ``usage`` / ``usage`` / see :mod:`tenantkit.metering`
 =====================  ======================  ===========================================
 
 A tenant's connections are one partition of its namespace, so listing them is a
@@ -37,6 +38,7 @@ from tenantkit.errors import (
     TenantkitError,
 )
 from tenantkit.identifiers import RESERVED_NAMESPACE, check_tenant_id
+from tenantkit.metering import Meter
 from tenantkit.plugins import Plugins, default_plugins
 from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
@@ -111,6 +113,8 @@ class ControlPlane:
         self._retry = retry or RetryPolicy()
         self._scopes: dict[str, TenantDatabase] = {}
         self._lock = threading.Lock()
+        self.meter = Meter(self._tenant)
+        """The tenants' usage counters (:mod:`tenantkit.metering`) in this store."""
 
     @classmethod
     def from_section(

@@ -16,13 +16,15 @@ from tenantkit_runtime.settings import Settings
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
+    from tenantkit_runtime.usage import Guard
 
-__all__ = ["control_plane", "reset", "resolver", "settings"]
+__all__ = ["control_plane", "reset", "resolver", "settings", "usage_guard"]
 
 _lock = threading.Lock()
 _settings: Settings | None = None
 _resolver: Resolver | None = None
 _control_plane: ControlPlane | None = None
+_guard: Guard | None = None
 
 
 def settings() -> Settings:
@@ -64,12 +66,28 @@ def control_plane() -> ControlPlane:
     return _control_plane
 
 
+def usage_guard() -> Guard | None:
+    """The process's limits and meter over the control plane; ``None`` without one."""
+    global _guard
+    current = settings()
+    if current.control_plane is None:
+        return None
+    if _guard is None:
+        from tenantkit_runtime.usage import Guard
+
+        plane = control_plane()
+        with _lock:
+            if _guard is None:
+                _guard = Guard(plane.meter, fail_open=current.limits_fail_open)
+    return _guard
+
+
 def reset() -> None:
     """Forget every shared object (closing them); the next use reads the environment again."""
-    global _settings, _resolver, _control_plane
+    global _settings, _resolver, _control_plane, _guard
     with _lock:
         resolver_, plane = _resolver, _control_plane
-        _settings = _resolver = _control_plane = None
+        _settings = _resolver = _control_plane = _guard = None
     if resolver_ is not None:
         resolver_.close()
     if plane is not None:

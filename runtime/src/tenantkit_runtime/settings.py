@@ -14,6 +14,9 @@
 ``TENANTKIT_CORS_ORIGINS``         comma-separated origins allowed to call the HTTP API
                                    from a browser (``*`` for any); none by default
 ``TENANTKIT_ADMIN_ROLE``           the role that administers a tenant (``admin``)
+``TENANTKIT_LIMITS_ON_OUTAGE``     ``open`` (default): when the control plane cannot be
+                                   reached, requests are served unlimited and
+                                   unmetered (logged); ``closed``: refused with 503
 ``TENANTKIT_LOG_LEVEL``            ``DEBUG``, ``INFO`` (default), ``WARNING``...
 =================================  ===================================================
 """
@@ -41,6 +44,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     admin_role: str = "admin"
     log_level: str = "INFO"
+    limits_fail_open: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,7 +58,15 @@ class Settings:
             ),
             admin_role=env.get("TENANTKIT_ADMIN_ROLE") or "admin",
             log_level=(env.get("TENANTKIT_LOG_LEVEL") or "INFO").upper(),
+            limits_fail_open=_outage_policy(env.get("TENANTKIT_LIMITS_ON_OUTAGE")),
         )
+
+
+def _outage_policy(text: str | None) -> bool:
+    value = (text or "open").strip().lower()
+    if value not in ("open", "closed"):
+        raise ConfigurationError("TENANTKIT_LIMITS_ON_OUTAGE must be 'open' or 'closed'")
+    return value == "open"
 
 
 def _control_plane(text: str | None) -> dict[str, Any] | None:

@@ -12,17 +12,27 @@ OpenAI-compatible ``POST /v1/chat/completions``.
 ``POST /conversations/{id}/messages``        send ``{"content"}``; the LLM's reply is
                                              stored with its usage; 201 with both
 ``POST /v1/chat/completions``                OpenAI Chat Completions, stream or not
+``POST /v1/images/generations``              OpenAI image generation (``{"prompt", "n"?,
+                                             "size"?}``), for tenants whose plan has the
+                                             feature ``image_generation`` (403 otherwise)
 ===========================================  ===========================================
+
+Every LLM call is within the tenant's ``limits.llm_tokens_per_day``
+(:mod:`tenantkit_runtime.usage`): refused with 429 ``quota_exceeded`` once the day's
+tokens are used up, charged with the provider's usage after the reply.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import time
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantkit import Message
 from tenantkit.errors import InvalidRequest
+from tenantkit.llm import ImageRequest
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import Conversations
 from tenantkit_runtime.openai_compat import (
@@ -118,6 +128,33 @@ def chat_completions(request: Request[ChatCompletionRequest]) -> Response:
         content_type="text/event-stream; charset=utf-8",
         headers={"cache-control": "no-cache"},
     )
+
+
+class ImageGeneration(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    prompt: str = Field(min_length=1, max_length=4000)
+    model: str | None = Field(default=None, max_length=100)
+    n: int = Field(default=1, ge=1, le=4)
+    size: str | None = Field(default=None, pattern=r"^[0-9]{2,4}x[0-9]{2,4}$")
+    response_format: Literal["b64_json"] = "b64_json"
+
+
+@app.post("/v1/images/generations", body=ImageGeneration)
+def generate_images(request: Request[ImageGeneration]) -> dict[str, Any]:
+    request.require_feature("image_generation")
+    body = request.body
+    result = request.llm.generate_image(
+        ImageRequest(
+            prompt=body.prompt,
+            model=None if body.model in (None, "", "default") else body.model,
+            n=body.n,
+            size=body.size,
+        )
+    )
+    return {
+        "created": int(time.time()),
+        "data": [{"b64_json": base64.b64encode(image.data).decode()} for image in result.images],
+    }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

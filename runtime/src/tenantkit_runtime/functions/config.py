@@ -10,6 +10,9 @@
                                        (admins); a ``null`` value goes back to the
                                        default
 ``GET /config/audit``                  the audit log, newest first (admins)
+``GET /usage?from=&to=``               the tenant's usage per day, ``YYYY-MM-DD``
+                                       both included (admins; at most 366 days;
+                                       default: this month)
 =====================================  ==============================================
 
 A change is applied to the tenant's own document (never to the defaults it is merged
@@ -18,6 +21,10 @@ otherwise), written back through the configuration source (Secrets Manager, or t
 directory locally), the tenant's cached configuration is dropped so the next request
 uses it, and the change is recorded in the control plane's audit log without any
 credential. Answers never contain credentials.
+
+``plan``, ``limits`` and ``features`` are the operator's: a tenant admin cannot
+change them (403 naming each field path, ``limits.requests_per_minute``), so a tenant
+never raises its own limits or turns on a feature its plan does not include.
 
 A tenant admin changes only what the tenant owns (:mod:`tenantkit.ownership`): the
 tenant-owned fields of its current providers (an LLM's ``api_key`` and ``model``...),
@@ -39,11 +46,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantkit.config import deep_merge, parse_tenant_config
-from tenantkit.errors import ConfigurationError, NotFound, SecretValidationError
-from tenantkit.ownership import edit_provider_settings
+from tenantkit.config import deep_merge, merge_secret, parse_tenant_config
+from tenantkit.errors import ConfigurationError, FieldError, NotFound, SecretValidationError
+from tenantkit.metering import parse_range
+from tenantkit.ownership import OperatorOwnedSetting, edit_provider_settings
 from tenantkit.registry import KINDS
-from tenantkit_runtime import deployment
+from tenantkit_runtime import deployment, usage
 from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.http_errors import RequestValidationError
 
@@ -64,11 +72,16 @@ class WritableSource(Protocol):
 
 
 class SettingsPatch(BaseModel):
-    """Non-secret settings to change; fields left out stay as they are."""
+    """Non-secret settings to change; fields left out stay as they are.
+
+    ``plan``, ``limits`` and ``features`` are accepted only to be refused by name.
+    """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
     branding: dict[str, Any] | None = None
-    features: dict[str, bool | None] | None = None
+    plan: Any = None
+    limits: dict[str, Any] | None = None
+    features: dict[str, Any] | None = None
 
 
 class ProviderChanges(BaseModel):
@@ -97,9 +110,23 @@ def read_config(request: Request[None]) -> dict[str, Any]:
 def update_settings(request: Request[SettingsPatch]) -> dict[str, Any]:
     _admin(request)
     patch = request.body
+    refused = (
+        [FieldError("plan", "the plan is the operator's")]
+        if "plan" in patch.model_fields_set
+        else []
+    )
+    for name in ("limits", "features"):
+        refused += [
+            FieldError(f"{name}.{key}", f"{name} are the operator's (the tenant's plan)")
+            for key in getattr(patch, name) or {}
+        ]
+        if name in patch.model_fields_set and not getattr(patch, name):
+            refused.append(FieldError(name, f"{name} are the operator's (the tenant's plan)"))
+    if refused:
+        raise OperatorOwnedSetting(refused)
 
     def edit(own: dict[str, Any]) -> dict[str, Any]:
-        for name in ("branding", "features"):
+        for name in ("branding",):
             changes = getattr(patch, name)
             if changes is None:
                 continue
@@ -113,11 +140,7 @@ def update_settings(request: Request[SettingsPatch]) -> dict[str, Any]:
                     section[key] = value
         return own
 
-    changed = {
-        name: sorted(getattr(patch, name))
-        for name in ("branding", "features")
-        if getattr(patch, name)
-    }
+    changed = {"branding": sorted(patch.branding)} if patch.branding else {}
     return _apply(request, edit, action="config.update", details={"changed": changed})
 
 
@@ -156,6 +179,16 @@ def audit_log(request: Request[None]) -> dict[str, Any]:
     return {"entries": entries, "cursor": cursor}
 
 
+@app.get("/usage")
+def usage_report(request: Request[None]) -> Any:
+    _admin(request)
+    start, end = parse_range(request.query.get("from"), request.query.get("to"))
+    found = usage.guard()
+    if found is None:
+        raise ConfigurationError("usage is not metered: the deployment has no control plane")
+    return found.meter.report(request.tenant_id, start, end).model_dump(mode="json")
+
+
 def _apply(
     request: Request[Any],
     edit: Callable[[dict[str, Any]], dict[str, Any]],
@@ -172,7 +205,7 @@ def _apply(
         return resolver.resolve(tenant_id).config.public()
     try:
         parse_tenant_config(
-            deep_merge(source.read_defaults(), own),
+            merge_secret(source.read_defaults(), own),
             plugins=resolver.plugins,
             source="the changed configuration",
         )

@@ -19,6 +19,14 @@ presigned URLs straight to and from the tenant's storage.
 
 Metadata: collection ``files``, partition ``files``, sort key the file id (ids sort
 by creation time). Objects: ``library/{file id}`` in the tenant's storage.
+
+Storage quota (``limits.storage_quota_bytes``): ``POST /files`` reserves the declared
+size in the tenant's storage ledger (429 ``quota_exceeded`` when it does not fit, and
+nothing is reserved); the confirmation charges the difference between the real size
+and the declared one (over the quota, the object is deleted and its bytes given
+back); deleting a file gives back what it holds. The bytes a file holds in the
+ledger are kept with its metadata (``charged``). ``tenantkit usage reconcile``
+recomputes the ledger from the storage listing.
 """
 
 from __future__ import annotations
@@ -28,8 +36,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantkit.errors import ConditionFailed, NotFound
-from tenantkit_runtime import deployment
+from tenantkit.errors import ConditionFailed, NotFound, QuotaExceeded
+from tenantkit_runtime import deployment, usage
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import new_id
 from tenantkit_runtime.http_errors import PayloadTooLarge
@@ -88,6 +96,31 @@ def _limit(request: Request[Any]) -> int:
     return request.config.limits.max_upload_bytes
 
 
+def _charged(request: Request[Any], file_id: str) -> int:
+    """The bytes a file holds in the storage ledger (0 before quotas were kept)."""
+    item = request.db.get(_COLLECTION, _PARTITION, file_id)
+    value = item.get("charged") if item is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _reserve(request: Request[Any], size: int) -> None:
+    quota = usage.storage_quota()
+    if quota is not None:
+        limit = request.config.limits.storage_quota_bytes
+        try:
+            quota.reserve(request.tenant_id, size, limit)
+        except QuotaExceeded:
+            if request.usage is not None:
+                request.usage.audit_refusal("storage_quota_bytes", limit)
+            raise
+
+
+def _release(request: Request[Any], size: int) -> None:
+    quota = usage.storage_quota()
+    if quota is not None and size > 0:
+        quota.release(request.tenant_id, size)
+
+
 @app.post("/files", body=UploadRequest)
 def request_upload(request: Request[UploadRequest]) -> Response:
     wanted = request.body
@@ -106,10 +139,20 @@ def request_upload(request: Request[UploadRequest]) -> Response:
     url = request.storage.presign_put(
         _key(info.id), expires_in=UPLOAD_URL_SECONDS, content_type=info.content_type
     )
-    request.db.put(
-        _COLLECTION,
-        {"pk": _PARTITION, "sk": info.id, **info.model_dump(exclude={"id"}, exclude_none=True)},
-    )
+    _reserve(request, info.size)
+    try:
+        request.db.put(
+            _COLLECTION,
+            {
+                "pk": _PARTITION,
+                "sk": info.id,
+                **info.model_dump(exclude={"id"}, exclude_none=True),
+                "charged": info.size,
+            },
+        )
+    except Exception:
+        _release(request, info.size)
+        raise
     upload = {
         "url": url,
         "method": "PUT",
@@ -130,14 +173,33 @@ def confirm_upload(request: Request[None]) -> FileInfo:
     except NotFound:
         raise ConditionFailed(f"file {info.id!r} has not been uploaded yet") from None
     limit = _limit(request)
+    charged = _charged(request, info.id)
     if stored.size > limit:
         request.storage.delete(_key(info.id))
         request.db.delete(_COLLECTION, _PARTITION, info.id)
+        _release(request, charged)
         raise PayloadTooLarge(
             f"the uploaded file has {stored.size} bytes, over this tenant's limit of "
             f"{limit} bytes; it was deleted"
         )
-    changes: dict[str, Any] = {"status": "ready", "size": stored.size, "confirmed_at": _now()}
+    if stored.size > charged:
+        try:
+            _reserve(request, stored.size - charged)
+        except QuotaExceeded:
+            request.storage.delete(_key(info.id))
+            request.db.delete(_COLLECTION, _PARTITION, info.id)
+            _release(request, charged)
+            raise
+    else:
+        _release(request, charged - stored.size)
+    if request.usage is not None:
+        request.usage.add("up", stored.size)
+    changes: dict[str, Any] = {
+        "status": "ready",
+        "size": stored.size,
+        "confirmed_at": _now(),
+        "charged": stored.size,
+    }
     if stored.etag:
         changes["etag"] = stored.etag
     item = request.db.update(_COLLECTION, _PARTITION, info.id, set=changes)
@@ -167,6 +229,8 @@ def download(request: Request[None]) -> dict[str, Any]:
     if info.status != "ready":
         raise ConditionFailed(f"file {info.id!r} is not confirmed yet")
     url = request.storage.presign_get(_key(info.id), expires_in=DOWNLOAD_URL_SECONDS)
+    if request.usage is not None:  # counted when the URL is handed out
+        request.usage.add("down", info.size)
     return {"url": url, "expires_in": DOWNLOAD_URL_SECONDS, "file": info}
 
 
@@ -175,8 +239,10 @@ def delete_file(request: Request[None]) -> Response:
     info = _file(request)
     if info.uploaded_by != request.user_id:
         request.require_role(deployment.settings().admin_role)
+    charged = _charged(request, info.id)
     request.storage.delete(_key(info.id))
-    request.db.delete(_COLLECTION, _PARTITION, info.id)
+    if request.db.delete(_COLLECTION, _PARTITION, info.id):
+        _release(request, charged)
     return Response.empty()
 
 

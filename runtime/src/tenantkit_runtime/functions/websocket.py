@@ -6,7 +6,7 @@ Routes (route selection expression ``$request.body.action``):
     Authorized by the Lambda authorizer (token in the query string); registers the
     connection under the caller's tenant in the control plane.
 ``$disconnect``
-    Forgets the connection.
+    Forgets the connection; its duration counts in the tenant's WebSocket minutes.
 ``chat``  ``{"action": "chat", "content": "...", "conversation_id"?: "...", "ref"?: "..."}``
     Streams the tenant LLM's reply to the caller as ``{"type": "delta", "text"}``
     messages, coalesced (a message at most every 50 ms or per 256 characters), then
@@ -24,6 +24,7 @@ Routes (route selection expression ``$request.body.action``):
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -87,7 +88,12 @@ def connect(request: Request[None]) -> Response:
 
 @app.websocket("$disconnect")
 def disconnect(request: Request[None]) -> Response:
-    request.control_plane.remove_connection(request.tenant_id, _connection_id(request))
+    connection_id = _connection_id(request)
+    connection = request.control_plane.connection(request.tenant_id, connection_id)
+    removed = request.control_plane.remove_connection(request.tenant_id, connection_id)
+    if removed and connection is not None and request.usage is not None:  # WebSocket time
+        opened = datetime.fromisoformat(connection.connected_at)
+        request.usage.add("ws", max(0, round((datetime.now(UTC) - opened).total_seconds())))
     return Response.empty(200)
 
 

@@ -1,4 +1,4 @@
-"""``tenantkit serve --demo``: two tenants on the embedded providers, and how to call them.
+"""``tenantkit serve --demo``: demo tenants on the embedded providers, and how to call them.
 
 The tenants are those of ``python -m tenantkit.demo`` (``acme`` and ``globex``,
 sharing one sqlite file, one local storage directory and the echo LLM), written
@@ -15,6 +15,7 @@ import secrets
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from tenantkit.demo import TENANTS, write_config
 from tenantkit_runtime.local.environment import LocalDeployment
@@ -22,7 +23,17 @@ from tenantkit_runtime.local.environment import LocalDeployment
 __all__ = ["STORAGE_PATH", "TOKEN_TTL", "USERS", "instructions", "issue_tokens", "write_tenants"]
 
 #: The demo user of each tenant.
-USERS: dict[str, str] = {"acme": "alice", "globex": "bob"}
+USERS: dict[str, str] = {"acme": "alice", "globex": "bob", "initech": "carol"}
+#: The tenant on a small plan, to show a limit being reached.
+SMALL_TENANT, SMALL_NAME = "initech", "Initech"
+#: The plans of the demo deployment (in ``defaults.json``).
+PLANS: dict[str, dict[str, Any]] = {
+    "standard": {"limits": {"requests_per_minute": 600}},
+    "small": {
+        "limits": {"requests_per_minute": 5, "llm_tokens_per_day": 2000},
+        "features": {"image_generation": False},
+    },
+}
 #: Where the demo tenants' presigned storage URLs point, below the server's origin.
 STORAGE_PATH = "/_storage"
 #: How long the printed tokens last (seconds).
@@ -40,6 +51,18 @@ def write_tenants(local: LocalDeployment) -> Path:
         storage_url=local.origin + STORAGE_PATH,
         signing_key=_storage_key(local.state_dir / "config" / "defaults.json"),
     )
+    defaults_path = config_dir / "defaults.json"
+    defaults = json.loads(defaults_path.read_text(encoding="utf-8"))
+    defaults["plans"] = PLANS
+    defaults_path.write_text(json.dumps(defaults, indent=2), encoding="utf-8")
+    small = {
+        "schema_version": 1,
+        "tenant_id": SMALL_TENANT,
+        "plan": "small",
+        "llm": {"provider": "echo", "prefix": f"{SMALL_NAME} assistant: "},
+        "branding": {"display_name": SMALL_NAME},
+    }
+    (config_dir / f"{SMALL_TENANT}.json").write_text(json.dumps(small, indent=2), encoding="utf-8")
     return config_dir
 
 
@@ -57,7 +80,7 @@ def register_tenants() -> None:
     from tenantkit_runtime import deployment
 
     plane = deployment.control_plane()
-    for tenant_id, name in TENANTS.items():
+    for tenant_id, name in {**TENANTS, SMALL_TENANT: SMALL_NAME}.items():
         plane.register_tenant(tenant_id, display_name=name)
 
 
@@ -84,11 +107,14 @@ def instructions(
     """What the server prints: where it listens and how to call the demo tenants."""
     base = local.origin
     acme, globex = '"Authorization: Bearer $ACME_TOKEN"', '"Authorization: Bearer $GLOBEX_TOKEN"'
+    small = '"Authorization: Bearer $INITECH_TOKEN"'
     as_json = "-H 'content-type: application/json'"
     hours = TOKEN_TTL // 3600
-    names = ", ".join(f"{t} ({n}, user {USERS[t]})" for t, n in TENANTS.items())
+    names = ", ".join(
+        f"{t} ({n}, user {USERS[t]})" for t, n in {**TENANTS, SMALL_TENANT: SMALL_NAME}.items()
+    )
     lines = [
-        "tenantkit serve --demo: two tenants on the embedded providers "
+        "tenantkit serve --demo: three tenants on the embedded providers "
         "(sqlite, local storage, echo LLM)",
         "",
         f"  HTTP API       {base}",
@@ -101,6 +127,7 @@ def instructions(
         "",
         f"    export ACME_TOKEN={tokens['acme']}",
         f"    export GLOBEX_TOKEN={tokens['globex']}",
+        f"    export INITECH_TOKEN={tokens[SMALL_TENANT]}",
         "",
         "Chat: a conversation with acme's assistant, then globex's through the "
         "OpenAI-compatible route:",
@@ -132,6 +159,17 @@ def instructions(
         f"    curl -s {base}/files -H {globex}",
         f"    curl -s {base}/files/$FILE_ID -H {globex}",
         f"    curl -s -i {base}/files -H {acme} -H 'X-Tenant-Id: globex'",
+        "",
+        f"Limits: {SMALL_TENANT} is on the plan 'small' (5 requests a minute); the sixth "
+        "request of a minute gets 429 with Retry-After. Its usage report (GET /usage for "
+        "its admins, once the minute is over; the operator's own command at any time):",
+        "",
+        "    for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' "
+        f"{base}/config/branding -H {small}; done",
+        f"    curl -s -i {base}/config/branding -H {small} | grep -i -E '^(HTTP/|retry-after)'",
+        f"    TENANTKIT_CONTROL_PLANE={shlex.quote(json.dumps(local.control_plane))} "
+        f"{shlex.quote(python)} -m tenantkit usage {SMALL_TENANT}",
+        f"    curl -s {base}/usage -H {small}",
         "",
         "A streamed reply over the WebSocket API: connect, type "
         '{"action": "chat", "content": "hello"} and Enter (Ctrl-D leaves):',

@@ -139,6 +139,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/files/{proxy+}", "library"),
     HttpRoute("ANY", "/config", "config"),
     HttpRoute("ANY", "/config/{proxy+}", "config"),
+    HttpRoute("GET", "/usage", "config"),
+    HttpRoute("POST", "/v1/images/generations", "chat"),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),
