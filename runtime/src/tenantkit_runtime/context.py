@@ -26,6 +26,7 @@ from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
+from tenantkit_runtime.llm_metrics import MeasuredLLM
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
@@ -152,7 +153,8 @@ class Request(Generic[B]):
 
     @property
     def llm(self) -> TenantLLM:
-        return cast(TenantLLM, _AuthRetrying(self, "llm"))
+        """The tenant's LLM; every call is measured (:mod:`tenantkit_runtime.llm_metrics`)."""
+        return cast(TenantLLM, MeasuredLLM(cast(TenantLLM, _AuthRetrying(self, "llm"))))
 
     @property
     def storage(self) -> TenantStorage:
