@@ -130,11 +130,13 @@ def error_family(exc: BaseException) -> str:
     tenant's provider failed), ``configuration`` (503: a person must fix the
     deployment or the tenant's configuration, or its store is down) or ``internal``
     (500: a bug)."""
-    status = status_for(exc)
-    if isinstance(exc, errors.CallerError) or status < 500:
+    if isinstance(exc, errors.CallerError):
         return "caller"
     if isinstance(exc, errors.ProviderError | errors.IsolationViolation):
         return "provider"
+    status = status_for(exc)
+    if status < 500:
+        return "caller"
     return "configuration" if status == 503 else "internal"
 
 
