@@ -177,6 +177,7 @@ def delete_file(request: Request[None]) -> Response:
         request.require_role(deployment.settings().admin_role)
     request.storage.delete(_key(info.id))
     request.db.delete(_COLLECTION, _PARTITION, info.id)
+    request.audit("file.delete", {"file_id": info.id, "uploaded_by": info.uploaded_by})
     return Response.empty()
 
 
