@@ -4,6 +4,7 @@ permissions are as narrow as the design says."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,53 @@ def test_the_control_table_matches_the_dynamodb_layout(template: dict[str, Any])
     assert [k["AttributeName"] for k in table["KeySchema"]] == [layout.PK, layout.SK]
     assert "GlobalSecondaryIndexes" not in table  # the control plane declares no index
     assert table["TimeToLiveSpecification"] == {"AttributeName": layout.EXPIRES, "Enabled": True}
+
+
+def _sub_text(value: Any) -> str:
+    """The text of an ``!Sub`` with every ``${...}`` replaced by a placeholder."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return re.sub(r"\$\{[^}]+\}", "X", text)
+
+
+def test_operating_alarms_read_the_runtimes_metrics(template: dict[str, Any]) -> None:
+    from tenantkit_runtime import metrics
+
+    alarms = template["Resources"]
+    emitted = {"Requests", "ProviderErrors", "ConfigurationErrors", "InternalErrors"}
+    for function in ("Chat", "Library", "Config", "WebSocket"):
+        alarm = alarms[f"{function}ErrorRateAlarm"]["Properties"]
+        stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+        assert {m["MetricName"] for m in stats} == emitted
+        for metric in stats:
+            assert metric["Namespace"] == {"Ref": "MetricsNamespace"}
+            assert metric["Dimensions"] == [{"Name": "function", "Value": function.lower()}]
+        assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+    queries = {
+        name: _sub_text(alarms[name]["Properties"]["Metrics"][0]["Expression"])
+        for name in ("ThrottlesAlarm", "LLMFailuresAlarm", "TenantQuotaAlarm")
+    }
+    assert "SUM(Throttles)" in queries["ThrottlesAlarm"]
+    assert "SUM(LLMErrors)" in queries["LLMFailuresAlarm"]
+    assert "GROUP BY provider" in queries["LLMFailuresAlarm"]
+    assert "SUM(LimitRefused)" in queries["TenantQuotaAlarm"]
+    assert "GROUP BY tenant" in queries["TenantQuotaAlarm"]
+    # the dimension sets the queries name are those the runtime writes
+    assert metrics.LIMIT_DIMENSIONS[0] == ("tenant", "limit")
+    assert metrics.LLM_DIMENSIONS[1] == ("provider",)
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["TENANTKIT_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+
+
+def test_the_dashboard_is_json_and_shows_the_alarms(template: dict[str, Any]) -> None:
+    dashboard = template["Resources"]["OperationsDashboard"]
+    assert dashboard["Type"] == "AWS::CloudWatch::Dashboard"
+    body = json.loads(_sub_text(dashboard["Properties"]["DashboardBody"]))
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert "Errors by family" in titles
+    assert "Limit refusals by tenant" in titles
+    raw = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    for name in alarms - {
+        f"{f}ErrorsAlarm" for f in ("Auth", "Chat", "Library", "Config", "WebSocket")
+    }:
+        assert f"${{{name}.Arn}}" in raw

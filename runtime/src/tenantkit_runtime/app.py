@@ -45,7 +45,7 @@ from pydantic import BaseModel, ValidationError
 from tenantkit import TenantConfig, untrusted
 from tenantkit.errors import NotFound, TenantkitError
 from tenantkit.validation import field_errors
-from tenantkit_runtime import deployment, logs
+from tenantkit_runtime import deployment, logs, metrics
 from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.context import Request
 from tenantkit_runtime.events import Incoming, parse_event
@@ -53,6 +53,7 @@ from tenantkit_runtime.http_errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     RequestValidationError,
+    error_family,
     error_response,
     status_for,
 )
@@ -68,6 +69,7 @@ Handler = Callable[[Request[Any]], Any]
 F = TypeVar("F", bound=Handler)
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_started: set[str] = set()  # the apps that have served an invocation in this process
 
 
 @dataclass(frozen=True)
@@ -187,27 +189,50 @@ class App:
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda handler: an API Gateway event in, a proxy result out."""
         started = time.perf_counter()
+        cold_start = self.name not in _started
+        _started.add(self.name)
         try:
             level = deployment.settings().log_level
         except Exception:  # a broken setting fails the request below, with a 503
             level = "INFO"
         logs.configure(level)
+        trace_id = logs.trace_id(context)
         try:
             incoming = parse_event(event, context)
         except Exception as exc:
             rc = event.get("requestContext") if isinstance(event, Mapping) else None
             rid = rc.get("requestId") if isinstance(rc, Mapping) else None
-            with logs.bind(request_id=rid):
+            with (
+                logs.bind(
+                    request_id=rid, function=self.name, cold_start=cold_start, trace_id=trace_id
+                ),
+                metrics.invocation(self.name) as m,
+            ):
                 self._log_error(exc, status_for(exc))
+                if m is not None:
+                    m.finish(
+                        status=status_for(exc),
+                        latency_ms=(time.perf_counter() - started) * 1000,
+                        cold_start=cold_start,
+                        error_family=error_family(exc),
+                    )
             return error_response(exc, request_id=rid).to_proxy_result()
         identity = incoming.identity
-        with logs.bind(
-            request_id=incoming.request_id,
-            tenant_id=identity.tenant_id if identity else None,
-            user_id=identity.user_id if identity else None,
+        tenant_id = identity.tenant_id if identity else None
+        with (
+            logs.bind(
+                request_id=incoming.request_id,
+                tenant_id=tenant_id,
+                user_id=identity.user_id if identity else None,
+                function=self.name,
+                cold_start=cold_start,
+                trace_id=trace_id,
+            ),
+            metrics.invocation(self.name, tenant=tenant_id) as measured,
         ):
             request: Request[Any] | None = None
             usage = self._usage(incoming, event)
+            failure: BaseException | None = None
             try:
                 prepared = self._prepare(incoming, event, context, usage)
                 if isinstance(prepared, Response):
@@ -216,6 +241,7 @@ class App:
                     route, request = prepared
                     response = self._run(route, request)
             except Exception as exc:
+                failure = exc
                 status = status_for(exc)
                 self._log_error(exc, status)
                 secrets = request.secrets if request is not None else ()
@@ -224,11 +250,13 @@ class App:
             try:
                 result = response.to_proxy_result()
             except Exception as exc:  # a route answered something JSON cannot hold
+                failure = exc
                 self._log_error(exc, 500)
                 response = error_response(exc, request_id=incoming.request_id)
                 result = response.to_proxy_result()
             if usage is not None:
                 usage.finish(response.status)
+            duration_ms = (time.perf_counter() - started) * 1000
             log.info(
                 "%s %s %s",
                 incoming.method,
@@ -238,10 +266,17 @@ class App:
                     "data": {
                         "app": self.name,
                         "status": response.status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "duration_ms": round(duration_ms, 3),
                     }
                 },
             )
+            if measured is not None:
+                measured.finish(
+                    status=response.status,
+                    latency_ms=duration_ms,
+                    cold_start=cold_start,
+                    error_family=error_family(failure) if failure is not None else None,
+                )
             return result
 
     def _usage(self, incoming: Incoming, event: Mapping[str, Any]) -> RequestUsage | None:

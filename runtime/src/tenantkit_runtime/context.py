@@ -21,11 +21,12 @@ from tenantkit.errors import (
     TenantkitError,
 )
 from tenantkit.registry import Kind
-from tenantkit_runtime import deployment, logs
+from tenantkit_runtime import deployment, logs, metrics
 from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
+from tenantkit_runtime.llm_metrics import MeasuredLLM
 from tenantkit_runtime.usage import MeteredLLM, RequestUsage, require_feature
 
 if TYPE_CHECKING:
@@ -108,6 +109,41 @@ class Request(Generic[B]):
     # --- who is calling ------------------------------------------------------------------
 
     @property
+    def source_ip(self) -> str | None:
+        """The client's address as API Gateway saw it (``sourceIp`` of the event)."""
+        value = _event_identity(self.event).get("sourceIp")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def user_agent(self) -> str | None:
+        """The client's ``User-Agent`` as API Gateway saw it."""
+        value = _event_identity(self.event).get("userAgent") or self.headers.get("user-agent")
+        return value if isinstance(value, str) and value else None
+
+    def audit(self, action: str, details: Mapping[str, Any] | None = None) -> None:
+        """Record ``action`` in the tenant's audit log: the caller, where from, what."""
+        self.control_plane.audit(
+            self.tenant_id,
+            actor=self.user_id,
+            action=action,
+            details=details,
+            source_ip=self.source_ip,
+            user_agent=self.user_agent,
+        )
+
+    def limit_refused(self, limit: str) -> None:
+        """A limit (``requests_per_minute``...) refused this request: the
+        ``LimitRefused`` metric, and the minute's refusal burst in the audit log."""
+        metrics.limit_refused(self.tenant_id, limit)
+        self.control_plane.audit_limit_refusal(
+            self.tenant_id,
+            limit,
+            actor=self.user_id,
+            source_ip=self.source_ip,
+            user_agent=self.user_agent,
+        )
+
+    @property
     def identity(self) -> Identity:
         """The caller as the authorizer vouched for it."""
         identity = self._incoming.identity
@@ -156,8 +192,9 @@ class Request(Generic[B]):
 
     @property
     def llm(self) -> TenantLLM:
-        """The tenant's LLM, within its daily token budget (:mod:`tenantkit_runtime.usage`)."""
-        llm = _AuthRetrying(self, "llm")
+        """The tenant's LLM: every call measured (:mod:`tenantkit_runtime.llm_metrics`)
+        and kept within the tenant's daily token budget (:mod:`tenantkit_runtime.usage`)."""
+        llm = MeasuredLLM(cast(TenantLLM, _AuthRetrying(self, "llm")))
         if self.usage is None:
             return cast(TenantLLM, llm)
         return cast(TenantLLM, MeteredLLM(llm, config=lambda: self.config, usage=self.usage))
@@ -205,6 +242,19 @@ class Request(Generic[B]):
             return False
         self._tenant = self._resolve()
         return True
+
+
+def _event_identity(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``requestContext.http`` (HTTP API 2.0) or ``requestContext.identity`` (REST API,
+    WebSocket): where API Gateway puts the client's address and user agent."""
+    context = event.get("requestContext")
+    if not isinstance(context, Mapping):
+        return {}
+    for name in ("http", "identity"):
+        section = context.get(name)
+        if isinstance(section, Mapping) and "sourceIp" in section:
+            return section
+    return {}
 
 
 class _AuthRetrying:

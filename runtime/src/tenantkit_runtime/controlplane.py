@@ -12,8 +12,14 @@ what                   namespace               collection / partition / sort key
 tenant registry        ``RESERVED_NAMESPACE``  ``tenants`` / ``tenants`` / tenant id
 WebSocket connections  the tenant id           ``connections`` / ``connections`` / conn. id
 audit log              the tenant id           ``audit`` / ``audit`` / time + random suffix
+                                               (a limit refusal burst: its minute + limit)
 usage and limits       the tenant id           ``usage`` / ``usage`` / see :mod:`tenantkit.metering`
 =====================  ======================  ===========================================
+
+Refusals by a limit are audited as bursts: one entry per tenant, limit and minute,
+written with a put-if-absent on a key made of the minute and the limit, so every
+container of the deployment agrees on it without coordination, and a container that
+has written (or found) this minute's entry skips the write for the rest of the minute.
 
 A tenant's connections are one partition of its namespace, so listing them is a
 query of that partition, never a scan, and no tenant ever reads another's. The
@@ -33,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tenantkit import Database, IfAbsent, Item, TenantDatabase
 from tenantkit.db import DbCapability, Schema
 from tenantkit.errors import (
+    ConditionFailed,
     ConfigurationError,
     SecretValidationError,
     TenantkitError,
@@ -83,6 +90,8 @@ class AuditEntry(BaseModel):
     action: str
     details: dict[str, Any] = {}
     at: str
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 class ControlPlane:
@@ -113,6 +122,7 @@ class ControlPlane:
         self._retry = retry or RetryPolicy()
         self._scopes: dict[str, TenantDatabase] = {}
         self._lock = threading.Lock()
+        self._bursts: dict[tuple[str, str], str] = {}  # (tenant, limit) -> minute audited
         self.meter = Meter(self._tenant)
         """The tenants' usage counters (:mod:`tenantkit.metering`) in this store."""
 
@@ -257,8 +267,11 @@ class ControlPlane:
         actor: str,
         action: str,
         details: Mapping[str, Any] | None = None,
+        source_ip: str | None = None,
+        user_agent: str | None = None,
     ) -> AuditEntry:
-        """Record a change to the tenant. ``details`` must hold no credential."""
+        """Record a change to the tenant: who (``actor``), from where (``source_ip``,
+        ``user_agent``), what. ``details`` must hold no credential."""
         at = _now()
         entry = AuditEntry(
             id=f"{at}#{secrets.token_hex(4)}",
@@ -267,13 +280,55 @@ class ControlPlane:
             action=action,
             details=dict(details or {}),
             at=at,
+            source_ip=source_ip,
+            user_agent=_short(user_agent),
         )
-        self._tenant(tenant_id).put(
-            "audit",
-            {"pk": "audit", "sk": entry.id, **entry.model_dump(exclude={"id", "tenant_id"})},
-            condition=IfAbsent(),
-        )
+        self._put_audit(entry)
         return entry
+
+    def audit_limit_refusal(
+        self,
+        tenant_id: str,
+        limit: str,
+        *,
+        actor: str,
+        source_ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> AuditEntry | None:
+        """Record that ``limit`` refused the tenant's requests this minute; the first
+        refusal of a minute writes the entry (action ``limit.refused``), the others of
+        the same minute return ``None`` (already recorded, by this container or another)."""
+        check_tenant_id(tenant_id)
+        now = datetime.now(UTC)
+        minute = now.replace(second=0, microsecond=0).isoformat(timespec="microseconds")
+        key = (tenant_id, limit)
+        if self._bursts.get(key) == minute:
+            return None
+        entry = AuditEntry(
+            id=f"{minute}#limit.{limit}",
+            tenant_id=tenant_id,
+            actor=actor,
+            action="limit.refused",
+            details={"limit": limit, "first_refusal_at": now.isoformat(timespec="microseconds")},
+            at=minute,
+            source_ip=source_ip,
+            user_agent=_short(user_agent),
+        )
+        recorded: AuditEntry | None = entry
+        try:
+            self._put_audit(entry)
+        except ConditionFailed:
+            recorded = None  # another container recorded this minute's burst first
+        if len(self._bursts) >= 4096:
+            self._bursts.clear()
+        self._bursts[key] = minute
+        return recorded
+
+    def _put_audit(self, entry: AuditEntry) -> None:
+        item = entry.model_dump(exclude={"id", "tenant_id"}, exclude_none=True)
+        self._tenant(entry.tenant_id).put(
+            "audit", {"pk": "audit", "sk": entry.id, **item}, condition=IfAbsent()
+        )
 
     def audit_log(
         self, tenant_id: str, *, cursor: str | None = None, limit: int = 50
@@ -312,6 +367,13 @@ class ControlPlane:
 
 def _connection(tenant_id: str, item: Item) -> Connection:
     return Connection(tenant_id=tenant_id, connection_id=item.sk, **item.data)
+
+
+def _short(text: str | None, limit: int = 256) -> str | None:
+    """A header value as recorded: cut to ``limit`` characters, control characters out."""
+    if text is None:
+        return None
+    return "".join(c for c in text[:limit] if c.isprintable())
 
 
 def _now() -> str:

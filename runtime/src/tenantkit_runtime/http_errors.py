@@ -38,6 +38,7 @@ __all__ = [
     "PayloadTooLarge",
     "RequestValidationError",
     "TenantUnavailable",
+    "error_family",
     "error_response",
     "status_for",
 ]
@@ -122,6 +123,21 @@ def status_for(exc: BaseException) -> int:
         if status is not None:
             return status
     return 500
+
+
+def error_family(exc: BaseException) -> str:
+    """Whose fault an error is, for metrics: ``caller`` (4xx), ``provider`` (the
+    tenant's provider failed), ``configuration`` (503: a person must fix the
+    deployment or the tenant's configuration, or its store is down) or ``internal``
+    (500: a bug)."""
+    if isinstance(exc, errors.CallerError):
+        return "caller"
+    if isinstance(exc, errors.ProviderError | errors.IsolationViolation):
+        return "provider"
+    status = status_for(exc)
+    if status < 500:
+        return "caller"
+    return "configuration" if status == 503 else "internal"
 
 
 def error_response(

@@ -26,10 +26,19 @@ from typing import Any
 
 from tenantkit.redaction import MASK, redact, redactable
 
-__all__ = ["JsonFormatter", "add_secrets", "bind", "configure", "current", "scrub"]
+__all__ = [
+    "JsonFormatter",
+    "add_secrets",
+    "bind",
+    "configure",
+    "current",
+    "scrub",
+    "trace_id",
+]
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_TRACE_ROOT = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,9 @@ class LogContext:
     request_id: str | None = None
     tenant_id: str | None = None
     user_id: str | None = None
+    function: str | None = None
+    cold_start: bool | None = None
+    trace_id: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
@@ -54,14 +66,46 @@ def current() -> LogContext:
 
 @contextlib.contextmanager
 def bind(
-    *, request_id: str | None = None, tenant_id: str | None = None, user_id: str | None = None
+    *,
+    request_id: str | None = None,
+    tenant_id: str | None = None,
+    user_id: str | None = None,
+    function: str | None = None,
+    cold_start: bool | None = None,
+    trace_id: str | None = None,
 ) -> Iterator[LogContext]:
     """Set the request's identity for every log line written inside the block."""
-    token = _context.set(LogContext(request_id=request_id, tenant_id=tenant_id, user_id=user_id))
+    token = _context.set(
+        LogContext(
+            request_id=request_id,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            function=function,
+            cold_start=cold_start,
+            trace_id=trace_id,
+        )
+    )
     try:
         yield _context.get()
     finally:
         _context.reset(token)
+
+
+def trace_id(context: Any = None) -> str | None:
+    """The X-Ray trace id of the invocation (``Root=1-...`` of the trace header).
+
+    Lambda sets ``_X_AMZN_TRACE_ID`` for each invocation (and newer runtimes hand the
+    header to the handler's context as ``xray_trace_id``); the ``Root`` field names the
+    trace in X-Ray and CloudWatch.
+    """
+    header = getattr(context, "xray_trace_id", None) or os.environ.get("_X_AMZN_TRACE_ID")
+    if not isinstance(header, str) or not header:
+        return None
+    for part in header.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip() == "Root" and _TRACE_ROOT.fullmatch(value.strip()):
+            return value.strip()
+    return None
 
 
 def add_secrets(values: Iterable[str], *, process: bool = False) -> None:
@@ -88,8 +132,10 @@ class JsonFormatter(logging.Formatter):
     """Formats records as one-line JSON objects.
 
     Fields: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``,
-    ``request_id``, ``tenant_id``, ``user_id``, the record's ``extra={"data": {...}}``
-    under ``data``, and ``exception`` (the scrubbed traceback) when there is one.
+    ``request_id``, ``tenant_id``, ``user_id``, and inside an invocation ``function``,
+    ``cold_start`` and ``trace_id`` (X-Ray, when traced); the record's
+    ``extra={"data": {...}}`` under ``data``, and ``exception`` (the scrubbed
+    traceback) when there is one.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -103,6 +149,10 @@ class JsonFormatter(logging.Formatter):
             "tenant_id": ctx.tenant_id,
             "user_id": ctx.user_id,
         }
+        if ctx.function is not None:
+            entry["function"] = ctx.function
+            entry["cold_start"] = ctx.cold_start
+            entry["trace_id"] = ctx.trace_id
         data = getattr(record, "data", None)
         if isinstance(data, dict):
             entry["data"] = _scrubbed(data)

@@ -22,16 +22,15 @@ deployment's ``TENANTKIT_LIMITS_ON_OUTAGE`` decides: ``open`` (the default: the
 request is served, unmetered, and a warning is logged) or ``closed`` (503
 ``tenant_unavailable`` with ``Retry-After``, logged).
 
-The first request refused in a window is recorded in the control plane's audit log
-(action ``limit.refused``), one entry per refusal burst, with the user and the
-source address.
+Every refusal counts in the ``LimitRefused`` metric; the control plane's audit log
+records refusal bursts (action ``limit.refused``): one entry per tenant, limit and
+minute, with the user and the source address.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tenantkit import TenantConfig
@@ -51,7 +50,7 @@ from tenantkit.llm import (
     UsageEvent,
 )
 from tenantkit.metering import Meter, counter_name
-from tenantkit_runtime import deployment
+from tenantkit_runtime import deployment, metrics
 from tenantkit_runtime.http_errors import TenantUnavailable
 
 __all__ = [
@@ -133,20 +132,6 @@ def storage_quota() -> StorageQuota | None:
     return found.quota if found is not None else None
 
 
-_refused_today: dict[str, str] = {}
-
-
-def _first_today(tenant_id: str, now: float) -> bool:
-    """Whether this process has not yet audited the tenant's token refusal today."""
-    day = datetime.fromtimestamp(now, UTC).date().isoformat()
-    if _refused_today.get(tenant_id) == day:
-        return False
-    if len(_refused_today) >= 4096:
-        _refused_today.clear()
-    _refused_today[tenant_id] = day
-    return True
-
-
 def _status_class(status: int) -> str:
     return f"{status // 100}xx"
 
@@ -190,8 +175,7 @@ class RequestUsage:
         if admission.admitted:
             return
         self.refused = True
-        if admission.first_refusal:
-            self.audit_refusal("requests_per_minute", admission.limit)
+        self.refused_by("requests_per_minute")
         raise found.limiter.refusal(admission)
 
     def add(self, name: str, amount: int | float) -> None:
@@ -220,18 +204,14 @@ class RequestUsage:
         except TenantkitError as exc:
             log.warning("usage not recorded: %s", exc.kind, extra={"data": {"kind": exc.kind}})
 
-    def audit_refusal(self, limit_name: str, value: int | None) -> None:
+    def refused_by(self, limit_name: str) -> None:
+        """A limit refused this request: the ``LimitRefused`` metric, and the minute's
+        refusal burst in the audit log (one entry per tenant, limit and minute, written
+        once across containers: :meth:`ControlPlane.audit_limit_refusal`)."""
+        metrics.limit_refused(self.tenant_id, limit_name)
         try:
-            deployment.control_plane().audit(
-                self.tenant_id,
-                actor=self.user_id,
-                action="limit.refused",
-                details={
-                    "limit": limit_name,
-                    "value": value,
-                    "function": self.function,
-                    "source_ip": self.source_ip,
-                },
+            deployment.control_plane().audit_limit_refusal(
+                self.tenant_id, limit_name, actor=self.user_id, source_ip=self.source_ip
             )
         except TenantkitError as exc:
             log.warning("limit refusal not audited: %s", exc.kind)
@@ -283,8 +263,7 @@ class MeteredLLM:
         try:
             found.protect("llm_tokens", lambda: found.budget.check(self._usage.tenant_id, limit), 0)
         except QuotaExceeded:
-            if _first_today(self._usage.tenant_id, found.meter.clock()):
-                self._usage.audit_refusal("llm_tokens_per_day", limit)
+            self._usage.refused_by("llm_tokens_per_day")
             raise
         return found
 

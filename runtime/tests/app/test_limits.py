@@ -114,7 +114,7 @@ def test_32_concurrent_clients_never_over_admit(control_plane, tenants, events, 
     refusals = [e for e in entries if e.action == "limit.refused"]
     assert len(refusals) == 1
     assert refusals[0].details["limit"] == "requests_per_minute"
-    assert refusals[0].details["source_ip"] == "192.0.2.1"
+    assert refusals[0].source_ip == "192.0.2.1"
 
 
 def test_one_tenants_limit_leaves_the_others_alone(tenants, events) -> None:

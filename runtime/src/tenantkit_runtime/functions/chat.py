@@ -84,7 +84,9 @@ def get_conversation(request: Request[None]) -> Any:
 
 @app.delete("/conversations/{conversation_id}")
 def delete_conversation(request: Request[None]) -> Response:
-    _conversations(request).delete(request.path_params["conversation_id"])
+    conversation_id = request.path_params["conversation_id"]
+    _conversations(request).delete(conversation_id)
+    request.audit("conversation.delete", {"conversation_id": conversation_id})
     return Response.empty()
 
 

@@ -9,7 +9,8 @@
                                        ``db``, ``llm`` or ``storage`` provider
                                        (admins); a ``null`` value goes back to the
                                        default
-``GET /config/audit``                  the audit log, newest first (admins)
+``GET /config/audit``                  the audit log, newest first (admins;
+                                       ``?limit=`` 1 to 100, ``?cursor=``)
 ``GET /usage?from=&to=``               the tenant's usage per day, ``YYYY-MM-DD``
                                        both included (admins; at most 366 days;
                                        default: this month)
@@ -58,6 +59,8 @@ from tenantkit_runtime.http_errors import RequestValidationError
 __all__ = ["WritableSource", "app", "handler"]
 
 app = App("config")
+
+MAX_AUDIT_PAGE = 100
 
 
 @runtime_checkable
@@ -174,7 +177,7 @@ def audit_log(request: Request[None]) -> dict[str, Any]:
     entries, cursor = request.control_plane.audit_log(
         request.tenant_id,
         cursor=request.query.get("cursor") or None,
-        limit=request.query_int("limit", 50),
+        limit=request.query_int("limit", 50, maximum=MAX_AUDIT_PAGE),
     )
     return {"entries": entries, "cursor": cursor}
 
@@ -213,7 +216,7 @@ def _apply(
         raise RequestValidationError(exc.errors, where="configuration") from exc
     source.put(tenant_id, own)
     resolver.invalidate(tenant_id)
-    request.control_plane.audit(tenant_id, actor=request.user_id, action=action, details=details)
+    request.audit(action, details)
     return resolver.resolve(tenant_id).config.public()
 
 

@@ -111,7 +111,7 @@ def _reserve(request: Request[Any], size: int) -> None:
             quota.reserve(request.tenant_id, size, limit)
         except QuotaExceeded:
             if request.usage is not None:
-                request.usage.audit_refusal("storage_quota_bytes", limit)
+                request.usage.refused_by("storage_quota_bytes")
             raise
 
 
@@ -243,6 +243,7 @@ def delete_file(request: Request[None]) -> Response:
     request.storage.delete(_key(info.id))
     if request.db.delete(_COLLECTION, _PARTITION, info.id):
         _release(request, charged)
+    request.audit("file.delete", {"file_id": info.id, "uploaded_by": info.uploaded_by})
     return Response.empty()
 
 
