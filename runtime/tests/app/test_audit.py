@@ -47,7 +47,8 @@ def test_a_settings_change_records_who_and_from_where(tenants, events, body) -> 
 
 def test_rest_api_events_give_the_source_too(tenants, events, body) -> None:
     answer = config.handler(
-        events.rest("PATCH", "/config", body={"branding": {"display_name": "Acme Corp"}}, **ADMIN), None
+        events.rest("PATCH", "/config", body={"branding": {"display_name": "Acme Corp"}}, **ADMIN),
+        None,
     )
     assert answer["statusCode"] == 200
     (entry,) = audit_page(events, body)["entries"]
