@@ -153,7 +153,7 @@ def test_acme_cannot_reach_globex_over_the_websocket(
 
 
 def test_a_tenant_without_configuration_gets_404_naming_no_server_path(target: Target) -> None:
-    token = target.token("initech", "peter")
+    token = target.token("umbrella", "peter")
     for path in ("/config", "/files", "/conversations"):
         response = target.http.get(path, headers={"authorization": f"Bearer {token}"})
         error = refused(target, response, 404)
