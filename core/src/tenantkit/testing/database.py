@@ -25,7 +25,7 @@ supply one fixture, ``database``: a provider instance whose schema includes
 Run it like any other test. Every test of the kit carries the marker
 ``conformance("db", section)`` (sections: ``crud``, ``conditions``, ``update``,
 ``query``, ``cursors``, ``index``, ``batch``, ``transactions``, ``ttl``,
-``isolation``, ``input``, ``capabilities``), so ``pytest -m conformance`` selects
+``isolation``, ``input``, ``capabilities``, ``export``), so ``pytest -m conformance`` selects
 the kit alone and ``pytest -m "not conformance"`` the package's own tests.
 
 The suite reaches the provider through :class:`tenantkit.TenantDatabase`, twice:
@@ -93,6 +93,7 @@ from tenantkit.errors import (
 from tenantkit.registry import Kind
 from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantDatabase
+from tenantkit.testing.database_export import ExportConformance, undeclared_export_calls
 from tenantkit.testing.settings import SettingsOwnershipConformance
 
 __all__ = ["CONFORMANCE_SCHEMA", "DatabaseConformance"]
@@ -195,7 +196,7 @@ def _tamper(cursor: str) -> str:
     return f"{body[:middle]}{flipped}{body[middle + 1 :]}.{tag}"
 
 
-class DatabaseConformance(SettingsOwnershipConformance):
+class DatabaseConformance(ExportConformance, SettingsOwnershipConformance):
     """The conformance suite for database providers. Supply the ``database`` fixture."""
 
     settings_kind: ClassVar[Kind] = "db"
@@ -1415,6 +1416,7 @@ class DatabaseConformance(SettingsOwnershipConformance):
             DbCapability.INDEXES: ("query_index",),
             DbCapability.TRANSACTIONS: ("transact_write",),
             DbCapability.TTL: (),
+            DbCapability.EXPORT: ("scan_namespace", "restore"),
         }[capability]
         for method in methods:
             assert getattr(type(database), method) is not getattr(Database, method), method
@@ -1463,6 +1465,8 @@ class DatabaseConformance(SettingsOwnershipConformance):
                         ns, _NOTES, Key(pk="a"), set={"v": 1}, upsert=True, ttl=60
                     ),
                 ]
+            case DbCapability.EXPORT:
+                wrapped, raw = undeclared_export_calls(database, db, ns)
         for call in [*wrapped, *raw]:
             with pytest.raises(Unsupported):
                 call()
