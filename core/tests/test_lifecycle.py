@@ -211,3 +211,102 @@ def test_copy_to_new_providers_cuts_over_and_rolls_back(
     assert status == 0
     assert json.loads((config / "acme.json").read_text())["db"]["path"].endswith("db.sqlite3")
     assert tally_tenant(resolve(config, "acme")[1]) == want
+
+
+def _target(tmp_path: Path) -> Path:
+    (tmp_path / "new").mkdir(exist_ok=True)
+    target = tmp_path / "acme-new.json"
+    target.write_text(
+        json.dumps(secret("acme", tmp_path / "new", db="new.sqlite3", root="new-objects"))
+    )
+    return target
+
+
+def test_an_interrupted_copy_resumes_without_redoing_finished_pages(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tenantkit.errors import ProviderUnavailable
+    from tenantkit.providers.sqlite import SqliteDatabase
+
+    _, acme = resolve(config, "acme")
+    seed(acme, items=450)  # 452 items: 5 pages of 100
+    want = tally_tenant(acme)
+    target = _target(tmp_path)
+    restored: list[int] = []
+    real_restore = SqliteDatabase.restore
+
+    def failing_restore(self: SqliteDatabase, ns: str, collection: str, items: Any) -> None:
+        if len(restored) == 3:
+            raise ProviderUnavailable("the target went away")
+        real_restore(self, ns, collection, items)
+        restored.append(len(items))
+
+    monkeypatch.setattr(SqliteDatabase, "restore", failing_restore)
+    args = ["tenant", "copy", "acme", "--to", str(target), "--config-dir", str(config), "--quiet"]
+    status, _, err = run(capsys, *args)
+    assert status == 1
+    assert "ProviderUnavailable" in err
+    checkpoint = json.loads((tmp_path / "acme-new.json.checkpoint").read_text())
+    assert checkpoint["phase"] == "items"
+    assert checkpoint["items"]["count"] == sum(restored)
+    assert json.loads((config / "acme.json").read_text())["db"]["path"].endswith("db.sqlite3")
+
+    monkeypatch.setattr(SqliteDatabase, "restore", real_restore)
+    calls: list[int] = []
+
+    def counting_restore(self: SqliteDatabase, ns: str, collection: str, items: Any) -> None:
+        calls.append(len(items))
+        real_restore(self, ns, collection, items)
+
+    monkeypatch.setattr(SqliteDatabase, "restore", counting_restore)
+    status, out, err = run(capsys, *args)
+    assert status == 0, err
+    assert sum(restored) + sum(calls) == want[0].count  # no item written twice
+    assert "cut over" in out
+    assert tally_tenant(resolve(config, "acme")[1]) == want
+
+
+def test_writes_made_during_the_copy_reach_the_target(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tenantkit.providers.sqlite import SqliteDatabase
+
+    _, acme = resolve(config, "acme")
+    seed(acme, items=300)
+    target = _target(tmp_path)
+    real_restore = SqliteDatabase.restore
+    calls: list[str] = []
+
+    def restore_while_writing(self: SqliteDatabase, ns: str, collection: str, items: Any) -> None:
+        real_restore(self, ns, collection, items)
+        calls.append(collection)
+        if len(calls) == 2:  # the application writes while the copy runs
+            acme.db.put("notes", {"pk": "u0", "sk": "n0000", "text": "changed"})  # copied already
+            acme.db.delete("notes", "u1", "n0001")  # copied already
+            acme.db.put("notes", {"pk": "zz", "sk": "late", "text": "new"})
+            acme.storage.put("a", b"changed too")
+            acme.storage.delete("reports/q3.txt")
+
+    monkeypatch.setattr(SqliteDatabase, "restore", restore_while_writing)
+    status, out, err = run(
+        capsys, "tenant", "copy", "acme", "--to", str(target), "--config-dir", str(config), "--json"
+    )
+    assert status == 0, err
+    result = json.loads(out)
+    final = tally_tenant(acme)
+    assert result["items"]["digest"] == final[0].hexdigest
+    assert result["objects"]["digest"] == final[1].hexdigest
+    moved = resolve(config, "acme")[1]
+    assert tally_tenant(moved) == final
+    changed = moved.db.get("notes", "u0", "n0000")
+    assert changed is not None
+    assert changed["text"] == "changed"
+    assert moved.db.get("notes", "u1", "n0001") is None
+    assert moved.storage.get("a") == b"changed too"
+    assert not moved.storage.exists("reports/q3.txt")
