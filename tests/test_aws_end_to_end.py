@@ -76,7 +76,7 @@ def test_tenantkit_providers_lists_both_plugins(cli_env: dict[str, str]) -> None
     rows = {(r["kind"], r["name"]): r for r in json.loads(done.stdout)["providers"]}
     dynamodb, s3 = rows["db", "dynamodb"], rows["storage", "s3"]
     assert (dynamodb["distribution"], dynamodb["loads"]) == ("tenantkit-db-dynamodb", True)
-    assert dynamodb["capabilities"] == ["batch", "indexes", "transactions", "ttl"]
+    assert dynamodb["capabilities"] == ["batch", "export", "indexes", "transactions", "ttl"]
     assert (s3["distribution"], s3["loads"]) == ("tenantkit-store-s3", True)
     assert s3["capabilities"] == ["presign"]
 

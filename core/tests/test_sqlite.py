@@ -54,7 +54,7 @@ def test_registered_through_the_core_entry_point() -> None:
     spec = plugins.get("db", "sqlite")
     assert spec.factory is SqliteDatabase
     assert spec.settings is SqliteSettings
-    assert spec.capabilities == {"transactions", "batch", "indexes", "ttl"}
+    assert spec.capabilities == {"transactions", "batch", "indexes", "ttl", "export"}
     assert spec.distribution == "tenantkit"
     assert plugins.imported_modules() == ["tenantkit.providers.sqlite"]
     instance = spec.factory(spec.settings.model_validate({}), _context())

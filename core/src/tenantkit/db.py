@@ -32,6 +32,7 @@ from tenantkit.errors import Unsupported
 __all__ = [
     "MAX_BATCH_ITEMS",
     "MAX_QUERY_LIMIT",
+    "MAX_SCAN_LIMIT",
     "MAX_TRANSACTION_OPS",
     "Condition",
     "Database",
@@ -43,6 +44,7 @@ __all__ = [
     "Item",
     "Key",
     "Page",
+    "ScanPage",
     "Schema",
     "SortKey",
     "TxCheck",
@@ -56,6 +58,7 @@ __all__ = [
 MAX_QUERY_LIMIT = 1000
 MAX_BATCH_ITEMS = 100
 MAX_TRANSACTION_OPS = 100
+MAX_SCAN_LIMIT = 1000
 
 JSON = Any
 """A JSON value: str, int, float, bool, None, list or dict of JSON."""
@@ -70,6 +73,9 @@ class DbCapability(enum.StrEnum):
     BATCH = "batch"
     INDEXES = "indexes"
     TTL = "ttl"
+    EXPORT = "export"
+    """``scan_namespace`` reads a whole namespace and ``restore`` writes items back as
+    they were read (expiry kept): what export, import and copy between providers use."""
 
 
 class Key(BaseModel):
@@ -192,6 +198,19 @@ class Page(BaseModel):
     model_config = _frozen
 
     items: list[Item]
+    cursor: str | None = None
+
+
+class ScanPage(BaseModel):
+    """One page of a namespace scan: ``(collection, item)`` pairs and the next cursor.
+
+    A page may hold fewer than ``limit`` entries, even none, while more follow: only a
+    ``cursor`` of ``None`` ends the scan.
+    """
+
+    model_config = _frozen
+
+    entries: list[tuple[str, Item]]
     cursor: str | None = None
 
 
@@ -380,6 +399,20 @@ class Database(abc.ABC):
         reason per operation (``None`` for those that did not fail).
         """
         raise Unsupported("this database does not support transactions")
+
+    def scan_namespace(self, ns: str, *, cursor: str | None = None, limit: int = 100) -> ScanPage:
+        """Every live item of the namespace, every collection, at most ``limit`` per page.
+
+        Expired items are left out; each item carries its ``expires_at``. The order is
+        the provider's own, stable across the pages of one scan. Needs ``EXPORT``.
+        """
+        raise Unsupported("this database does not support namespace scans (export)")
+
+    def restore(self, ns: str, collection: str, items: Sequence[Item]) -> None:
+        """Write ``items`` unconditionally as they were scanned: fields and
+        ``expires_at`` kept exactly, a new ``version`` each (items already expired are
+        skipped). At most :data:`MAX_BATCH_ITEMS` items. Needs ``EXPORT``."""
+        raise Unsupported("this database does not support restoring items (export)")
 
     def ensure_schema(self, schema: Schema) -> None:  # noqa: B027 - optional hook
         """Create tables, indexes or migrations the provider needs. Idempotent."""

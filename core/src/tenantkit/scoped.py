@@ -17,6 +17,7 @@ from tenantkit.cursors import CursorSigner
 from tenantkit.db import (
     MAX_BATCH_ITEMS,
     MAX_QUERY_LIMIT,
+    MAX_SCAN_LIMIT,
     MAX_TRANSACTION_OPS,
     Condition,
     Database,
@@ -24,6 +25,7 @@ from tenantkit.db import (
     Item,
     Key,
     Page,
+    ScanPage,
     Schema,
     SortKey,
     TxCheck,
@@ -413,6 +415,54 @@ class TenantDatabase(_Scoped):
                 )
             seen[target] = index
         self._call(lambda: self._db.transact_write(self._tenant_id, clean), retry=False)
+
+    def scan(self, *, cursor: str | None = None, limit: int = 100) -> ScanPage:
+        """One page of every item of the tenant, every collection (export, copy).
+
+        Pass ``page.cursor`` for the next page; a page may be short or empty while a
+        cursor follows. Needs the ``export`` capability.
+        """
+        self._require(DbCapability.EXPORT, "namespace scans (export)")
+        _check_limit(limit, MAX_SCAN_LIMIT)
+        inner = self._signer.open(self._tenant_id, ["scan"], cursor) if cursor else None
+        page = self._call(
+            lambda: self._db.scan_namespace(self._tenant_id, cursor=inner, limit=limit)
+        )
+        if len(page.entries) > limit:
+            raise self._violation(f"scan returned {len(page.entries)} items for limit {limit}")
+        for collection, _ in page.entries:
+            check_collection(collection)
+        if page.cursor is None:
+            return page
+        sealed = self._signer.seal(self._tenant_id, ["scan"], page.cursor)
+        return ScanPage(entries=page.entries, cursor=sealed)
+
+    def restore(self, collection: str, items: Sequence[Item]) -> None:
+        """Write up to 100 scanned items back as they were: fields and expiry kept, new
+        versions, unconditionally (import, copy). Needs the ``export`` capability."""
+        self._require(DbCapability.EXPORT, "restoring items (export)")
+        check_collection(collection)
+        _check_count(len(items), MAX_BATCH_ITEMS, "items")
+        clean = []
+        for item in items:
+            fields = _item(item.to_dict())
+            if item.expires_at is not None:
+                self._require(DbCapability.TTL, "item expiry (ttl)")
+            if item.expires_at is not None and (
+                isinstance(item.expires_at, bool) or item.expires_at <= 0
+            ):
+                raise InvalidRequest("expires_at must be a positive epoch second")
+            data = {k: v for k, v in fields.items() if k not in ("pk", "sk")}
+            clean.append(
+                Item(
+                    pk=fields["pk"],
+                    sk=fields["sk"],
+                    data=data,
+                    version=item.version,
+                    expires_at=item.expires_at,
+                )
+            )
+        self._call(lambda: self._db.restore(self._tenant_id, collection, clean))
 
     def _paged(
         self,

@@ -90,6 +90,10 @@ class DirectorySource:
     def __init__(self, directory: str | Path) -> None:
         self._dir = Path(directory)
 
+    @property
+    def directory(self) -> Path:
+        return self._dir
+
     def describe(self) -> str:
         return f"directory {self._dir}"
 
@@ -236,13 +240,14 @@ class SecretsManagerSource:
             source=secret_id,
         )
 
-    def read(self, tenant_id: str) -> dict[str, Any]:
-        """The tenant's own secret, not merged over the defaults (to edit and :meth:`put`)."""
+    def read(self, tenant_id: str, *, stage: str = AWSCURRENT) -> dict[str, Any]:
+        """The tenant's own secret, not merged over the defaults (to edit and :meth:`put`);
+        ``stage="AWSPREVIOUS"`` reads the version before the current one."""
         check_tenant_id(tenant_id)
         secret_id = self.secret_id(tenant_id)
-        found = self._get(secret_id, AWSCURRENT)
+        found = self._get(secret_id, stage)
         if found is None:
-            raise TenantNotFound(f"no secret {secret_id}")
+            raise TenantNotFound(f"no secret {secret_id} (stage {stage})")
         return parse_secret_text(found[0], source=secret_id)
 
     def read_defaults(self) -> dict[str, Any]:

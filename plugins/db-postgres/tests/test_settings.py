@@ -64,7 +64,7 @@ def test_the_plugin_registers_the_postgres_provider() -> None:
     assert spec.factory is PostgresDatabase
     assert spec.settings is PostgresSettings
     assert spec.distribution == "tenantkit-db-postgres"
-    assert spec.capabilities == {"transactions", "batch", "indexes", "ttl"}
+    assert spec.capabilities == {"transactions", "batch", "indexes", "ttl", "export"}
 
 
 class _FakeRds:

@@ -81,6 +81,7 @@ from tenantkit.db import (
     Item,
     Key,
     Page,
+    ScanPage,
     Schema,
     SortKey,
     TxCheck,
@@ -390,6 +391,34 @@ class SqliteDatabase(Database):
         if index.sort_field is not None:
             position.insert(0, last.data[index.sort_field])
         return Page(items=items, cursor=_cursor(position))
+
+    def scan_namespace(self, ns: str, *, cursor: str | None = None, limit: int = 100) -> ScanPage:
+        """Live items of ``ns`` in (collection, pk, sk) order, one primary-key range read."""
+        where = ["ns = ?", _LIVE]
+        params: list[Any] = [ns, _clock()]
+        if cursor is not None:
+            where.append("(collection, pk, sk) > (?, ?, ?)")
+            params.extend(_open_cursor(cursor, 3))
+        # Only fixed fragments are spliced in; every value is a bound parameter.
+        sql = (
+            f"SELECT collection, {_COLUMNS} FROM {_TABLE} "  # noqa: S608
+            f"WHERE {' AND '.join(where)} ORDER BY collection, pk, sk LIMIT ?"
+        )
+        with self._locked() as conn:
+            rows = conn.execute(sql, [*params, limit + 1]).fetchall()
+        entries = [(row[0], _item(row[1:])) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return ScanPage(entries=entries)
+        collection, last = entries[-1]
+        return ScanPage(entries=entries, cursor=_cursor([collection, last.pk, last.sk]))
+
+    def restore(self, ns: str, collection: str, items: Sequence[Item]) -> None:
+        now = _clock()
+        with self._write() as conn:
+            for item in items:
+                if item.expires_at is not None and item.expires_at <= now:
+                    continue
+                _store(conn, ns, collection, item.model_copy(update={"version": new_version()}))
 
     # --- batches and transactions -----------------------------------------------------
 

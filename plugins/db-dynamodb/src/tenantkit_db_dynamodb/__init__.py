@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["CAPABILITIES", "DynamoDBDatabase", "DynamoDBSettings", "create"]
 
 #: What the provider supports: every optional database feature.
-CAPABILITIES = frozenset(
-    {DbCapability.TRANSACTIONS, DbCapability.BATCH, DbCapability.INDEXES, DbCapability.TTL}
-)
+CAPABILITIES = frozenset(DbCapability)
 
 
 def create(settings: DynamoDBSettings, context: ProviderContext) -> DynamoDBDatabase:

@@ -23,6 +23,7 @@ from tenantkit.db import (
     Item,
     Key,
     Page,
+    ScanPage,
     Schema,
     SortKey,
     TxCheck,
@@ -49,6 +50,7 @@ from tenantkit_db_dynamodb import CAPABILITIES
 from tenantkit_db_dynamodb._layout import (
     EXPIRES,
     PK,
+    SEP,
     SK,
     VERSION,
     AttributeValue,
@@ -400,6 +402,10 @@ class DynamoDBDatabase(Database):
             fields = {n: v for n, v in item.items() if n not in ("pk", "sk")}
             stored = self._stored(ns, collection, pk, sk, fields, new_version(), None)
             requests.append({"PutRequest": {"Item": stored}})
+        self._batch_write(requests)
+
+    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        """Write ``PutRequest``s 25 at a time, each chunk retried while items remain."""
         retry = self._retry.budget()
         for chunk in _chunks(requests, _BATCH_WRITE_ITEMS):
             pending = chunk
@@ -417,6 +423,51 @@ class DynamoDBDatabase(Database):
                     )
 
             retry.call(attempt)
+
+    # --- export -------------------------------------------------------------------------
+
+    def scan_namespace(self, ns: str, *, cursor: str | None = None, limit: int = 100) -> ScanPage:
+        """A table scan filtered to ``ns``: the table is the tenant's, the filter keeps a
+        shared table safe. A page ends where DynamoDB's last request ended."""
+        expr = _Expr(time.time())
+        prefix = expr.value({"S": f"{ns}{SEP}"})
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": f"begins_with({expr.name(PK)}, {prefix}) AND {expr.live()}",
+            "ConsistentRead": self._settings.consistent_reads,
+        }
+        expr.apply(params)
+        start = decode_cursor(cursor, frozenset({PK, SK})) if cursor is not None else None
+        entries: list[tuple[str, Item]] = []
+        while True:
+            params["Limit"] = limit - len(entries)
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            answer = self._aws.call("scan", **params)
+            for raw in answer.get("Items", ()):
+                owner, collection, _ = raw[PK]["S"].split(SEP, 2)
+                if owner == ns:
+                    entries.append((collection, decode_item(raw)))
+            start = answer.get("LastEvaluatedKey")
+            if start is None or len(entries) >= limit:
+                break
+        next_cursor = encode_cursor({PK: start[PK], SK: start[SK]}) if start else None
+        return ScanPage(entries=entries, cursor=next_cursor)
+
+    def restore(self, ns: str, collection: str, items: Sequence[Item]) -> None:
+        now = time.time()
+        latest = {(i.pk, i.sk): i for i in items if i.expires_at is None or i.expires_at > now}
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": self._stored(
+                        ns, collection, i.pk, i.sk, i.data, new_version(), i.expires_at
+                    )
+                }
+            }
+            for i in latest.values()
+        ]
+        self._batch_write(requests)
 
     # --- transactions -------------------------------------------------------------------
 

@@ -289,6 +289,34 @@ class Statements:
         )
 
     @cached_property
+    def restore(self) -> bytes:
+        """``batch_put`` with each item's expiry (epoch seconds, or NULL) kept."""
+        return self._fmt(
+            "INSERT INTO {items} AS t (ns, collection, pk, sk, data, version, expires_at)"
+            " SELECT %(ns)s, %(collection)s, u.pk, u.sk, u.data, u.version, to_timestamp(u.exp)"
+            " FROM unnest(%(pks)s::text[], %(sks)s::text[], %(datas)s::jsonb[],"
+            " %(versions)s::text[], %(exps)s::bigint[]) AS u(pk, sk, data, version, exp)"
+            " ON CONFLICT (ns, collection, pk, sk) DO UPDATE SET data = EXCLUDED.data,"
+            " version = EXCLUDED.version, expires_at = EXCLUDED.expires_at"
+        )
+
+    def scan(self, *, after: bool) -> bytes:
+        """Live items of ``%(ns)s`` in primary-key order; ``after``: past the row
+        ``(%(after_collection)s, %(after_pk)s, %(after_sk)s)``."""
+        bound = sql.SQL(
+            " AND (t.collection, t.pk, t.sk) > (%(after_collection)s, %(after_pk)s, %(after_sk)s)"
+            if after
+            else ""
+        )
+        return self._fmt(
+            "SELECT t.collection, {item} FROM {items} AS t WHERE t.ns = %(ns)s AND {live}{bound}"
+            " ORDER BY t.collection, t.pk, t.sk LIMIT %(limit)s",
+            item=_ITEM,
+            live=_LIVE,
+            bound=bound,
+        )
+
+    @cached_property
     def sweep_expired(self) -> bytes:
         return self._fmt(
             "DELETE FROM {items} AS t WHERE t.ctid = ANY(ARRAY("

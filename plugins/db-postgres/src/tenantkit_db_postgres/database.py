@@ -7,6 +7,7 @@ import binascii
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from tenantkit.db import (
     Item,
     Key,
     Page,
+    ScanPage,
     Schema,
     SortKey,
     TxCheck,
@@ -393,6 +395,52 @@ class PostgresDatabase(Database):
             lambda conn: conn.execute(self._sql.batch_put, params),
             safe=False,
             context=f"batch_put {collection}",
+        )
+        self._after_write(ns)
+
+    # --- export -----------------------------------------------------------------------
+
+    def scan_namespace(self, ns: str, *, cursor: str | None = None, limit: int = 100) -> ScanPage:
+        self._prepare()
+        params: dict[str, Any] = {"ns": ns, "limit": limit + 1}
+        if cursor is not None:
+            bound = _open_cursor(cursor, 3)
+            params["after_collection"], params["after_pk"], params["after_sk"] = bound
+        statement = self._sql.scan(after=cursor is not None)
+
+        def run(conn: Conn) -> ScanPage:
+            rows = conn.execute(statement, params).fetchall()
+            entries = [(row[0], _load(row[1])) for row in rows[:limit]]
+            if len(rows) <= limit:
+                return ScanPage(entries=entries)
+            collection, last = entries[-1]
+            return ScanPage(entries=entries, cursor=_cursor([collection, last.pk, last.sk]))
+
+        return self._conns.run(run, safe=True, context="scan_namespace")
+
+    def restore(self, ns: str, collection: str, items: Sequence[Item]) -> None:
+        self._prepare()
+        now = time.time()
+        latest: dict[tuple[str, str], Item] = {}
+        for item in items:
+            if item.expires_at is None or item.expires_at > now:
+                latest.pop((item.pk, item.sk), None)
+                latest[(item.pk, item.sk)] = item
+        if not latest:
+            return
+        params = {
+            "ns": ns,
+            "collection": collection,
+            "pks": [i.pk for i in latest.values()],
+            "sks": [i.sk for i in latest.values()],
+            "datas": [Jsonb(i.data) for i in latest.values()],
+            "versions": [new_version() for _ in latest],
+            "exps": [i.expires_at for i in latest.values()],
+        }
+        self._conns.run(
+            lambda conn: conn.execute(self._sql.restore, params),
+            safe=True,
+            context=f"restore {collection}",
         )
         self._after_write(ns)
 

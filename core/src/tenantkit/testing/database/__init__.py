@@ -67,6 +67,7 @@ from tenantkit.testing.database.capabilities import CapabilityTests
 from tenantkit.testing.database.conditions import ConditionTests
 from tenantkit.testing.database.crud import CrudTests
 from tenantkit.testing.database.cursors import CursorTests
+from tenantkit.testing.database.export import ExportConformance
 from tenantkit.testing.database.index import IndexTests
 from tenantkit.testing.database.isolation import IsolationTests
 from tenantkit.testing.database.query import QueryTests
@@ -106,5 +107,6 @@ class DatabaseConformance(
     IsolationTests,
     InputTests,
     CapabilityTests,
+    ExportConformance,
 ):
     """The conformance suite for database providers. Supply the ``database`` fixture."""

@@ -10,6 +10,7 @@ from tenantkit.db import Database, DbCapability, Key, TxOp, TxPut
 from tenantkit.errors import Unsupported
 from tenantkit.scoped import TenantDatabase
 from tenantkit.testing.database._support import CONFORMANCE_SCHEMA, MEMBERS, NOTES, DatabaseSuite
+from tenantkit.testing.database.export import undeclared_export_calls
 
 _capabilities = pytest.mark.conformance("db", "capabilities")
 
@@ -31,6 +32,7 @@ class CapabilityTests(DatabaseSuite):
             DbCapability.INDEXES: ("query_index",),
             DbCapability.TRANSACTIONS: ("transact_write",),
             DbCapability.TTL: (),
+            DbCapability.EXPORT: ("scan_namespace", "restore"),
         }[capability]
         for method in methods:
             assert getattr(type(database), method) is not getattr(Database, method), method
@@ -85,6 +87,8 @@ class CapabilityTests(DatabaseSuite):
                         TxPut(collection=NOTES, item={"pk": "a", "sk": ""}, ttl=60)
                     ]
                     raw.append(lambda: database.transact_write(ns, expiring))
+            case DbCapability.EXPORT:
+                wrapped, raw = undeclared_export_calls(database, db, ns)
         for call in [*wrapped, *raw]:
             with pytest.raises(Unsupported):
                 call()
