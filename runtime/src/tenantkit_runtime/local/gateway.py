@@ -139,6 +139,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/files/{proxy+}", "library"),
     HttpRoute("ANY", "/config", "config"),
     HttpRoute("ANY", "/config/{proxy+}", "config"),
+    HttpRoute("ANY", "/users", "users"),
+    HttpRoute("ANY", "/users/{proxy+}", "users"),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),
