@@ -18,6 +18,7 @@ FUNCTIONS = {
     "LibraryFunction": "library",
     "ConfigFunction": "config",
     "WebSocketFunction": "websocket",
+    "UsersFunction": "users",
 }
 
 
@@ -50,7 +51,7 @@ def test_cfn_lint_passes() -> None:
     assert [str(m) for m in matches] == []
 
 
-def test_the_five_functions_and_their_handlers(template: dict[str, Any]) -> None:
+def test_the_functions_and_their_handlers(template: dict[str, Any]) -> None:
     functions = _resources(template, "AWS::Serverless::Function")
     assert set(functions) == set(FUNCTIONS)
     for name, module in FUNCTIONS.items():
@@ -127,3 +128,21 @@ def test_the_control_table_matches_the_dynamodb_layout(template: dict[str, Any])
     assert [k["AttributeName"] for k in table["KeySchema"]] == [layout.PK, layout.SK]
     assert "GlobalSecondaryIndexes" not in table  # the control plane declares no index
     assert table["TimeToLiveSpecification"] == {"AttributeName": layout.EXPIRES, "Enabled": True}
+
+
+def test_the_user_pool_keeps_the_tenant_attribute_the_servers(template: dict[str, Any]) -> None:
+    pool = template["Resources"]["UserPool"]["Properties"]
+    (tenant,) = [a for a in pool["Schema"] if a["Name"] == "tenant_id"]
+    assert tenant["Mutable"] is False
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert "custom:tenant_id" not in client["WriteAttributes"]
+    assert "custom:tenant_id" in client["ReadAttributes"]
+    groups = {
+        r["Properties"]["GroupName"]
+        for r in _resources(template, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"admin", "member", "operator"}
+    assert pool["MfaConfiguration"] == {"Ref": "UserPoolMfa"}
+    assert pool["UserPoolAddOns"]["AdvancedSecurityMode"] == {"Ref": "UserPoolAdvancedSecurity"}
+    assert client["IdTokenValidity"] == client["AccessTokenValidity"] == 15
+    assert _policies_of(template, "UsersFunction") == {"ControlTablePolicy", "UserPoolAdminPolicy"}
