@@ -32,6 +32,7 @@ def test_the_commands_are_declared_as_entry_points() -> None:
         "token": "tenantkit_runtime.commands:register_token",
         "package": "tenantkit_runtime.commands:register_package",
         "serve": "tenantkit_runtime.commands:register_serve",
+        "user": "tenantkit_runtime.commands:register_user",
     }
 
 
