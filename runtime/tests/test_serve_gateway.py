@@ -23,6 +23,7 @@ _FUNCTIONS = {
     "ChatFunction": "chat",
     "LibraryFunction": "library",
     "ConfigFunction": "config",
+    "UsersFunction": "users",
     "WebSocketFunction": "websocket",
 }
 

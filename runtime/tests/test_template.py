@@ -19,6 +19,7 @@ FUNCTIONS = {
     "LibraryFunction": "library",
     "ConfigFunction": "config",
     "WebSocketFunction": "websocket",
+    "UsersFunction": "users",
 }
 
 
@@ -51,7 +52,7 @@ def test_cfn_lint_passes() -> None:
     assert [str(m) for m in matches] == []
 
 
-def test_the_five_functions_and_their_handlers(template: dict[str, Any]) -> None:
+def test_the_functions_and_their_handlers(template: dict[str, Any]) -> None:
     functions = _resources(template, "AWS::Serverless::Function")
     assert set(functions) == set(FUNCTIONS)
     for name, module in FUNCTIONS.items():
@@ -175,6 +176,24 @@ def test_the_dashboard_is_json_and_shows_the_alarms(template: dict[str, Any]) ->
     raw = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     for name in alarms - {
-        f"{f}ErrorsAlarm" for f in ("Auth", "Chat", "Library", "Config", "WebSocket")
+        f"{f}ErrorsAlarm" for f in ("Auth", "Chat", "Library", "Config", "Users", "WebSocket")
     }:
         assert f"${{{name}.Arn}}" in raw
+
+
+def test_the_user_pool_keeps_the_tenant_attribute_the_servers(template: dict[str, Any]) -> None:
+    pool = template["Resources"]["UserPool"]["Properties"]
+    (tenant,) = [a for a in pool["Schema"] if a["Name"] == "tenant_id"]
+    assert tenant["Mutable"] is False
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert "custom:tenant_id" not in client["WriteAttributes"]
+    assert "custom:tenant_id" in client["ReadAttributes"]
+    groups = {
+        r["Properties"]["GroupName"]
+        for r in _resources(template, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"admin", "member", "operator"}
+    assert pool["MfaConfiguration"] == {"Ref": "UserPoolMfa"}
+    assert pool["UserPoolAddOns"]["AdvancedSecurityMode"] == {"Ref": "UserPoolAdvancedSecurity"}
+    assert client["IdTokenValidity"] == client["AccessTokenValidity"] == 15
+    assert _policies_of(template, "UsersFunction") == {"ControlTablePolicy", "UserPoolAdminPolicy"}

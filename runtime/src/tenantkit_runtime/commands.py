@@ -10,6 +10,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
                       [--python 3.11] --out FILE.zip
     tenantkit serve [--port 8000] [--demo] [--state-dir DIR] [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
+    tenantkit user list|invite|set-roles|disable|enable|remove|resend TENANT ...
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["register_package", "register_serve", "register_token", "register_usage"]
+__all__ = [
+    "register_package",
+    "register_serve",
+    "register_token",
+    "register_usage",
+    "register_user",
+]
 
 
 def register_token(subparsers: Any) -> None:
@@ -233,4 +240,83 @@ def _usage(args: argparse.Namespace) -> int:
     reports = [plane.meter.report(t, start, end) for t in tenant_ids]
     fmt: Literal["text", "json", "csv"] = "json" if args.json else "csv" if args.csv else "text"
     print_reports(reports, fmt=fmt, totals_only=args.all)
+
+
+def register_user(subparsers: Any) -> None:
+    """Add ``tenantkit user``: the operator manages a tenant's users."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "user",
+        help="list, invite, change roles of, disable, enable or remove a tenant's users",
+        description="Manage a tenant's users in the deployment's user pool "
+        "(TENANTKIT_USER_POOL_ID, else TENANTKIT_LOCAL_USERS) and control plane "
+        "(TENANTKIT_CONTROL_PLANE). Every change is audited with the actor 'operator'. "
+        "Only tenant roles (admin, member) are granted; never the operator role.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the tenant's users").add_argument("tenant")
+    invite = actions.add_parser("invite", help="invite a user")
+    invite.add_argument("tenant")
+    invite.add_argument("email")
+    invite.add_argument("--role", action="append", dest="roles", metavar="NAME")
+    roles = actions.add_parser("set-roles", help="set a user's roles (all of them)")
+    roles.add_argument("tenant")
+    roles.add_argument("user_id")
+    roles.add_argument("--role", action="append", dest="roles", default=[], metavar="NAME")
+    for name in ("disable", "enable", "remove", "resend"):
+        one = actions.add_parser(name, help=f"{name} a user")
+        one.add_argument("tenant")
+        one.add_argument("user_id")
+    parser.set_defaults(func=_user)
+
+
+def _user(args: argparse.Namespace) -> int:
+    import json
+
+    from tenantkit.cli import UsageError
+    from tenantkit.errors import ConditionFailed, NotFound
+    from tenantkit.identifiers import is_tenant_id
+    from tenantkit_runtime import deployment
+    from tenantkit_runtime.auth.errors import AccessDenied
+    from tenantkit_runtime.http_errors import RequestValidationError
+    from tenantkit_runtime.users import Invitation, UserDirectory
+    from tenantkit_runtime.userstore import user_store
+
+    if not is_tenant_id(args.tenant):
+        raise UsageError(f"TENANT is not a tenant id: {args.tenant[:64]!r}")
+    directory = UserDirectory(
+        user_store(), deployment.control_plane(), admin_role=deployment.settings().admin_role
+    )
+    actor = "operator"
+    try:
+        if args.action == "list":
+            cursor: str | None = None
+            while True:
+                page, cursor = directory.list(args.tenant, cursor=cursor)
+                for record in page:
+                    print(json.dumps(record.model_dump()))
+                if cursor is None:
+                    return 0
+        if args.action == "invite":
+            from pydantic import ValidationError
+
+            try:
+                invitation = Invitation(email=args.email, roles=args.roles or ["member"])
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise UsageError(f"{first['loc'][0]}: {first['msg']}") from None
+            result = directory.invite(args.tenant, invitation, actor=actor)
+        elif args.action == "set-roles":
+            result = directory.set_roles(args.tenant, args.user_id, args.roles, actor=actor)
+        elif args.action in ("disable", "enable"):
+            enabled = args.action == "enable"
+            result = directory.set_enabled(args.tenant, args.user_id, enabled, actor=actor)
+        elif args.action == "resend":
+            result = directory.resend_invitation(args.tenant, args.user_id, actor=actor)
+        else:
+            directory.remove(args.tenant, args.user_id, actor=actor)
+            print(json.dumps({"removed": args.user_id}))
+            return 0
+    except (AccessDenied, NotFound, ConditionFailed, RequestValidationError) as exc:
+        raise UsageError(exc.message) from None
+    print(json.dumps(result.model_dump()))
     return 0

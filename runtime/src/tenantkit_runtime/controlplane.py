@@ -14,6 +14,7 @@ WebSocket connections  the tenant id           ``connections`` / ``connections``
 audit log              the tenant id           ``audit`` / ``audit`` / time + random suffix
                                                (a limit refusal burst: its minute + limit)
 usage and limits       the tenant id           ``usage`` / ``usage`` / see :mod:`tenantkit.metering`
+users                  the tenant id           ``users`` / ``users`` / user id
 =====================  ======================  ===========================================
 
 Refusals by a limit are audited as bursts: one entry per tenant, limit and minute,
@@ -51,7 +52,7 @@ from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
 from tenantkit.validation import field_errors
 
-__all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord"]
+__all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord", "UserRecord"]
 
 #: WebSocket connections last at most 2 hours on API Gateway; entries expire after.
 CONNECTION_TTL = 2 * 3600 + 300
@@ -94,8 +95,24 @@ class AuditEntry(BaseModel):
     user_agent: str | None = None
 
 
+class UserRecord(BaseModel):
+    """A tenant's user as the control plane keeps it, in step with the user pool."""
+
+    model_config = _frozen
+    user_id: str
+    tenant_id: str
+    email: str
+    roles: tuple[str, ...] = ()
+    status: str = "invited"
+    display_name: str | None = None
+    locale: str | None = None
+    created_at: str
+    updated_at: str
+    last_seen: str | None = None
+
+
 class ControlPlane:
-    """Tenant registry, WebSocket connections and audit log in one database.
+    """Tenant registry, users, WebSocket connections and audit log in one database.
 
     Args:
         database: the provider instance (the control plane owns it and closes it).
@@ -257,6 +274,37 @@ class ControlPlane:
             cursor = page.cursor
             if cursor is None:
                 return
+
+    # --- users ---------------------------------------------------------------------------
+
+    def put_user(self, record: UserRecord) -> UserRecord:
+        """Write a user of its tenant (replacing what was kept)."""
+        self._tenant(record.tenant_id).put(
+            "users",
+            {
+                "pk": "users",
+                "sk": record.user_id,
+                **record.model_dump(exclude={"user_id", "tenant_id"}),
+            },
+        )
+        return record
+
+    def user(self, tenant_id: str, user_id: str) -> UserRecord | None:
+        item = self._tenant(tenant_id).get("users", "users", user_id)
+        return (
+            None if item is None else UserRecord(tenant_id=tenant_id, user_id=item.sk, **item.data)
+        )
+
+    def users(
+        self, tenant_id: str, *, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[UserRecord], str | None]:
+        """One page of the tenant's users in user-id order, and the cursor of the next."""
+        page = self._tenant(tenant_id).query("users", "users", limit=limit, cursor=cursor)
+        records = [UserRecord(tenant_id=tenant_id, user_id=i.sk, **i.data) for i in page.items]
+        return records, page.cursor
+
+    def remove_user(self, tenant_id: str, user_id: str) -> bool:
+        return self._tenant(tenant_id).delete("users", "users", user_id)
 
     # --- audit log -----------------------------------------------------------------------
 

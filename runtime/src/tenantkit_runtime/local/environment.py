@@ -8,6 +8,7 @@ Everything lives in a state directory (``.tenantkit`` by default):
 ``data/``                 the demo tenants' sqlite file and storage directory
 ``control-plane.sqlite3`` the control plane (tenant registry, WebSocket connections,
                           audit log)
+``users.sqlite3``         the local user pool (users, roles, sessions)
 ``signing-key``           the key that signs pagination cursors (mode 0600)
 ========================  ==============================================================
 
@@ -35,6 +36,7 @@ __all__ = ["DEFAULT_STATE_DIR", "LocalDeployment"]
 DEFAULT_STATE_DIR = Path(".tenantkit")
 _SIGNING_KEY = "signing-key"
 _CONTROL_PLANE = "control-plane.sqlite3"
+_USERS = "users.sqlite3"
 _AWS_AMBIENT = (
     "AWS_ACCESS_KEY_ID",
     "AWS_PROFILE",
@@ -115,6 +117,11 @@ class LocalDeployment:
         return {"provider": "sqlite", "path": str(self.state_dir / _CONTROL_PLANE)}
 
     @property
+    def users_path(self) -> Path:
+        """The local user pool (:class:`~tenantkit_runtime.local.users.LocalUserStore`)."""
+        return self.state_dir / _USERS
+
+    @property
     def websocket_endpoint(self) -> str:
         """The local WebSocket API's Management API endpoint."""
         return self.origin + self.websocket_path
@@ -126,6 +133,7 @@ class LocalDeployment:
             "TENANTKIT_SIGNING_KEY": self.signing_key,
             "TENANTKIT_CONTROL_PLANE": json.dumps(self.control_plane),
             "TENANTKIT_WEBSOCKET_ENDPOINT": self.websocket_endpoint,
+            "TENANTKIT_LOCAL_USERS": str(self.users_path),
             **self.issuer.auth_environment(self.origin + self.jwks_path),
         }
 

@@ -141,6 +141,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/config/{proxy+}", "config"),
     HttpRoute("GET", "/usage", "config"),
     HttpRoute("POST", "/v1/images/generations", "chat"),
+    HttpRoute("ANY", "/users", "users"),
+    HttpRoute("ANY", "/users/{proxy+}", "users"),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),

@@ -19,6 +19,8 @@ One port serves what a deployment spreads over several AWS endpoints:
                                     credentials (:mod:`.management_auth`), else 403
 ``/.well-known/jwks.json``          the local token issuer's keys, which the
                                     authorizer fetches like a Cognito pool's
+``POST /oauth2/token``              the local user pool's refresh-token exchange
+                                    (:func:`.users.token_endpoint`)
 the local storage's ``base_url``    presigned GET/PUT URLs of the deployment's
                                     ``local`` store (its defaults' ``storage``
                                     section), for the tenants that use it
@@ -86,6 +88,8 @@ log = logging.getLogger("tenantkit_runtime.local")
 WEBSOCKET_PATH = "/ws"
 #: Where the local issuer's key set is served.
 JWKS_PATH = "/.well-known/jwks.json"
+#: Cognito's token endpoint path: the local refresh-token exchange.
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a password
 #: How long a function may run, as the template's ``Timeout``.
 FUNCTION_TIMEOUT = 29.0
 
@@ -336,8 +340,10 @@ class Gateway:
         storage: StorageMounts | None = None,
         management_auth: ManagementAuth | None = None,
         max_concurrency: int = 32,
+        tokens: Callable[[Mapping[str, str]], tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
         self.functions = functions
+        self._tokens = tokens
         self._management_auth = management_auth or ManagementAuth()
         self._jwks = jwks
         self._storage = storage
@@ -374,6 +380,8 @@ class Gateway:
             response = await self._manage(Request(scope, receive), path[len(self._management) :])
         elif path == JWKS_PATH and self._jwks is not None:
             response = JSONResponse(dict(self._jwks()))
+        elif path == TOKEN_PATH and self._tokens is not None and scope["method"] == "POST":
+            response = await self._token(Request(scope, receive))
         else:
             mount = self._storage.find(path) if self._storage is not None else None
             if mount is not None:
@@ -450,6 +458,18 @@ class Gateway:
         except (FunctionError, gateway.InvalidAnswer) as exc:
             _log_failure(route.function, exc)
             return _answer(500, "Internal Server Error")
+
+    async def _token(self, request: Request) -> Response:
+        assert self._tokens is not None
+        data = await _read_body(request, 4096)
+        if data is None:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        try:
+            form = dict(parse_qsl(data.decode("utf-8", "replace"), max_num_fields=8))
+        except ValueError:  # too many fields
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        status, answer = await anyio.to_thread.run_sync(self._tokens, form)
+        return JSONResponse(answer, status_code=status, headers={"cache-control": "no-store"})
 
     # --- Management API --------------------------------------------------------------------
 
@@ -803,8 +823,12 @@ def serve(
         deployment.control_plane().ensure_schema()
         if demo:
             demo_tenants.register_tenants()
+        from tenantkit_runtime.local.users import LocalUserStore, token_endpoint
+
+        users = LocalUserStore(local.users_path)
         app = Gateway(
             Functions(),
+            tokens=functools.partial(token_endpoint, users, local.issuer),
             jwks=local.issuer.jwks,
             storage=StorageMounts(local.config_dir, server_origin),
         )
