@@ -879,3 +879,23 @@ def test_python_dash_m_runs_without_tracebacks(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (package.returncode, package.stdout.strip()) == (0, f"tenantkit {tenantkit.__version__}")
+
+
+@pytest.mark.parametrize(
+    "command", [["providers", "--json"], ["secret", "schema"], ["--help"]], ids=" ".join
+)
+def test_a_reader_that_goes_away_ends_the_command_quietly(command: list[str]) -> None:
+    """``tenantkit providers --json | head``: no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenantkit.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command writes a byte
+    stderr = process.stderr.read().decode()
+    status = process.wait(timeout=60)
+    assert stderr == ""
+    # argparse itself drops what --help cannot write; a command's output is cut short.
+    assert status == (0 if command == ["--help"] else 141)

@@ -10,7 +10,9 @@
                            [--ensure-schema] [--json]
 
 Exit status: 0 on success; 1 when the command ran and found a problem (an invalid
-secret, a failing provider, a tenantkit error); 2 on a usage error. ``providers``
+secret, a failing provider, a tenantkit error); 2 on a usage error; 141 (as a
+command killed by ``SIGPIPE``), without a word, when the reader of its output goes
+away (``tenantkit providers --json | head``). ``providers``
 lists broken plugins with their error and still exits 0, so one broken distribution
 does not hide the others; ``--strict`` makes it exit 1 when any plugin fails to load.
 
@@ -49,6 +51,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -82,12 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(extensions=_wants_extensions(arguments))
     try:
         args = parser.parse_args(arguments)
+        sys.stdout.flush()
     except SystemExit as exc:  # --help, --version and usage errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_gone()
         return _status(exc.code)
+    except BrokenPipeError:
+        return _reader_gone()
     _configure_logging(args.verbose)
     handler: Handler = args.func
     try:
-        return int(handler(args) or 0)
+        status = int(handler(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         _error(str(exc))
@@ -98,6 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    return status
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``| head``): exit quietly, as ``SIGPIPE`` would.
+
+    Whatever is still buffered goes to ``/dev/null``, so the interpreter's last flush at
+    exit does not fail again with a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file descriptor (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+    return 128 + 13  # 128 + SIGPIPE
 
 
 def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
