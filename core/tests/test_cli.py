@@ -665,7 +665,7 @@ def test_check_reads_secrets_manager(
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["check", "acme"], "one of the arguments --config-dir --secrets-prefix is required"),
+        (["check", "acme"], "pass --config-dir or --secrets-prefix, or set TENANTKIT_CONFIG_DIR"),
         (
             ["check", "acme", "--config-dir", "{dir}", "--secrets-prefix", "p"],
             "not allowed with argument",
@@ -680,8 +680,14 @@ def test_check_reads_secrets_manager(
     ids=["no-source", "two-sources", "endpoint-without-prefix", "no-such-dir", "no-tenant"],
 )
 def test_check_usage_errors_exit_2(
-    capsys: pytest.CaptureFixture[str], config_dir: Path, arguments: list[str], expected: str
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    config_dir: Path,
+    arguments: list[str],
+    expected: str,
 ) -> None:
+    monkeypatch.delenv("TENANTKIT_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("TENANTKIT_SECRETS_PREFIX", raising=False)
     status, out, err = run(capsys, *[a.replace("{dir}", str(config_dir)) for a in arguments])
     assert status == 2
     assert out == ""
@@ -899,3 +905,54 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(command: list[str]) ->
     assert stderr == ""
     # argparse itself drops what --help cannot write; a command's output is cut short.
     assert status == (0 if command == ["--help"] else 141)
+
+
+def test_check_reads_where_the_deployment_does(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    config_dir: Path,
+) -> None:
+    """Without --config-dir, ``check`` honours TENANTKIT_CONFIG_DIR as ``Resolver.from_env``."""
+    monkeypatch.setenv("TENANTKIT_CONFIG_DIR", str(config_dir))
+    status, out, _ = run(capsys, "check", "acme")
+    assert status == 0, out
+    assert out.startswith(f"tenant acme: ok (directory {config_dir}, configuration version")
+    # The command line wins over the environment.
+    monkeypatch.setenv("TENANTKIT_CONFIG_DIR", str(tmp_path / "nowhere"))
+    status, out, _ = run(capsys, "check", "acme", "--config-dir", str(config_dir))
+    assert status == 0, out
+    status, out, err = run(capsys, "check", "acme")
+    assert status == 2
+    assert f"TENANTKIT_CONFIG_DIR={tmp_path / 'nowhere'}: not a directory" in err
+
+
+def test_check_on_secrets_manager_without_a_region_says_how_to_give_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "TENANTKIT_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    for arguments in (["--secrets-prefix", "p"], []):
+        monkeypatch.setenv("TENANTKIT_SECRETS_PREFIX", "p")
+        status, out, err = run(capsys, "check", "acme", *arguments)
+        assert status == 2
+        assert out == ""
+        assert "no AWS region: pass --region or set AWS_REGION" in err
+        assert "NoRegionError" not in err
+
+
+def test_aws_region_is_the_region_of_every_aws_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """botocore reads only AWS_DEFAULT_REGION; Lambda sets AWS_REGION: both count."""
+    from tenantkit.aws import make_client
+    from tenantkit.errors import ConfigurationError
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert make_client("sqs", region=None, read_timeout=1).meta.region_name == "eu-west-3"
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(ConfigurationError, match="sqs: no AWS region: set AWS_REGION"):
+        make_client("sqs", region=None, read_timeout=1)

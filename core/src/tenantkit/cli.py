@@ -5,9 +5,13 @@
     tenantkit providers [--json] [--strict]
     tenantkit secret validate FILE... [--defaults FILE]
     tenantkit secret schema [--json]
-    tenantkit check TENANT (--config-dir DIR | --secrets-prefix PREFIX
-                            [--endpoint-url URL] [--region REGION])
+    tenantkit check TENANT [--config-dir DIR | --secrets-prefix PREFIX
+                            [--endpoint-url URL] [--region REGION]]
                            [--ensure-schema] [--json]
+
+``check`` without ``--config-dir`` or ``--secrets-prefix`` reads the tenant secrets
+where the deployment does (:meth:`tenantkit.Resolver.from_env`: ``TENANTKIT_CONFIG_DIR``,
+else ``TENANTKIT_SECRETS_PREFIX``).
 
 Exit status: 0 on success; 1 when the command ran and found a problem (an invalid
 secret, a failing provider, a tenantkit error); 2 on a usage error; 141 (as a
@@ -199,17 +203,26 @@ def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
         "Exits 0 when every provider works.",
     )
     check.add_argument("tenant", metavar="TENANT", help="the tenant id")
-    where = check.add_mutually_exclusive_group(required=True)
+    where = check.add_mutually_exclusive_group()
     where.add_argument(
-        "--config-dir", metavar="DIR", help="read {DIR}/{TENANT}.json over {DIR}/defaults.json"
+        "--config-dir",
+        metavar="DIR",
+        help="read {DIR}/{TENANT}.json over {DIR}/defaults.json (default: $TENANTKIT_CONFIG_DIR)",
     )
     where.add_argument(
         "--secrets-prefix",
         metavar="PREFIX",
-        help="read {PREFIX}/tenants/{TENANT} over {PREFIX}/defaults from AWS Secrets Manager",
+        help="read {PREFIX}/tenants/{TENANT} over {PREFIX}/defaults from AWS Secrets Manager "
+        "(default: $TENANTKIT_SECRETS_PREFIX)",
     )
-    check.add_argument("--endpoint-url", metavar="URL", help="Secrets Manager endpoint")
-    check.add_argument("--region", metavar="REGION", help="Secrets Manager region")
+    check.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="Secrets Manager endpoint (default: $TENANTKIT_SECRETS_ENDPOINT_URL)",
+    )
+    check.add_argument(
+        "--region", metavar="REGION", help="Secrets Manager region (default: $AWS_REGION)"
+    )
     check.add_argument(
         "--ensure-schema",
         action="store_true",
@@ -383,25 +396,40 @@ def _type(info: Any) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import os
     import secrets
 
     from tenantkit.check import check_tenant
     from tenantkit.resolver import Resolver
-    from tenantkit.sources import ConfigSource, DirectorySource, SecretsManagerSource
 
-    source: ConfigSource
+    # The deployment's own settings, with the command line's on top: the resolver is
+    # built as every process of a deployment builds it (Resolver.from_env).
+    env = dict(os.environ)
     if args.config_dir is not None:
         if args.endpoint_url or args.region:
             raise UsageError("--endpoint-url and --region go with --secrets-prefix")
-        if not Path(args.config_dir).is_dir():
-            raise UsageError(f"--config-dir {args.config_dir}: not a directory")
-        source = DirectorySource(args.config_dir)
-    else:
-        source = SecretsManagerSource(
-            args.secrets_prefix, endpoint_url=args.endpoint_url, region=args.region
+        env["TENANTKIT_CONFIG_DIR"] = args.config_dir
+    elif args.secrets_prefix is not None:
+        env.pop("TENANTKIT_CONFIG_DIR", None)
+        env["TENANTKIT_SECRETS_PREFIX"] = args.secrets_prefix
+        if args.endpoint_url:
+            env["TENANTKIT_SECRETS_ENDPOINT_URL"] = args.endpoint_url
+    elif not (env.get("TENANTKIT_CONFIG_DIR") or env.get("TENANTKIT_SECRETS_PREFIX")):
+        raise UsageError(
+            "where are the tenant secrets? pass --config-dir or --secrets-prefix, "
+            "or set TENANTKIT_CONFIG_DIR or TENANTKIT_SECRETS_PREFIX"
         )
+    if args.region:
+        env["AWS_REGION"] = args.region
+    directory = env.get("TENANTKIT_CONFIG_DIR")
+    if directory:
+        if not Path(directory).is_dir():
+            given = "--config-dir " if args.config_dir is not None else "TENANTKIT_CONFIG_DIR="
+            raise UsageError(f"{given}{directory}: not a directory")
+    elif not env.get("AWS_REGION") and not _aws_default_region():
+        raise UsageError("no AWS region: pass --region or set AWS_REGION")
     # Cursors never leave this process, so a throwaway signing key will do.
-    resolver = Resolver(source, plugins=_plugins(), signing_key=secrets.token_bytes(32))
+    resolver = Resolver.from_env(env, plugins=_plugins(), signing_key=secrets.token_bytes(32))
     try:
         report = check_tenant(resolver, args.tenant, ensure_schema=args.ensure_schema)
     finally:
@@ -409,8 +437,18 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        _print_report(report, source.describe())
+        _print_report(report, resolver.configs.source.describe())
     return 0 if report.ok else 1
+
+
+def _aws_default_region() -> str | None:
+    """The region botocore finds without being told (AWS_DEFAULT_REGION, the profile)."""
+    try:
+        from botocore.session import Session
+    except ImportError:  # the source says which extra to install
+        return "unknown"
+    region = Session().get_config_variable("region")
+    return str(region) if region else None
 
 
 def _print_report(report: CheckReport, where: str) -> None:

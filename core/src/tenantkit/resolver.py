@@ -239,7 +239,8 @@ class Resolver:
 
         ``TENANTKIT_CONFIG_DIR`` selects a :class:`DirectorySource`; otherwise
         ``TENANTKIT_SECRETS_PREFIX`` (default ``tenantkit``) selects Secrets Manager,
-        with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in.
+        with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in, in ``AWS_REGION``
+        (which Lambda sets) or else botocore's default region.
         ``TENANTKIT_SIGNING_KEY`` signs cursors unless ``signing_key`` is given. Other
         keyword arguments go to :class:`Resolver`.
         """
@@ -252,6 +253,7 @@ class Resolver:
             source = SecretsManagerSource(
                 env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
                 endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
+                region=env.get("AWS_REGION") or None,
             )
         if kwargs.get("signing_key") is None:
             kwargs["signing_key"] = _signing_key_from_env(env)
