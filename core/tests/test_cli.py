@@ -299,12 +299,12 @@ def _without(doc: dict[str, Any], kind: str, field: str) -> dict[str, Any]:
             lambda d: {**d, "db": {"provider": "mongodb"}},
             [
                 "db.provider: no db provider named 'mongodb' is installed (installed: ",
-                "pip install tenantkit-db-mongodb",
+                "no known tenantkit distribution provides it",
             ],
         ),
         (
             lambda d: {**d, "storage": {"provider": "minio"}},
-            ["storage.provider: no storage provider named 'minio'", "tenantkit-store-minio"],
+            ["storage.provider: no storage provider named 'minio'", "no known tenantkit"],
         ),
         (
             lambda d: {**d, "db": {**d["db"], "colour": "blue"}},
@@ -722,13 +722,15 @@ def test_validate_never_prints_a_planted_credential(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     paths = [
-        write(tmp_path / f"{name}.json", doc) for name, doc in _planted_cases(tmp_path).items()
+        # The valid one is named after its tenant, as a secret must be.
+        write(tmp_path / (f"{name}.json" if name != "valid" else "valid/acme.json"), doc)
+        for name, doc in _planted_cases(tmp_path).items()
     ]
     status, out, err = run(capsys, "secret", "validate", *map(str, paths))
     assert status == 1
     # every invalid case was reported, the valid one accepted
     assert len(out.splitlines()) >= len(paths)
-    assert f"{tmp_path / 'valid.json'}: ok" in out
+    assert f"{tmp_path / 'valid' / 'acme.json'}: ok" in out
     for path in paths[:-1]:
         assert f"{path}: " in out
     for text in (out, err, caplog.text):
@@ -956,3 +958,33 @@ def test_aws_region_is_the_region_of_every_aws_client(
     monkeypatch.delenv("AWS_REGION")
     with pytest.raises(ConfigurationError, match="sqs: no AWS region: set AWS_REGION"):
         make_client("sqs", region=None, read_timeout=1)
+
+
+def test_validate_helps_with_common_mistakes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = secret("acme", tmp_path)
+    doc["storage"] = {
+        "provider": "local",
+        "root": str(tmp_path / "objects"),
+        "signing_key": "short-" + PLANTED[:4],
+        "base_url": "http://127.0.0.1:1/s",
+    }
+    doc["llm"] = {**doc["llm"], "modle": "x"}
+    doc["limits"] = {"requests_per_minut": 10}
+    path = write(tmp_path / "acme.json", doc)
+    status, out, _ = run(capsys, "secret", "validate", str(path))
+    assert status == 1
+    assert out.splitlines() == [
+        f"{path}: limits.requests_per_minut: unknown field (did you mean 'requests_per_minute'?)",
+        f"{path}: llm.modle: unknown field (did you mean 'model'?)",
+        f"{path}: storage.signing_key: should have at least 16 characters",
+    ]
+    # A tenant_id that is not the file's name is refused, as the sources refuse it.
+    other = write(tmp_path / "globex.json", secret("acme", tmp_path))
+    status, out, _ = run(capsys, "secret", "validate", str(other))
+    assert status == 1
+    assert out == (
+        f"{other}: tenant_id: 'acme' differs from the file's name 'globex': "
+        "a secret is stored under its tenant's id (acme.json)\n"
+    )

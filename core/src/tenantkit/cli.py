@@ -171,8 +171,9 @@ def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
     validate = secret_commands.add_parser(
         "validate",
         help="validate tenant secret files",
-        description="Validate tenant secret files (one tenant each). Prints one line per "
-        "problem, naming the file and the field path; exits 1 if any file is invalid.",
+        description="Validate tenant secret files (one tenant each, named after it: "
+        "acme.json holds tenant_id acme). Prints one line per problem, naming the file "
+        "and the field path; exits 1 if any file is invalid.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="a tenant secret (JSON)")
     validate.add_argument(
@@ -324,6 +325,14 @@ def _secret_validate(args: argparse.Namespace) -> int:
             print(f"{name}: {type(exc).__name__}: {_one_line(str(exc))}")
             invalid += 1
         else:
+            stem = Path(name).stem
+            if stem != config.tenant_id:
+                print(
+                    f"{name}: tenant_id: {config.tenant_id!r} differs from the file's name "
+                    f"{stem!r}: a secret is stored under its tenant's id ({config.tenant_id}.json)"
+                )
+                invalid += 1
+                continue
             providers = ", ".join(f"{k}={p}" for k, p in config.public()["providers"].items())
             print(f"{name}: ok (tenant {config.tenant_id}: {providers})")
     if invalid and len(args.files) > 1:
