@@ -221,7 +221,9 @@ class Resolver:
         self._plugins = plugins or default_plugins()
         self._schema = schema or Schema()
         self._retry = retry or RetryPolicy()
-        self._signer = CursorSigner(signing_key or _signing_key_from_env())
+        self._signer = CursorSigner(
+            signing_key or _signing_key_from_env(local=isinstance(source, DirectorySource))
+        )
         self._configs = ConfigCache(
             source,
             plugins=self._plugins,
@@ -256,7 +258,7 @@ class Resolver:
                 region=env.get("AWS_REGION") or None,
             )
         if kwargs.get("signing_key") is None:
-            kwargs["signing_key"] = _signing_key_from_env(env)
+            kwargs["signing_key"] = _signing_key_from_env(env, local=bool(directory))
         return cls(source, **kwargs)
 
     @property
@@ -319,12 +321,18 @@ class Resolver:
             old.close()
 
 
-def _signing_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+def _signing_key_from_env(
+    environ: Mapping[str, str] | None = None, *, local: bool = False
+) -> bytes:
+    """``TENANTKIT_SIGNING_KEY``, else a random key: a warning for a deployment, whose
+    processes share cursors; only a note for ``local`` development (a directory of
+    secrets), where one process is the usual case."""
     configured = (os.environ if environ is None else environ).get("TENANTKIT_SIGNING_KEY")
     if configured:
         return configured.encode()
-    log.warning(
+    log.log(
+        logging.INFO if local else logging.WARNING,
         "TENANTKIT_SIGNING_KEY is not set: pagination cursors are signed with a random "
-        "key and work only in this process"
+        "key and work only in this process",
     )
     return secrets.token_bytes(32)
