@@ -77,7 +77,9 @@ def _upload(http: httpx.Client, token: str, name: str, data: bytes) -> dict[str,
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the printed lines call curl")
 def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) -> None:
-    lines = [line for line in served.commands() if " -m websockets " not in line]
+    lines = [
+        line for line in served.commands() if " -m tenantkit_runtime.local.ws_client " not in line
+    ]
     assert len(lines) >= 15
     script = "".join(f"{line}\necho; echo '{_SEPARATOR}'\n" for line in lines)
     if time.time() % 60 > 40:  # the rate-limit lines run within one minute's window
@@ -102,7 +104,7 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
     completion = json.loads(output("/v1/chat/completions"))
     assert completion["choices"][0]["message"]["content"] == "Globex Inc assistant: hello"
-    assert output("-X PUT") == ""
+    assert output("-X PUT") == "200"
     confirmed = json.loads(output("/confirm"))
     assert confirmed["status"] == "ready"
     assert confirmed["size"] == 12
@@ -114,7 +116,13 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
     assert json.loads(output("/files/$FILE_ID -H", "GLOBEX"))["error"]["code"] == "not_found"
     refused = output("X-Tenant-Id")
     assert refused.startswith("HTTP/1.1 403")
-    assert refused.endswith('{"message":"Forbidden"}')
+    body = json.loads(refused.rsplit("\n", 1)[-1])
+    assert body["message"] == "Forbidden"
+    assert body["error"]["code"] == "access_denied"
+    assert body["error"]["message"] == (
+        "a token of tenant 'acme' was used on a route whose X-Tenant-Id header names "
+        "tenant 'globex'"
+    )
     # the tenant on the small plan: five admitted in a minute, then 429 with Retry-After
     assert output("for i in").split() == ["200"] * 5 + ["429"]
     limited = output("grep -i").splitlines()
@@ -132,7 +140,8 @@ def test_the_printed_curl_lines_work_as_printed(served: ServeProcess, tmp_path) 
 
 def test_the_printed_websocket_line_works_as_printed(served: ServeProcess) -> None:
     commands = served.commands()
-    (line,) = [c for c in commands if " -m websockets " in c]
+    (line,) = [c for c in commands if " -m tenantkit_runtime.local.ws_client " in c]
+    assert "$ACME_TOKEN" not in line  # the client reads the variable itself
     exports = [c for c in commands if c.startswith("export ")]
     process = subprocess.Popen(
         ["bash", "-c", "\n".join([*exports, line])],
@@ -154,8 +163,10 @@ def test_the_printed_websocket_line_works_as_printed(served: ServeProcess) -> No
     finally:
         process.stdin.close()
         process.wait(timeout=15)
-    assert "Connected to ws://127.0.0.1:" in seen
+    assert f"Connected to {served.websocket_url}." in seen
     assert '"text":"Acme Corp assistant: hello"' in seen
+    token = next(c for c in exports if c.startswith("export ACME_TOKEN=")).split("=", 1)[1]
+    assert token not in seen
     assert re.search(r'"type":"delta","text":"Acme Corp assistant: hello"', seen)
 
 
@@ -223,7 +234,13 @@ def test_a_token_of_one_tenant_is_refused_on_another_tenants_resources(
     ):
         answer = http.send(request)
         assert answer.status_code == 403
-        assert answer.json() == {"message": "Forbidden"}
+        body = answer.json()
+        # API Gateway's own body, and the reason the local gateway adds
+        assert body["message"] == "Forbidden"
+        assert body["error"]["code"] == "access_denied"
+        assert "names tenant 'globex'" in body["error"]["message"]
+        assert body["error"]["request_id"] == answer.headers["apigw-requestid"]
+        assert "/" not in body["error"]["message"]  # no server path
     # A presigned URL of acme's, pointed at a globex key: the signature no longer matches.
     file = _upload(http, tokens["globex"], "secret.txt", b"globex only")
     link = http.get(f"/files/{file['id']}/download", headers=_auth(tokens["globex"])).json()

@@ -299,12 +299,12 @@ def _without(doc: dict[str, Any], kind: str, field: str) -> dict[str, Any]:
             lambda d: {**d, "db": {"provider": "mongodb"}},
             [
                 "db.provider: no db provider named 'mongodb' is installed (installed: ",
-                "pip install tenantkit-db-mongodb",
+                "no known tenantkit distribution provides it",
             ],
         ),
         (
             lambda d: {**d, "storage": {"provider": "minio"}},
-            ["storage.provider: no storage provider named 'minio'", "tenantkit-store-minio"],
+            ["storage.provider: no storage provider named 'minio'", "no known tenantkit"],
         ),
         (
             lambda d: {**d, "db": {**d["db"], "colour": "blue"}},
@@ -665,7 +665,7 @@ def test_check_reads_secrets_manager(
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["check", "acme"], "one of the arguments --config-dir --secrets-prefix is required"),
+        (["check", "acme"], "pass --config-dir or --secrets-prefix, or set TENANTKIT_CONFIG_DIR"),
         (
             ["check", "acme", "--config-dir", "{dir}", "--secrets-prefix", "p"],
             "not allowed with argument",
@@ -680,8 +680,14 @@ def test_check_reads_secrets_manager(
     ids=["no-source", "two-sources", "endpoint-without-prefix", "no-such-dir", "no-tenant"],
 )
 def test_check_usage_errors_exit_2(
-    capsys: pytest.CaptureFixture[str], config_dir: Path, arguments: list[str], expected: str
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    config_dir: Path,
+    arguments: list[str],
+    expected: str,
 ) -> None:
+    monkeypatch.delenv("TENANTKIT_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("TENANTKIT_SECRETS_PREFIX", raising=False)
     status, out, err = run(capsys, *[a.replace("{dir}", str(config_dir)) for a in arguments])
     assert status == 2
     assert out == ""
@@ -716,13 +722,15 @@ def test_validate_never_prints_a_planted_credential(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     paths = [
-        write(tmp_path / f"{name}.json", doc) for name, doc in _planted_cases(tmp_path).items()
+        # The valid one is named after its tenant, as a secret must be.
+        write(tmp_path / (f"{name}.json" if name != "valid" else "valid/acme.json"), doc)
+        for name, doc in _planted_cases(tmp_path).items()
     ]
     status, out, err = run(capsys, "secret", "validate", *map(str, paths))
     assert status == 1
     # every invalid case was reported, the valid one accepted
     assert len(out.splitlines()) >= len(paths)
-    assert f"{tmp_path / 'valid.json'}: ok" in out
+    assert f"{tmp_path / 'valid' / 'acme.json'}: ok" in out
     for path in paths[:-1]:
         assert f"{path}: " in out
     for text in (out, err, caplog.text):
@@ -879,3 +887,104 @@ def test_python_dash_m_runs_without_tracebacks(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (package.returncode, package.stdout.strip()) == (0, f"tenantkit {tenantkit.__version__}")
+
+
+@pytest.mark.parametrize(
+    "command", [["providers", "--json"], ["secret", "schema"], ["--help"]], ids=" ".join
+)
+def test_a_reader_that_goes_away_ends_the_command_quietly(command: list[str]) -> None:
+    """``tenantkit providers --json | head``: no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenantkit.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdout.close()  # the reader is gone before the command writes a byte
+    stderr = process.stderr.read().decode()
+    status = process.wait(timeout=60)
+    assert stderr == ""
+    # argparse itself drops what --help cannot write; a command's output is cut short.
+    assert status == (0 if command == ["--help"] else 141)
+
+
+def test_check_reads_where_the_deployment_does(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    config_dir: Path,
+) -> None:
+    """Without --config-dir, ``check`` honours TENANTKIT_CONFIG_DIR as ``Resolver.from_env``."""
+    monkeypatch.setenv("TENANTKIT_CONFIG_DIR", str(config_dir))
+    status, out, _ = run(capsys, "check", "acme")
+    assert status == 0, out
+    assert out.startswith(f"tenant acme: ok (directory {config_dir}, configuration version")
+    # The command line wins over the environment.
+    monkeypatch.setenv("TENANTKIT_CONFIG_DIR", str(tmp_path / "nowhere"))
+    status, out, _ = run(capsys, "check", "acme", "--config-dir", str(config_dir))
+    assert status == 0, out
+    status, out, err = run(capsys, "check", "acme")
+    assert status == 2
+    assert f"TENANTKIT_CONFIG_DIR={tmp_path / 'nowhere'}: not a directory" in err
+
+
+def test_check_on_secrets_manager_without_a_region_says_how_to_give_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "TENANTKIT_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    for arguments in (["--secrets-prefix", "p"], []):
+        monkeypatch.setenv("TENANTKIT_SECRETS_PREFIX", "p")
+        status, out, err = run(capsys, "check", "acme", *arguments)
+        assert status == 2
+        assert out == ""
+        assert "no AWS region: pass --region or set AWS_REGION" in err
+        assert "NoRegionError" not in err
+
+
+def test_aws_region_is_the_region_of_every_aws_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """botocore reads only AWS_DEFAULT_REGION; Lambda sets AWS_REGION: both count."""
+    from tenantkit.aws import make_client
+    from tenantkit.errors import ConfigurationError
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert make_client("sqs", region=None, read_timeout=1).meta.region_name == "eu-west-3"
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(ConfigurationError, match="sqs: no AWS region: set AWS_REGION"):
+        make_client("sqs", region=None, read_timeout=1)
+
+
+def test_validate_helps_with_common_mistakes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = secret("acme", tmp_path)
+    doc["storage"] = {
+        "provider": "local",
+        "root": str(tmp_path / "objects"),
+        "signing_key": "short-" + PLANTED[:4],
+        "base_url": "http://127.0.0.1:1/s",
+    }
+    doc["llm"] = {**doc["llm"], "modle": "x"}
+    doc["limits"] = {"requests_per_minut": 10}
+    path = write(tmp_path / "acme.json", doc)
+    status, out, _ = run(capsys, "secret", "validate", str(path))
+    assert status == 1
+    assert out.splitlines() == [
+        f"{path}: limits.requests_per_minut: unknown field (did you mean 'requests_per_minute'?)",
+        f"{path}: llm.modle: unknown field (did you mean 'model'?)",
+        f"{path}: storage.signing_key: should have at least 16 characters",
+    ]
+    # A tenant_id that is not the file's name is refused, as the sources refuse it.
+    other = write(tmp_path / "globex.json", secret("acme", tmp_path))
+    status, out, _ = run(capsys, "secret", "validate", str(other))
+    assert status == 1
+    assert out == (
+        f"{other}: tenant_id: 'acme' differs from the file's name 'globex': "
+        "a secret is stored under its tenant's id (acme.json)\n"
+    )

@@ -113,8 +113,29 @@ def test_unknown_name_lists_installed_and_suggests_a_distribution(
     message = str(info.value)
     assert "db provider named 'cassandra'" in message
     assert "installed: known" in message
-    assert "pip install tenantkit-db-cassandra" in message
+    assert "no known tenantkit distribution provides it" in message
+    assert "pip install" not in message  # no such distribution exists
     assert (info.value.provider, info.value.provider_kind) == ("cassandra", "db")
+    with pytest.raises(errors.ProviderNotFound) as info:
+        site_dir.plugins().get("db", "dynamodb")
+    assert "install it with: pip install tenantkit-db-dynamodb" in str(info.value)
+
+
+def test_the_known_distributions_are_the_workspaces_plugins() -> None:
+    """A missing provider's error suggests only distributions that exist: this workspace's."""
+    import tomllib
+
+    from tenantkit.plugins import KNOWN_DISTRIBUTIONS
+
+    found: dict[tuple[str, str], str] = {}
+    for pyproject in (Path(__file__).parents[2] / "plugins").glob("*/pyproject.toml"):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        for group, entries in project.get("entry-points", {}).items():
+            if group.startswith("tenantkit.") and group != "tenantkit.commands":
+                for name in entries:
+                    found[(group.removeprefix("tenantkit."), name)] = project["name"]
+    assert found
+    assert found == KNOWN_DISTRIBUTIONS
 
 
 def test_one_distribution_may_register_several_names(

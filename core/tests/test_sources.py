@@ -112,3 +112,29 @@ class TestSecretsManagerSource:
         with pytest.raises(errors.ConfigSourceError) as info:
             source.fetch("acme")
         assert info.value.retryable
+
+
+def test_a_missing_configuration_directory_says_so(tmp_path: Path) -> None:
+    source = DirectorySource(tmp_path / "config")
+    with pytest.raises(errors.ConfigurationError, match=r"configuration directory .* does not"):
+        source.fetch("acme")
+    (tmp_path / "config").mkdir()
+    with pytest.raises(errors.TenantNotFound) as info:
+        source.fetch("acme")
+    assert str(tmp_path) not in str(info.value)  # a caller's error names no server path
+
+
+def test_a_missing_signing_key_warns_a_deployment_and_only_notes_local_development(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tenantkit import Resolver
+
+    monkeypatch.delenv("TENANTKIT_SIGNING_KEY", raising=False)
+    caplog.set_level(logging.INFO, logger="tenantkit")
+    Resolver(DirectorySource(tmp_path))
+    Resolver.from_env({"TENANTKIT_CONFIG_DIR": str(tmp_path)})
+    Resolver(SecretsManagerSource("p", region="us-east-1"))
+    levels = [r.levelno for r in caplog.records if "TENANTKIT_SIGNING_KEY" in r.getMessage()]
+    assert levels == [logging.INFO, logging.INFO, logging.WARNING]

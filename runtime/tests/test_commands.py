@@ -70,3 +70,40 @@ def test_package_names_the_missing_provider(tmp_path: Path) -> None:
     with pytest.raises(ProviderNotFound, match="nosuchdb"):
         args.func(args)
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_package_says_what_it_is_doing_and_help_shows_the_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["package", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Lambda architecture (default x86_64)" in help_text
+    assert "(default 3.11)" in help_text
+    args = _parser().parse_args(
+        ["package", "--db", "sqlite", "--llm", "echo", "--storage", "local",
+         "--out", str(tmp_path / "a.zip")]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    steps = [line for line in captured.err.splitlines() if line.startswith("tenantkit package: ")]
+    assert [line.split(": ", 1)[1].split(" ", 1)[0] for line in steps] == [
+        "finding",
+        "building",
+        "installing",
+        "compiling",
+        "writing",
+    ]
+    assert "db 'sqlite', llm 'echo', storage 'local'" in steps[0]
+    assert "for Lambda x86_64, Python 3.11" in steps[2]
+    assert captured.out.strip() == str(tmp_path / "a.zip")
+
+
+def test_serve_host_and_reset_options(capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parser().parse_args(["serve"])
+    assert (args.host, args.reset) == ("127.0.0.1", False)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default 127.0.0.1" in help_text
+    assert "--reset" in help_text

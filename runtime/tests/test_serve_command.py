@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from testharness._ports import free_port
-from testharness.tenantkit_serve import start_serve
+from testharness.tenantkit_serve import ServeProcess, start_serve
 
 
 def _tenantkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,6 +41,9 @@ def test_usage_errors(tmp_path: Path) -> None:
     both = _tenantkit("serve", "--demo", "--config-dir", str(tmp_path))
     assert both.returncode == 2
     assert "leave out --config-dir" in both.stderr
+    reset = _tenantkit("serve", "--reset")
+    assert reset.returncode == 2
+    assert "--reset starts the demo over: it goes with --demo" in reset.stderr
     bad_port = _tenantkit("serve", "--port", "70000")
     assert bad_port.returncode == 2
     assert "--port" in bad_port.stderr
@@ -135,3 +138,48 @@ def test_the_functions_never_import_the_servers_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_restarted_demo_keeps_what_its_tenants_changed_and_reset_starts_over(
+    tmp_path: Path,
+) -> None:
+    def branding(served: ServeProcess) -> dict[str, object]:
+        token = {"authorization": f"Bearer {served.token('acme', 'alice', ['admin'])}"}
+        answer = httpx.get(served.url + "/config/branding", headers=token, trust_env=False)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    served = start_serve(tmp_path, "--demo")
+    try:
+        token = {"authorization": f"Bearer {served.token('acme', 'alice', ['admin'])}"}
+        changed = httpx.patch(
+            served.url + "/config",
+            headers=token,
+            json={"branding": {"display_name": "Acme Renamed"}},
+            trust_env=False,
+        )
+        assert changed.status_code == 200, changed.text
+    finally:
+        assert served.stop() == 0
+    served = start_serve(tmp_path, "--demo", port=served.port)
+    try:
+        assert "Acme Renamed" in json.dumps(branding(served))
+    finally:
+        assert served.stop() == 0
+    served = start_serve(tmp_path, "--demo", "--reset", port=served.port)
+    try:
+        assert "Acme Renamed" not in json.dumps(branding(served))
+        assert "Acme Corp" in json.dumps(branding(served))
+    finally:
+        assert served.stop() == 0
+
+
+def test_another_host_is_allowed_with_a_warning(tmp_path: Path) -> None:
+    served = start_serve(tmp_path, "--host", "127.0.0.2", "--state-dir", str(tmp_path / "s"))
+    try:
+        assert f"http://127.0.0.2:{served.port}" in served.printed
+        assert "warning: listening on 127.0.0.2: other machines may reach" in served.logs
+        keys = httpx.get(f"http://127.0.0.2:{served.port}/.well-known/jwks.json", trust_env=False)
+        assert keys.status_code == 200
+    finally:
+        assert served.stop() == 0

@@ -123,7 +123,8 @@ def make_client(
     """A botocore client for ``service`` in ``region``.
 
     Args:
-        region: None for the default chain's (``AWS_REGION``, ``AWS_DEFAULT_REGION``).
+        region: None for ``AWS_REGION`` (which Lambda sets; botocore itself does not
+            read it), else botocore's default chain (``AWS_DEFAULT_REGION``, the profile).
         endpoint_url: an AWS-compatible endpoint (a local stack, an S3-compatible
             store). When set, the role is also assumed through it.
         role_arn: a role to assume with STS (the tenant's own account); ``external_id``
@@ -133,9 +134,11 @@ def make_client(
     """
     try:
         from botocore.config import Config
+        from botocore.exceptions import NoRegionError
     except ImportError:
         raise ConfigurationError(f"{service}: {_MISSING_EXTRA}") from None
 
+    region = region or os.environ.get("AWS_REGION") or None
     options: dict[str, Any] = {
         "region_name": region,
         "connect_timeout": connect_timeout,
@@ -160,9 +163,12 @@ def make_client(
                 endpoint_url=endpoint_url,
                 config=client_config,
             )
-        client: BaseClient = session.create_client(
-            service, region_name=region, endpoint_url=endpoint_url, config=client_config
-        )
+        try:
+            client: BaseClient = session.create_client(
+                service, region_name=region, endpoint_url=endpoint_url, config=client_config
+            )
+        except NoRegionError:
+            raise ConfigurationError(f"{service}: no AWS region: set AWS_REGION") from None
     return client
 
 

@@ -5,12 +5,18 @@
     tenantkit providers [--json] [--strict]
     tenantkit secret validate FILE... [--defaults FILE]
     tenantkit secret schema [--json]
-    tenantkit check TENANT (--config-dir DIR | --secrets-prefix PREFIX
-                            [--endpoint-url URL] [--region REGION])
+    tenantkit check TENANT [--config-dir DIR | --secrets-prefix PREFIX
+                            [--endpoint-url URL] [--region REGION]]
                            [--ensure-schema] [--json]
 
+``check`` without ``--config-dir`` or ``--secrets-prefix`` reads the tenant secrets
+where the deployment does (:meth:`tenantkit.Resolver.from_env`: ``TENANTKIT_CONFIG_DIR``,
+else ``TENANTKIT_SECRETS_PREFIX``).
+
 Exit status: 0 on success; 1 when the command ran and found a problem (an invalid
-secret, a failing provider, a tenantkit error); 2 on a usage error. ``providers``
+secret, a failing provider, a tenantkit error); 2 on a usage error; 141 (as a
+command killed by ``SIGPIPE``), without a word, when the reader of its output goes
+away (``tenantkit providers --json | head``). ``providers``
 lists broken plugins with their error and still exits 0, so one broken distribution
 does not hide the others; ``--strict`` makes it exit 1 when any plugin fails to load.
 
@@ -49,6 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -82,12 +89,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(extensions=_wants_extensions(arguments))
     try:
         args = parser.parse_args(arguments)
+        sys.stdout.flush()
     except SystemExit as exc:  # --help, --version and usage errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_gone()
         return _status(exc.code)
+    except BrokenPipeError:
+        return _reader_gone()
     _configure_logging(args.verbose)
     handler: Handler = args.func
     try:
-        return int(handler(args) or 0)
+        status = int(handler(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         _error(str(exc))
@@ -98,6 +115,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    return status
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``| head``): exit quietly, as ``SIGPIPE`` would.
+
+    Whatever is still buffered goes to ``/dev/null``, so the interpreter's last flush at
+    exit does not fail again with a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file descriptor (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+    return 128 + 13  # 128 + SIGPIPE
 
 
 def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
@@ -137,8 +171,9 @@ def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
     validate = secret_commands.add_parser(
         "validate",
         help="validate tenant secret files",
-        description="Validate tenant secret files (one tenant each). Prints one line per "
-        "problem, naming the file and the field path; exits 1 if any file is invalid.",
+        description="Validate tenant secret files (one tenant each, named after it: "
+        "acme.json holds tenant_id acme). Prints one line per problem, naming the file "
+        "and the field path; exits 1 if any file is invalid.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="a tenant secret (JSON)")
     validate.add_argument(
@@ -169,17 +204,26 @@ def build_parser(*, extensions: bool = True) -> argparse.ArgumentParser:
         "Exits 0 when every provider works.",
     )
     check.add_argument("tenant", metavar="TENANT", help="the tenant id")
-    where = check.add_mutually_exclusive_group(required=True)
+    where = check.add_mutually_exclusive_group()
     where.add_argument(
-        "--config-dir", metavar="DIR", help="read {DIR}/{TENANT}.json over {DIR}/defaults.json"
+        "--config-dir",
+        metavar="DIR",
+        help="read {DIR}/{TENANT}.json over {DIR}/defaults.json (default: $TENANTKIT_CONFIG_DIR)",
     )
     where.add_argument(
         "--secrets-prefix",
         metavar="PREFIX",
-        help="read {PREFIX}/tenants/{TENANT} over {PREFIX}/defaults from AWS Secrets Manager",
+        help="read {PREFIX}/tenants/{TENANT} over {PREFIX}/defaults from AWS Secrets Manager "
+        "(default: $TENANTKIT_SECRETS_PREFIX)",
     )
-    check.add_argument("--endpoint-url", metavar="URL", help="Secrets Manager endpoint")
-    check.add_argument("--region", metavar="REGION", help="Secrets Manager region")
+    check.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="Secrets Manager endpoint (default: $TENANTKIT_SECRETS_ENDPOINT_URL)",
+    )
+    check.add_argument(
+        "--region", metavar="REGION", help="Secrets Manager region (default: $AWS_REGION)"
+    )
     check.add_argument(
         "--ensure-schema",
         action="store_true",
@@ -281,6 +325,14 @@ def _secret_validate(args: argparse.Namespace) -> int:
             print(f"{name}: {type(exc).__name__}: {_one_line(str(exc))}")
             invalid += 1
         else:
+            stem = Path(name).stem
+            if stem != config.tenant_id:
+                print(
+                    f"{name}: tenant_id: {config.tenant_id!r} differs from the file's name "
+                    f"{stem!r}: a secret is stored under its tenant's id ({config.tenant_id}.json)"
+                )
+                invalid += 1
+                continue
             providers = ", ".join(f"{k}={p}" for k, p in config.public()["providers"].items())
             print(f"{name}: ok (tenant {config.tenant_id}: {providers})")
     if invalid and len(args.files) > 1:
@@ -353,25 +405,40 @@ def _type(info: Any) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import os
     import secrets
 
     from tenantkit.check import check_tenant
     from tenantkit.resolver import Resolver
-    from tenantkit.sources import ConfigSource, DirectorySource, SecretsManagerSource
 
-    source: ConfigSource
+    # The deployment's own settings, with the command line's on top: the resolver is
+    # built as every process of a deployment builds it (Resolver.from_env).
+    env = dict(os.environ)
     if args.config_dir is not None:
         if args.endpoint_url or args.region:
             raise UsageError("--endpoint-url and --region go with --secrets-prefix")
-        if not Path(args.config_dir).is_dir():
-            raise UsageError(f"--config-dir {args.config_dir}: not a directory")
-        source = DirectorySource(args.config_dir)
-    else:
-        source = SecretsManagerSource(
-            args.secrets_prefix, endpoint_url=args.endpoint_url, region=args.region
+        env["TENANTKIT_CONFIG_DIR"] = args.config_dir
+    elif args.secrets_prefix is not None:
+        env.pop("TENANTKIT_CONFIG_DIR", None)
+        env["TENANTKIT_SECRETS_PREFIX"] = args.secrets_prefix
+        if args.endpoint_url:
+            env["TENANTKIT_SECRETS_ENDPOINT_URL"] = args.endpoint_url
+    elif not (env.get("TENANTKIT_CONFIG_DIR") or env.get("TENANTKIT_SECRETS_PREFIX")):
+        raise UsageError(
+            "where are the tenant secrets? pass --config-dir or --secrets-prefix, "
+            "or set TENANTKIT_CONFIG_DIR or TENANTKIT_SECRETS_PREFIX"
         )
+    if args.region:
+        env["AWS_REGION"] = args.region
+    directory = env.get("TENANTKIT_CONFIG_DIR")
+    if directory:
+        if not Path(directory).is_dir():
+            given = "--config-dir " if args.config_dir is not None else "TENANTKIT_CONFIG_DIR="
+            raise UsageError(f"{given}{directory}: not a directory")
+    elif not env.get("AWS_REGION") and not _aws_default_region():
+        raise UsageError("no AWS region: pass --region or set AWS_REGION")
     # Cursors never leave this process, so a throwaway signing key will do.
-    resolver = Resolver(source, plugins=_plugins(), signing_key=secrets.token_bytes(32))
+    resolver = Resolver.from_env(env, plugins=_plugins(), signing_key=secrets.token_bytes(32))
     try:
         report = check_tenant(resolver, args.tenant, ensure_schema=args.ensure_schema)
     finally:
@@ -379,8 +446,18 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        _print_report(report, source.describe())
+        _print_report(report, resolver.configs.source.describe())
     return 0 if report.ok else 1
+
+
+def _aws_default_region() -> str | None:
+    """The region botocore finds without being told (AWS_DEFAULT_REGION, the profile)."""
+    try:
+        from botocore.session import Session
+    except ImportError:  # the source says which extra to install
+        return "unknown"
+    region = Session().get_config_variable("region")
+    return str(region) if region else None
 
 
 def _print_report(report: CheckReport, where: str) -> None:

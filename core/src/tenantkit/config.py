@@ -250,7 +250,7 @@ def parse_tenant_config(
     try:
         doc: _Document | None = _Document.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(field_errors(exc))
+        problems.extend(field_errors(exc, model=_Document))
         doc = None
     sections: dict[str, ProviderConfig] = {}
     for kind in KINDS:
@@ -289,7 +289,7 @@ def _parse_section(kind: Kind, section: Mapping[str, Any], plugins: Plugins) -> 
     try:
         model = spec.settings.model_validate(settings)
     except ValidationError as exc:
-        raise SecretValidationError(field_errors(exc, prefix=kind)) from None
+        raise SecretValidationError(field_errors(exc, prefix=kind, model=spec.settings)) from None
     return ProviderConfig(kind=kind, provider=name, settings=model)
 
 

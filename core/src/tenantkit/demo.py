@@ -66,12 +66,16 @@ class DemoResult:
         return [c for c in self.checks if not c.ok]
 
 
-def write_config(directory: Path, *, storage_url: str, signing_key: str) -> tuple[Path, Path]:
+def write_config(
+    directory: Path, *, storage_url: str, signing_key: str, keep_tenants: bool = False
+) -> tuple[Path, Path]:
     """Write the two tenants' secrets under ``directory``; return (config dir, data dir).
 
     ``defaults.json`` holds what the tenants share (the sqlite file, the storage
     directory and its presign key, the echo LLM); each tenant's file holds its id,
-    its branding and its assistant's greeting, and is merged over the defaults.
+    its branding and its assistant's greeting, and is merged over the defaults. With
+    ``keep_tenants``, a tenant file that exists is left as it is (its tenant may have
+    changed its settings).
     """
     config_dir, data_dir = directory / "config", directory / "data"
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +93,8 @@ def write_config(directory: Path, *, storage_url: str, signing_key: str) -> tupl
     }
     _write_json(config_dir / "defaults.json", defaults)
     for tenant_id, name in TENANTS.items():
+        if keep_tenants and (config_dir / f"{tenant_id}.json").exists():
+            continue
         _write_json(
             config_dir / f"{tenant_id}.json",
             {

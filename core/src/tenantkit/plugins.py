@@ -50,6 +50,7 @@ from tenantkit.registry import KINDS, Kind, ProviderSpec, make_spec
 __all__ = [
     "FROZEN_INDEX",
     "GROUPS",
+    "KNOWN_DISTRIBUTIONS",
     "EntryPointIndex",
     "EntryPointRef",
     "Plugins",
@@ -67,7 +68,20 @@ _HOOKS: dict[Kind, str] = {
 }
 _INDEX_FORMAT = 1
 #: Distributions are named ``tenantkit-{db,llm,store}-{provider}``.
-_DISTRIBUTION_KIND: dict[Kind, str] = {"db": "db", "llm": "llm", "storage": "store"}
+#: The project's own provider distributions: what a missing provider's error may
+#: suggest installing (a name not listed here has no known distribution).
+KNOWN_DISTRIBUTIONS: dict[tuple[Kind, str], str] = {
+    ("db", "cosmos"): "tenantkit-db-cosmos",
+    ("db", "dynamodb"): "tenantkit-db-dynamodb",
+    ("db", "postgres"): "tenantkit-db-postgres",
+    ("llm", "azure-openai"): "tenantkit-llm-openai",
+    ("llm", "claude"): "tenantkit-llm-claude",
+    ("llm", "gemini"): "tenantkit-llm-gemini",
+    ("llm", "openai"): "tenantkit-llm-openai",
+    ("storage", "azure-blob"): "tenantkit-store-azure-blob",
+    ("storage", "gcs"): "tenantkit-store-gcs",
+    ("storage", "s3"): "tenantkit-store-s3",
+}
 #: The file :func:`write_frozen_index` writes at the root of a directory on the path.
 FROZEN_INDEX = "tenantkit-entry-points.json"
 
@@ -389,10 +403,15 @@ class Plugins:
 
     def _not_found(self, kind: Kind, name: str) -> ProviderNotFound:
         installed = sorted({r.name for r in self._index.all(kind)})
+        distribution = KNOWN_DISTRIBUTIONS.get((kind, name))
+        remedy = (
+            f"install it with: pip install {distribution}"
+            if distribution
+            else "no known tenantkit distribution provides it"
+        )
         return ProviderNotFound(
             f"no {kind} provider named {name!r} is installed "
-            f"(installed: {', '.join(installed) or 'none'}); "
-            f"install it with: pip install tenantkit-{_DISTRIBUTION_KIND[kind]}-{name}",
+            f"(installed: {', '.join(installed) or 'none'}); {remedy}",
             provider=name,
             provider_kind=kind,
         )

@@ -221,7 +221,9 @@ class Resolver:
         self._plugins = plugins or default_plugins()
         self._schema = schema or Schema()
         self._retry = retry or RetryPolicy()
-        self._signer = CursorSigner(signing_key or _signing_key_from_env())
+        self._signer = CursorSigner(
+            signing_key or _signing_key_from_env(local=isinstance(source, DirectorySource))
+        )
         self._configs = ConfigCache(
             source,
             plugins=self._plugins,
@@ -239,7 +241,8 @@ class Resolver:
 
         ``TENANTKIT_CONFIG_DIR`` selects a :class:`DirectorySource`; otherwise
         ``TENANTKIT_SECRETS_PREFIX`` (default ``tenantkit``) selects Secrets Manager,
-        with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in.
+        with ``TENANTKIT_SECRETS_ENDPOINT_URL`` for a local stand-in, in ``AWS_REGION``
+        (which Lambda sets) or else botocore's default region.
         ``TENANTKIT_SIGNING_KEY`` signs cursors unless ``signing_key`` is given. Other
         keyword arguments go to :class:`Resolver`.
         """
@@ -252,9 +255,10 @@ class Resolver:
             source = SecretsManagerSource(
                 env.get("TENANTKIT_SECRETS_PREFIX") or "tenantkit",
                 endpoint_url=env.get("TENANTKIT_SECRETS_ENDPOINT_URL") or None,
+                region=env.get("AWS_REGION") or None,
             )
         if kwargs.get("signing_key") is None:
-            kwargs["signing_key"] = _signing_key_from_env(env)
+            kwargs["signing_key"] = _signing_key_from_env(env, local=bool(directory))
         return cls(source, **kwargs)
 
     @property
@@ -317,12 +321,18 @@ class Resolver:
             old.close()
 
 
-def _signing_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+def _signing_key_from_env(
+    environ: Mapping[str, str] | None = None, *, local: bool = False
+) -> bytes:
+    """``TENANTKIT_SIGNING_KEY``, else a random key: a warning for a deployment, whose
+    processes share cursors; only a note for ``local`` development (a directory of
+    secrets), where one process is the usual case."""
     configured = (os.environ if environ is None else environ).get("TENANTKIT_SIGNING_KEY")
     if configured:
         return configured.encode()
-    log.warning(
+    log.log(
+        logging.INFO if local else logging.WARNING,
         "TENANTKIT_SIGNING_KEY is not set: pagination cursors are signed with a random "
-        "key and work only in this process"
+        "key and work only in this process",
     )
     return secrets.token_bytes(32)

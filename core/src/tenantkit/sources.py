@@ -22,6 +22,7 @@ from tenantkit.config import merge_secret, parse_secret_text
 from tenantkit.errors import (
     AuthenticationError,
     ConfigSourceError,
+    ConfigurationError,
     PermissionDenied,
     TenantkitError,
     TenantMismatch,
@@ -104,6 +105,12 @@ class DirectorySource:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if not self._dir.is_dir():
+                # The operator's mistake, not the tenant's absence (an HTTP caller sees
+                # a 503 without the path).
+                raise ConfigurationError(
+                    f"the configuration directory {self._dir} does not exist"
+                ) from None
             # The message reaches callers of the API: it names no server path.
             raise TenantNotFound(f"no configuration for tenant {tenant_id!r}") from None
         except OSError as exc:

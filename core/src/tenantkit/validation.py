@@ -5,10 +5,11 @@ Messages never quote the input: a value in the wrong field may be a credential.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from tenantkit.errors import FieldError, InvalidRequest
 
@@ -29,11 +30,17 @@ def error_path(loc: Sequence[int | str], *, prefix: str = "") -> str:
     return ".".join(parts)
 
 
-def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    """One :class:`FieldError` per problem, named by :func:`error_path`."""
+def field_errors(
+    exc: ValidationError, *, prefix: str = "", model: type[BaseModel] | None = None
+) -> list[FieldError]:
+    """One :class:`FieldError` per problem, named by :func:`error_path`.
+
+    With the ``model`` that was validated, an unknown field whose name is close to one
+    of the model's says which it may have meant (``did you mean 'table'?``).
+    """
     return [
-        FieldError(error_path(error["loc"], prefix=prefix), _message(error))
-        for error in exc.errors(include_input=False, include_url=False)
+        FieldError(error_path(error["loc"], prefix=prefix), _message(error, model))
+        for error in exc.errors(include_url=False)
     ]
 
 
@@ -47,9 +54,36 @@ def validate_request(model: type[M], fields: Mapping[str, Any]) -> M:
         raise InvalidRequest(f"invalid {model.__name__}: {problems}") from None
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    if error["type"] == "missing":
+def _message(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
+    # The input is looked at (is it text?), never quoted.
+    kind = error["type"]
+    if kind == "missing":
         return "field required"
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
+    if kind == "extra_forbidden":
+        return "unknown field" + _did_you_mean(error["loc"], model)
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str | SecretStr):
+        # pydantic counts a SecretStr's "items"; for text they are characters, and the
+        # actual length of a secret is not for an error message.
+        ctx = error.get("ctx") or {}
+        if kind == "too_short":
+            return f"should have at least {ctx.get('min_length')} characters"
+        return f"should have at most {ctx.get('max_length')} characters"
     return str(error["msg"])
+
+
+def _did_you_mean(loc: Sequence[int | str], model: type[BaseModel] | None) -> str:
+    """`` (did you mean 'table'?)`` for an unknown field named close to a known one."""
+    for part in loc[:-1]:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return ""
+        annotation = model.model_fields[part].annotation
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    name = loc[-1] if loc else None
+    if model is None or not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -8,7 +8,8 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.11] --out FILE.zip
-    tenantkit serve [--port 8000] [--demo] [--state-dir DIR] [--config-dir DIR]
+    tenantkit serve [--port 8000] [--host 127.0.0.1] [--demo [--reset]] [--state-dir DIR]
+                    [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
     tenantkit user list|invite|set-roles|disable|enable|remove|resend TENANT ...
 """
@@ -83,7 +84,10 @@ def register_package(subparsers: Any) -> None:
     parser.add_argument("--llm", required=True, metavar="NAME", help="LLM provider")
     parser.add_argument("--storage", required=True, metavar="NAME", help="storage provider")
     parser.add_argument(
-        "--arch", choices=ARCHITECTURES, default="x86_64", help="Lambda architecture"
+        "--arch",
+        choices=ARCHITECTURES,
+        default="x86_64",
+        help="Lambda architecture (default x86_64)",
     )
     parser.add_argument(
         "--python",
@@ -120,6 +124,7 @@ def _package(args: argparse.Namespace) -> int:
         arch=args.arch,
         python=args.python,
         out=args.out,
+        progress=lambda line: print(f"tenantkit package: {line}", file=sys.stderr, flush=True),
     )
     print(report.summary(), file=sys.stderr)
     print(report.path)
@@ -137,12 +142,26 @@ def register_serve(subparsers: Any) -> None:
         "'serve' extra (pip install 'tenantkit-runtime[serve]').",
     )
     parser.add_argument(
-        "--port", type=int, default=8000, metavar="PORT", help="port on 127.0.0.1 (default 8000)"
+        "--port", type=int, default=8000, metavar="PORT", help="port (default 8000)"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="IPv4 address to listen on (default 127.0.0.1; another is reachable from "
+        "other machines: a warning says so)",
     )
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="set up two demo tenants on the embedded providers and print how to call them",
+        help="set up two demo tenants on the embedded providers and print how to call them; "
+        "a restart keeps their data and settings",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="with --demo: start over (remove the demo's config, data, control plane and "
+        "signing key from STATE_DIR first)",
     )
     parser.add_argument(
         "--state-dir",
@@ -166,6 +185,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    if args.reset and not args.demo:
+        raise UsageError("--reset starts the demo over: it goes with --demo")
+    if args.host != "127.0.0.1":
+        print(
+            f"tenantkit: warning: listening on {args.host}: other machines may reach the "
+            "server, whose tokens come from a local issuer",
+            file=sys.stderr,
+        )
     if args.demo and args.config_dir is not None:
         raise UsageError("--demo writes its tenants into STATE_DIR/config: leave out --config-dir")
     try:
@@ -178,7 +205,14 @@ def _serve(args: argparse.Namespace) -> int:
     config_dir = args.config_dir
     if config_dir is None and not args.demo and os.environ.get("TENANTKIT_CONFIG_DIR"):
         config_dir = Path(os.environ["TENANTKIT_CONFIG_DIR"])
-    serve(port=args.port, state_dir=args.state_dir, config_dir=config_dir, demo=args.demo)
+    serve(
+        port=args.port,
+        host=args.host,
+        state_dir=args.state_dir,
+        config_dir=config_dir,
+        demo=args.demo,
+        reset=args.reset,
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -102,11 +102,13 @@ def build_package(
     arch: str = "x86_64",
     python: str = DEFAULT_PYTHON,
     path: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> PackageReport:
     """Build the Lambda zip ``out`` for the named providers (see the module doc).
 
     Args:
         path: where to look for installed distributions (``sys.path`` by default).
+        progress: called with one line as each step starts (what it is doing).
 
     Raises:
         ProviderNotFound: no installed distribution provides a named provider.
@@ -120,7 +122,9 @@ def build_package(
     out = Path(out)
     if out.suffix != ".zip":
         raise ConfigurationError(f"--out must name a .zip file, not {str(out)!r}")
+    say = progress or (lambda _line: None)
     search_path = list(sys.path if path is None else path)
+    say(f"finding the distributions of db {db!r}, llm {llm!r}, storage {storage!r}")
     index = EntryPointIndex(search_path, cache_dir=None)
     providers: dict[Kind, tuple[str, str]] = {}
     named: list[tuple[Kind, str]] = [("db", db), ("llm", llm), ("storage", storage)]
@@ -130,12 +134,15 @@ def build_package(
 
     with tempfile.TemporaryDirectory(prefix="tenantkit-package-") as tmp:
         work = Path(tmp)
+        say(f"building the wheels of {', '.join(wanted)}")
         wheels, pins = _requirements(wanted, search_path, work / "wheels")
         constraints = work / "constraints.txt"
         constraints.write_text(_constraints(search_path, exclude=wanted))
         stage = work / "stage"
+        say(f"installing them and their dependencies for Lambda {arch}, Python {python}")
         _install(wheels + pins, constraints, stage, arch=arch, python=python)
         _clean(stage)
+        say("compiling bytecode")
         note = _compile_bytecode(stage, python)
         write_frozen_index(stage)
         report = PackageReport(path=out, providers=providers, bytecode=note is None)
@@ -145,6 +152,7 @@ def build_package(
             dist.metadata["Name"]: dist.version
             for dist in metadata.distributions(path=[str(stage)])
         }
+        say(f"writing {out}")
         _zip(stage, out)
     data = out.read_bytes()
     report.size = len(data)

@@ -31,9 +31,10 @@ Refusals:
   apigateway-use-lambda-authorizer.html);
 * a valid token used on a route that names another tenant (path parameter
   ``tenant_id`` or the configured name, query parameter of that name, or an
-  ``X-Tenant-Id`` header): HTTP API ``{"isAuthorized": false}``, REST and WebSocket a
-  ``Deny`` policy (403). A REST ``TOKEN`` event carries no route parameters, so only
-  the token is checked there;
+  ``X-Tenant-Id`` header): HTTP API ``{"isAuthorized": false, "context": {"error":
+  "access_denied", "reason": ...}}`` (API Gateway drops the context; ``tenantkit serve``
+  shows the reason), REST and WebSocket a ``Deny`` policy (403). A REST ``TOKEN``
+  event carries no route parameters, so only the token is checked there;
 * the issuer's keys cannot be fetched: the error propagates (API Gateway answers 500)
   rather than refusing valid users.
 
@@ -110,7 +111,9 @@ def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> dict[str, An
             extra={"auth_reason": "tenant", "event_kind": kind},
         )
         if kind == "http":
-            return {"isAuthorized": False}
+            # API Gateway ignores a refusal's context and answers {"message": "Forbidden"};
+            # the local gateway shows the reason (it names tenants, never a secret).
+            return {"isAuthorized": False, "context": {"error": exc.kind, "reason": exc.message}}
         return _policy(identity, "Deny", event)
     log.debug(
         "authorizer: allowed",

@@ -4,8 +4,8 @@ The tenants are those of ``python -m tenantkit.demo`` (``acme`` and ``globex``,
 sharing one sqlite file, one local storage directory and the echo LLM), written
 into the state directory and registered in the control plane. Each gets a user with
 the ``admin`` role and a token from the local issuer; :func:`instructions` is what the
-server prints: shell lines (curl, and the ``websockets`` package's interactive
-client) that work as printed once the server listens.
+server prints: shell lines (curl, and :mod:`tenantkit_runtime.local.ws_client`) that
+work as printed once the server listens.
 """
 
 from __future__ import annotations
@@ -43,13 +43,16 @@ TOKEN_TTL = 12 * 3600
 def write_tenants(local: LocalDeployment) -> Path:
     """Write the demo tenants' secrets into the state directory; the config directory.
 
-    The files are written afresh at every start (the server's port may have
-    changed); the data directory is kept.
+    ``defaults.json`` is written afresh at every start (the server's port may have
+    changed); a tenant's own file only when it is missing, so settings its admin
+    changed through the config API survive a restart (``--reset`` starts over). The
+    data directory is kept.
     """
     config_dir, _ = write_config(
         local.state_dir,
         storage_url=local.origin + STORAGE_PATH,
         signing_key=_storage_key(local.state_dir / "config" / "defaults.json"),
+        keep_tenants=True,
     )
     defaults_path = config_dir / "defaults.json"
     defaults = json.loads(defaults_path.read_text(encoding="utf-8"))
@@ -147,7 +150,7 @@ def instructions(
         f"""    FILE_ID=$(printf '%s' "$UPLOAD" | python3 -c {_json_field("file", "id")})""",
         "    curl -s -X PUT "
         f""""$(printf '%s' "$UPLOAD" | python3 -c {_json_field("upload", "url")})" """
-        "-H 'content-type: text/plain' --data-binary 'hello, acme!'",
+        "-H 'content-type: text/plain' --data-binary 'hello, acme!' -w '%{http_code}\\n'",
         f"    curl -s -X POST {base}/files/$FILE_ID/confirm -H {acme}",
         f"    curl -s {base}/files -H {acme}",
         f"""    curl -s "$(curl -s {base}/files/$FILE_ID/download -H {acme} """
@@ -172,12 +175,14 @@ def instructions(
         f"    curl -s {base}/usage -H {small}",
         "",
         "A streamed reply over the WebSocket API: connect, type "
-        '{"action": "chat", "content": "hello"} and Enter (Ctrl-D leaves):',
+        '{"action": "chat", "content": "hello"} and Enter (Ctrl-D leaves); '
+        "the client reads the token from $ACME_TOKEN:",
         "",
-        f'    {shlex.quote(python)} -m websockets "{websocket_url}?token=$ACME_TOKEN"',
+        f"    {shlex.quote(python)} -m tenantkit_runtime.local.ws_client {websocket_url} "
+        "--token-env ACME_TOKEN",
         "",
-        f"Stop the server with Ctrl-C; {local.state_dir} keeps the tenants' data "
-        "(delete it to start over).",
+        f"Stop the server with Ctrl-C; {local.state_dir} keeps the tenants' data and "
+        "settings (--reset starts over).",
     ]
     return "\n".join(lines)
 

@@ -94,6 +94,19 @@ class LocalDeployment:
             issuer=issuer or LocalIssuer(),
         )
 
+    @staticmethod
+    def reset(state_dir: Path) -> None:
+        """Remove what :meth:`prepare` and the demo keep in ``state_dir`` (the control
+        plane, the signing key, ``config/`` and ``data/``); nothing else is touched."""
+        import shutil
+
+        state = state_dir.resolve()
+        for name in ("config", "data"):
+            shutil.rmtree(state / name, ignore_errors=True)
+        for name in (_CONTROL_PLANE, _SIGNING_KEY):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (state / (name + suffix)).unlink(missing_ok=True)
+
     @property
     def signing_key(self) -> str:
         """The cursor signing key, created on first use and kept in the state directory."""

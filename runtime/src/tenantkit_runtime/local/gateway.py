@@ -57,6 +57,7 @@ __all__ = [
     "new_request_id",
     "policy_allows",
     "proxy_answer",
+    "refusal_reason",
     "select_route",
     "shadowed_route",
     "simple_authorizer_answer",
@@ -85,6 +86,20 @@ class InvalidAnswer(Exception):
 
 
 # --- HTTP API routes -----------------------------------------------------------------------
+
+
+def refusal_reason(answer: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(code, reason)`` a refusing simple response gives in its context, if any.
+
+    API Gateway drops a refusal's context; the local gateway shows it to the caller.
+    """
+    context = answer.get("context")
+    if not isinstance(context, Mapping):
+        return None
+    code, reason = context.get("error"), context.get("reason")
+    if isinstance(code, str) and isinstance(reason, str):
+        return code, reason
+    return None
 
 
 @dataclass(frozen=True)

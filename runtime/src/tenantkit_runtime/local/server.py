@@ -449,7 +449,7 @@ class Gateway:
             _log_failure("authorizer", exc)
             return _answer(500, "Internal Server Error")
         if context is None:
-            return _answer(403, "Forbidden")
+            return _refusal(answer, request.request_id)
         try:
             result = await self._invoke(
                 route.function, gateway.http_event(request, route, params, context)
@@ -643,6 +643,17 @@ def _answer(status: int, message: str) -> gateway.HttpAnswer:
     return gateway.HttpAnswer(status, [("content-type", "application/json")], body)
 
 
+def _refusal(answer: Mapping[str, Any], request_id: str) -> gateway.HttpAnswer:
+    """API Gateway's 403, with the project's error body when the authorizer gave its
+    reason (a local addition: API Gateway answers ``{"message": "Forbidden"}`` only)."""
+    reason = gateway.refusal_reason(answer)
+    if reason is None:
+        return _answer(403, "Forbidden")
+    error = {"code": reason[0], "message": reason[1], "request_id": request_id}
+    body = json.dumps({"message": "Forbidden", "error": error}, separators=(",", ":"))
+    return gateway.HttpAnswer(403, [("content-type", "application/json")], body.encode())
+
+
 def _gone() -> Response:
     return JSONResponse(
         {"message": None}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
@@ -786,16 +797,19 @@ class LocalServer:
 def serve(
     *,
     port: int = 8000,
+    host: str = "127.0.0.1",
     state_dir: Path | None = None,
     config_dir: Path | None = None,
     demo: bool = False,
+    reset: bool = False,
     out: TextIO | None = None,
 ) -> None:
     """Run ``tenantkit serve`` until interrupted (see the module documentation).
 
-    Listens on 127.0.0.1:``port``, prepares the local deployment in ``state_dir``
-    (:mod:`tenantkit_runtime.local.environment`), with ``demo`` writes and registers
-    the demo tenants, prints where to call and how, and serves.
+    Listens on ``host``:``port``, prepares the local deployment in ``state_dir``
+    (:mod:`tenantkit_runtime.local.environment`; with ``reset``, afresh), with ``demo``
+    writes the demo tenants that are missing and registers them, prints where to call
+    and how, and serves.
 
     Raises:
         ConfigurationError: the port is taken, the state directory cannot be made...
@@ -805,9 +819,11 @@ def serve(
     from tenantkit_runtime.local.environment import DEFAULT_STATE_DIR, LocalDeployment
 
     out = out or sys.stdout
-    sock = bind(port)
+    sock = bind(port, host)
     try:
         server_origin = origin(sock)
+        if reset:
+            LocalDeployment.reset(state_dir or DEFAULT_STATE_DIR)
         local = LocalDeployment.prepare(
             state_dir or DEFAULT_STATE_DIR,
             origin=server_origin,
