@@ -44,6 +44,8 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from tenantkit import TenantConfig
 from tenantkit.errors import (
     Forbidden,
@@ -54,6 +56,7 @@ from tenantkit.errors import (
 )
 from tenantkit.limits import RequestLimiter, StorageQuota, TokenBudget
 from tenantkit.llm import (
+    ChatRequest,
     ChatResponse,
     ChatStream,
     StartEvent,
@@ -254,7 +257,11 @@ class MeteredLLM:
         stream: ChatStream = self._inner.stream(*args, **kwargs)
         if found is None:
             return stream
-        return _MeteredStream(stream, lambda model, i, o: self._charge(found, model, i, o))
+        return _MeteredStream(
+            stream,
+            lambda model, i, o: self._charge(found, model, i, o),
+            prompt_tokens=_estimated_prompt_tokens(args, kwargs),
+        )
 
     def generate_image(self, *args: Any, **kwargs: Any) -> Any:
         require_feature(self._config(), "image_generation")
@@ -302,16 +309,38 @@ class MeteredLLM:
             )
 
 
+def _estimated_prompt_tokens(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """The prompt of a ``stream`` call at 4 characters a token (0 if it is not valid:
+    the provider refuses it before anything is used)."""
+    try:
+        request = (
+            args[0]
+            if args and isinstance(args[0], ChatRequest)
+            else ChatRequest.model_validate(kwargs)
+        )
+    except ValidationError:
+        return 0
+    return -(-sum(len(m.text) for m in request.messages) // 4)
+
+
 class _MeteredStream:
     """A chat stream charged once, when it ends or is closed early.
 
     The provider's usage is charged when it arrived; a stream abandoned before its
-    usage event is charged an estimate of the output so far (4 characters a token)
-    and the input the provider reported, if any.
+    usage event (a client gone mid-stream) is charged the input the provider
+    reported, else the prompt's estimate, and an estimate of the output so far
+    (4 characters a token).
     """
 
-    def __init__(self, stream: ChatStream, charge: Callable[[str | None, int, int], None]) -> None:
+    def __init__(
+        self,
+        stream: ChatStream,
+        charge: Callable[[str | None, int, int], None],
+        *,
+        prompt_tokens: int = 0,
+    ) -> None:
         self._stream = stream
+        self._prompt_tokens = prompt_tokens
         self._charge = charge
         self._charged = False
         self._usage_seen = False
@@ -374,7 +403,8 @@ class _MeteredStream:
             return
         self._charged = True
         output = self._output if self._usage_seen and self._output else -(-self._chars // 4)
-        self._charge(self._model, self._input, max(self._output, output))
+        prompt = self._input if self._usage_seen or self._input else self._prompt_tokens
+        self._charge(self._model, prompt, max(self._output, output))
 
 
 class MeteredStorage:
