@@ -23,7 +23,7 @@ storage quota          :class:`MeteredStorage`, what ``request.storage`` is: a
                        PUT that application code hands out is not charged until
                        ``tenantkit usage reconcile`` sets the ledger from the
                        storage listing
-features               :func:`require_feature`: 403 ``permission_denied`` naming the
+features               :func:`require_feature`: 403 ``forbidden`` naming the
                        feature the tenant's plan and flags do not include
 =====================  ===========================================================
 
