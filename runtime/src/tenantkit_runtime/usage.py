@@ -82,6 +82,8 @@ __all__ = [
 log = logging.getLogger("tenantkit_runtime.usage")
 
 T = TypeVar("T")
+#: A streamed write reserves this much ahead while it fits: 2 ledger writes per 8 MiB.
+_RESERVE_AHEAD = 8 * DEFAULT_CHUNK_SIZE
 _OUTAGE_RETRY = 5.0
 
 
@@ -526,14 +528,14 @@ class _StorageCharge:
 
     def read(self, size: int) -> None:
         """``size`` more bytes were read: reserve what the ledger does not hold yet
-        (ahead in steps of a chunk while they fit, to keep writes few)."""
+        (ahead, in steps of :data:`_RESERVE_AHEAD` while they fit, to keep writes few)."""
         self._seen += size
         needed = self._seen - self._credit - self._reserved
         if needed <= 0:
             return
-        if self._ahead and needed < DEFAULT_CHUNK_SIZE:
+        if self._ahead and needed < _RESERVE_AHEAD:
             try:
-                self._reserve(DEFAULT_CHUNK_SIZE, self._quota)
+                self._reserve(_RESERVE_AHEAD, self._quota)
                 return
             except QuotaExceeded:
                 self._ahead = False
@@ -564,10 +566,16 @@ class _StorageCharge:
 
     def _reserve(self, size: int, quota: int | None) -> None:
         tenant_id = self._usage.tenant_id
-        self._found.protect("storage", lambda: self._found.quota.reserve(tenant_id, size, quota), 0)
-        self._reserved += size
+        held: int | None = self._found.protect(
+            "storage", lambda: self._found.quota.reserve(tenant_id, size, quota), None
+        )
+        if held is not None:  # else the ledger is out of reach and the outage policy said open
+            self._reserved += size
 
     def _release(self, size: int) -> None:
         tenant_id = self._usage.tenant_id
-        self._found.protect("storage", lambda: self._found.quota.release(tenant_id, size), 0)
-        self._reserved -= size
+        held: int | None = self._found.protect(
+            "storage", lambda: self._found.quota.release(tenant_id, size), None
+        )
+        if held is not None:
+            self._reserved -= size
