@@ -442,6 +442,26 @@ def test_direct_writes_are_held_to_the_storage_quota(tenants, events, body) -> N
     assert [e.details["limit"] for e in refusals] == ["storage_quota_bytes"]
 
 
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_a_storage_ledger_outage_fails_as_the_deployment_chooses(
+    policy, tenants, events, monkeypatch
+) -> None:
+    monkeypatch.setenv("TENANTKIT_LIMITS_ON_OUTAGE", policy)
+    _limits(tenants, storage_quota_bytes=100)
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ProviderUnavailable("the control plane is down", provider="sqlite")
+
+    monkeypatch.setattr(Meter, "change_storage", down)
+    for how in ("bytes", "chunks"):
+        status = _blob(events, "PUT", f"/blobs/{how}", size=30, how=how)
+        assert status == (200 if policy == "open" else 503), how
+        stored = _blob(events, "GET", f"/blobs/{how}")
+        assert stored == (200 if policy == "open" else 404), how
+    monkeypatch.undo()
+    assert deployment.usage_guard().meter.storage_bytes("acme") == 0  # type: ignore[union-attr]
+
+
 # --- the usage report ----------------------------------------------------------------------
 
 
