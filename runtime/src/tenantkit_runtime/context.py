@@ -27,7 +27,7 @@ from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.http_errors import TenantUnavailable
 from tenantkit_runtime.llm_metrics import MeasuredLLM
-from tenantkit_runtime.usage import MeteredLLM, RequestUsage, require_feature
+from tenantkit_runtime.usage import MeteredLLM, MeteredStorage, RequestUsage, require_feature
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
@@ -205,6 +205,19 @@ class Request(Generic[B]):
 
     @property
     def storage(self) -> TenantStorage:
+        """The tenant's storage, held to its storage quota (:mod:`tenantkit_runtime.usage`):
+        what ``put`` and ``copy`` add is charged first, ``delete`` gives it back."""
+        storage = self.unmetered_storage
+        if self.usage is None:
+            return storage
+        return cast(
+            TenantStorage, MeteredStorage(storage, config=lambda: self.config, usage=self.usage)
+        )
+
+    @property
+    def unmetered_storage(self) -> TenantStorage:
+        """The tenant's storage without the quota ledger, for code that keeps the ledger
+        itself (the library function's presigned uploads)."""
         return cast(TenantStorage, _AuthRetrying(self, "storage"))
 
     @property

@@ -11,8 +11,19 @@ LLM tokens per day     :class:`MeteredLLM`, what ``request.llm`` is: checked bef
                        a call (429 ``quota_exceeded`` when used up), the provider's
                        usage charged after it, for streams when the stream is closed
                        (finished, or abandoned because the client went away)
-storage quota          :func:`storage_quota`, used by the library function
-features               :func:`require_feature`: 403 ``permission_denied`` naming the
+storage quota          :class:`MeteredStorage`, what ``request.storage`` is: a
+                       ``put`` of bytes reserves their size first; a streamed
+                       ``put`` (file object, iterable of chunks) is charged as it
+                       is read and stopped past the quota; an overwrite or a copy
+                       onto a key charges only the difference (one ``head`` first);
+                       a ``delete`` gives the object's size back (one ``head``
+                       first). Refused: 429 ``quota_exceeded``, nothing left
+                       charged. The library function's presigned uploads keep
+                       the ledger themselves (:func:`storage_quota`); a presigned
+                       PUT that application code hands out is not charged until
+                       ``tenantkit usage reconcile`` sets the ledger from the
+                       storage listing
+features               :func:`require_feature`: 403 ``forbidden`` naming the
                        feature the tenant's plan and flags do not include
 =====================  ===========================================================
 
@@ -30,18 +41,22 @@ minute, with the user and the source address.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from tenantkit import TenantConfig
 from tenantkit.errors import (
     Forbidden,
+    NotFound,
     QuotaExceeded,
     RateLimited,
     TenantkitError,
 )
 from tenantkit.limits import RequestLimiter, StorageQuota, TokenBudget
 from tenantkit.llm import (
+    ChatRequest,
     ChatResponse,
     ChatStream,
     StartEvent,
@@ -50,12 +65,14 @@ from tenantkit.llm import (
     UsageEvent,
 )
 from tenantkit.metering import Meter, counter_name
+from tenantkit.storage import DEFAULT_CHUNK_SIZE, Body, ObjectInfo, iter_body
 from tenantkit_runtime import deployment, metrics
 from tenantkit_runtime.http_errors import TenantUnavailable
 
 __all__ = [
     "Guard",
     "MeteredLLM",
+    "MeteredStorage",
     "RequestUsage",
     "guard",
     "require_feature",
@@ -65,6 +82,8 @@ __all__ = [
 log = logging.getLogger("tenantkit_runtime.usage")
 
 T = TypeVar("T")
+#: A streamed write reserves this much ahead while it fits: 2 ledger writes per 8 MiB.
+_RESERVE_AHEAD = 8 * DEFAULT_CHUNK_SIZE
 _OUTAGE_RETRY = 5.0
 
 
@@ -240,7 +259,11 @@ class MeteredLLM:
         stream: ChatStream = self._inner.stream(*args, **kwargs)
         if found is None:
             return stream
-        return _MeteredStream(stream, lambda model, i, o: self._charge(found, model, i, o))
+        return _MeteredStream(
+            stream,
+            lambda model, i, o: self._charge(found, model, i, o),
+            prompt_tokens=_estimated_prompt_tokens(args, kwargs),
+        )
 
     def generate_image(self, *args: Any, **kwargs: Any) -> Any:
         require_feature(self._config(), "image_generation")
@@ -288,16 +311,38 @@ class MeteredLLM:
             )
 
 
+def _estimated_prompt_tokens(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """The prompt of a ``stream`` call at 4 characters a token (0 if it is not valid:
+    the provider refuses it before anything is used)."""
+    try:
+        request = (
+            args[0]
+            if args and isinstance(args[0], ChatRequest)
+            else ChatRequest.model_validate(kwargs)
+        )
+    except ValidationError:
+        return 0
+    return -(-sum(len(m.text) for m in request.messages) // 4)
+
+
 class _MeteredStream:
     """A chat stream charged once, when it ends or is closed early.
 
     The provider's usage is charged when it arrived; a stream abandoned before its
-    usage event is charged an estimate of the output so far (4 characters a token)
-    and the input the provider reported, if any.
+    usage event (a client gone mid-stream) is charged the input the provider
+    reported, else the prompt's estimate, and an estimate of the output so far
+    (4 characters a token).
     """
 
-    def __init__(self, stream: ChatStream, charge: Callable[[str | None, int, int], None]) -> None:
+    def __init__(
+        self,
+        stream: ChatStream,
+        charge: Callable[[str | None, int, int], None],
+        *,
+        prompt_tokens: int = 0,
+    ) -> None:
         self._stream = stream
+        self._prompt_tokens = prompt_tokens
         self._charge = charge
         self._charged = False
         self._usage_seen = False
@@ -360,4 +405,177 @@ class _MeteredStream:
             return
         self._charged = True
         output = self._output if self._usage_seen and self._output else -(-self._chars // 4)
-        self._charge(self._model, self._input, max(self._output, output))
+        prompt = self._input if self._usage_seen or self._input else self._prompt_tokens
+        self._charge(self._model, prompt, max(self._output, output))
+
+
+class MeteredStorage:
+    """The tenant's storage held to its quota: every byte it adds is in the ledger.
+
+    Wraps :class:`~tenantkit.TenantStorage`; every method it does not meter (``get``,
+    ``stream``, ``head``, ``list``, presigned URLs) is the inner storage's.
+    """
+
+    def __init__(
+        self, inner: Any, *, config: Callable[[], TenantConfig], usage: RequestUsage
+    ) -> None:
+        self._inner = inner
+        self._config = config
+        self._usage = usage
+
+    def put(
+        self,
+        key: str,
+        body: Body,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Store ``body`` at ``key``, its bytes (less what ``key`` held) charged first."""
+        found = guard()
+        if found is None or isinstance(body, str):
+            return self._put(key, body, content_type, metadata)
+        charge = self._charge(found, credit=self._held(key))
+        sent: Body
+        if isinstance(body, bytes | bytearray | memoryview):
+            charge.read(len(body))
+            sent = body
+        else:
+            sent = charge.counting(body)
+        try:
+            info = self._put(key, sent, content_type, metadata)
+        except Exception as exc:
+            charge.give_back()
+            if charge.refusal is not None and exc is not charge.refusal:
+                raise charge.refusal from None
+            raise
+        charge.settle(info.size)
+        self._usage.add("up", info.size)
+        return info
+
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        """Copy ``source`` to ``destination``, the copy's bytes charged first."""
+        found = guard()
+        if found is None:
+            copied: ObjectInfo = self._inner.copy(source, destination)
+            return copied
+        size = self._inner.head(source).size
+        charge = self._charge(found, credit=self._held(destination))
+        charge.read(size)
+        try:
+            info: ObjectInfo = self._inner.copy(source, destination)
+        except Exception:
+            charge.give_back()
+            raise
+        charge.settle(info.size)
+        return info
+
+    def delete(self, key: str) -> None:
+        """Delete the object at ``key`` and give its bytes back to the ledger.
+
+        Two concurrent deletes of one key both give its size back (the ``head`` and
+        the delete are not one step); ``tenantkit usage --reconcile`` corrects that.
+        """
+        found = guard()
+        if found is None:
+            self._inner.delete(key)
+            return
+        held = self._held(key)
+        self._inner.delete(key)
+        if held:
+            found.protect("storage", lambda: found.quota.release(self._usage.tenant_id, held), 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+    def _put(
+        self, key: str, body: Body, content_type: str | None, metadata: Mapping[str, str] | None
+    ) -> ObjectInfo:
+        info: ObjectInfo = self._inner.put(key, body, content_type=content_type, metadata=metadata)
+        return info
+
+    def _held(self, key: str) -> int:
+        try:
+            return int(self._inner.head(key).size)
+        except NotFound:
+            return 0
+
+    def _charge(self, found: Guard, *, credit: int) -> _StorageCharge:
+        return _StorageCharge(
+            found,
+            self._usage,
+            quota=self._config().limits.storage_quota_bytes,
+            credit=credit,
+        )
+
+
+class _StorageCharge:
+    """What one write adds to the ledger: the bytes read past ``credit`` (the size of
+    the object it replaces), reserved as they are read, settled on the final size."""
+
+    def __init__(self, found: Guard, usage: RequestUsage, *, quota: int | None, credit: int):
+        self._found = found
+        self._usage = usage
+        self._quota = quota
+        self._credit = credit
+        self._seen = 0
+        self._reserved = 0
+        self._ahead = True
+        self.refusal: QuotaExceeded | None = None
+
+    def read(self, size: int) -> None:
+        """``size`` more bytes were read: reserve what the ledger does not hold yet
+        (ahead, in steps of :data:`_RESERVE_AHEAD` while they fit, to keep writes few)."""
+        self._seen += size
+        needed = self._seen - self._credit - self._reserved
+        if needed <= 0:
+            return
+        if self._ahead and needed < _RESERVE_AHEAD:
+            try:
+                self._reserve(_RESERVE_AHEAD, self._quota)
+                return
+            except QuotaExceeded:
+                self._ahead = False
+        try:
+            self._reserve(needed, self._quota)
+        except QuotaExceeded as exc:
+            self.refusal = exc
+            self._usage.refused_by("storage_quota_bytes")
+            raise
+
+    def counting(self, body: Body) -> Iterator[bytes]:
+        for chunk in iter_body(body):
+            self.read(len(chunk))
+            yield chunk
+
+    def settle(self, size: int) -> None:
+        """The object is stored with ``size`` bytes: the ledger gets exactly the difference."""
+        delta = size - self._credit - self._reserved
+        if delta > 0:
+            self._reserve(delta, None)  # stored already: charged whatever the quota
+        elif delta < 0:
+            self._release(-delta)
+
+    def give_back(self) -> None:
+        """The write failed: nothing it reserved stays in the ledger."""
+        if self._reserved > 0:
+            self._release(self._reserved)
+
+    def _reserve(self, size: int, quota: int | None) -> None:
+        tenant_id = self._usage.tenant_id
+        held: int | None = self._found.protect(
+            "storage", lambda: self._found.quota.reserve(tenant_id, size, quota), None
+        )
+        if held is not None:  # else the ledger is out of reach and the outage policy said open
+            self._reserved += size
+
+    def _release(self, size: int) -> None:
+        tenant_id = self._usage.tenant_id
+        held: int | None = self._found.protect(
+            "storage", lambda: self._found.quota.release(tenant_id, size), None
+        )
+        if held is not None:
+            self._reserved -= size

@@ -5,6 +5,7 @@ usage report with its hostile ranges."""
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from collections.abc import Iterator
@@ -14,13 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from tenantkit.errors import ProviderUnavailable
 from tenantkit.metering import Meter
 from tenantkit.providers.local_presign import PresignApp, serve
 from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 from tenantkit_runtime import deployment
+from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.functions import chat, config, library
 
 from .conftest import PRESIGN_KEY
@@ -352,6 +354,112 @@ def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> Non
     assert deleted["statusCode"] == 204
     assert held("acme") == 0
     assert held("globex") == 0
+
+
+# --- storage quota on the application's own writes ---------------------------------------
+
+blobs = App("blobs")
+
+
+class Blob(BaseModel):
+    size: int
+    how: str = "bytes"
+
+
+@blobs.put("/blobs/{name}", body=Blob)
+def put_blob(request: Request[Blob]) -> dict[str, Any]:
+    data = b"z" * request.body.size
+    body: Any = {
+        "bytes": data,
+        "file": io.BytesIO(data),
+        "chunks": (data[i : i + 7] for i in range(0, len(data), 7)),
+    }[request.body.how]
+    return {"size": request.storage.put(request.path_params["name"], body).size}
+
+
+@blobs.get("/blobs/{name}")
+def head_blob(request: Request[None]) -> dict[str, Any]:
+    return {"size": request.storage.head(request.path_params["name"]).size}
+
+
+@blobs.post("/blobs/{name}/copy/{to}")
+def copy_blob(request: Request[None]) -> dict[str, Any]:
+    info = request.storage.copy(request.path_params["name"], request.path_params["to"])
+    return {"size": info.size}
+
+
+@blobs.delete("/blobs/{name}")
+def delete_blob(request: Request[None]) -> None:
+    request.storage.delete(request.path_params["name"])
+
+
+def _blob(events: Any, method: str, path: str, tenant: str = "acme", **body: Any) -> int:
+    event = events.http(method, path, body=body or None, tenant=tenant)
+    status: int = blobs(event, None)["statusCode"]
+    return status
+
+
+def test_direct_writes_are_held_to_the_storage_quota(tenants, events, body) -> None:
+    _limits(tenants, storage_quota_bytes=100)
+    held = deployment.usage_guard().meter.storage_bytes  # type: ignore[union-attr]
+    assert _blob(events, "PUT", "/blobs/a", size=60) == 200
+    assert held("acme") == 60  # bytes: their size reserved before the write
+    assert _blob(events, "PUT", "/blobs/b", size=41) == 429
+    assert _blob(events, "GET", "/blobs/b") == 404  # refused before anything was stored
+    assert held("acme") == 60
+    # an overwrite charges the difference only
+    assert _blob(events, "PUT", "/blobs/a", size=90) == 200
+    assert held("acme") == 90
+    # a stream is charged as it is read and stopped past the quota, for chunks and files
+    for how in ("chunks", "file"):
+        assert _blob(events, "PUT", "/blobs/c", size=30, how=how) == 429, how
+        assert _blob(events, "GET", "/blobs/c") == 404
+        assert held("acme") == 90
+    assert _blob(events, "PUT", "/blobs/c", size=10, how="chunks") == 200
+    assert held("acme") == 100
+    # a streamed overwrite that shrinks the object gives the difference back
+    assert _blob(events, "PUT", "/blobs/a", size=20, how="file") == 200
+    assert held("acme") == 30
+    # a copy adds the copy's bytes, less what the destination held
+    assert _blob(events, "POST", "/blobs/a/copy/d") == 200
+    assert held("acme") == 50
+    assert _blob(events, "POST", "/blobs/c/copy/d") == 200
+    assert held("acme") == 40
+    assert _blob(events, "PUT", "/blobs/e", size=60) == 200
+    assert _blob(events, "POST", "/blobs/a/copy/f") == 429
+    assert _blob(events, "GET", "/blobs/f") == 404
+    assert held("acme") == 100
+    # deletes give the bytes back; deleting what is not there changes nothing
+    assert _blob(events, "DELETE", "/blobs/e") == 200
+    assert _blob(events, "DELETE", "/blobs/e") == 200
+    assert held("acme") == 40
+    # a tenant without a quota is metered all the same (reserved ahead, settled exactly)
+    assert _blob(events, "PUT", "/blobs/a", tenant="globex", size=10, how="chunks") == 200
+    assert held("globex") == 10
+    # every refusal counted and audited as the storage quota's
+    entries, _ = deployment.control_plane().audit_log("acme")
+    refusals = [e for e in entries if e.action == "limit.refused"]
+    assert [e.details["limit"] for e in refusals] == ["storage_quota_bytes"]
+
+
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_a_storage_ledger_outage_fails_as_the_deployment_chooses(
+    policy, tenants, events, monkeypatch
+) -> None:
+    monkeypatch.setenv("TENANTKIT_LIMITS_ON_OUTAGE", policy)
+    _limits(tenants, storage_quota_bytes=100)
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ProviderUnavailable("the control plane is down", provider="sqlite")
+
+    monkeypatch.setattr(Meter, "change_storage", down)
+    for how in ("bytes", "chunks"):
+        status = _blob(events, "PUT", f"/blobs/{how}", size=30, how=how)
+        assert status == (200 if policy == "open" else 503), how
+        stored = _blob(events, "GET", f"/blobs/{how}")
+        assert stored == (200 if policy == "open" else 404), how
+    monkeypatch.undo()
+    assert deployment.usage_guard().meter.storage_bytes("acme") == 0  # type: ignore[union-attr]
 
 
 # --- the usage report ----------------------------------------------------------------------

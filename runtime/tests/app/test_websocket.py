@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +26,8 @@ class ManagementApi:
     def __init__(self) -> None:
         self.posted: list[tuple[str, Any]] = []
         self.gone: set[str] = set()
+        self.gone_after: dict[str, int] = {}
+        """Connections that go away after this many delivered messages."""
         self.paths: list[str] = []
         self._lock = threading.Lock()
         api = self
@@ -36,6 +39,9 @@ class ManagementApi:
                 connection_id = unquote(self.path.rsplit("/@connections/", 1)[-1])
                 with api._lock:
                     api.paths.append(self.path)
+                    delivered = sum(1 for cid, _ in api.posted if cid == connection_id)
+                    if delivered >= api.gone_after.get(connection_id, delivered + 1):
+                        api.gone.add(connection_id)
                     if connection_id in api.gone:
                         status, answer = 410, {"message": None}
                     else:
@@ -229,6 +235,26 @@ def test_a_sender_gone_mid_reply_is_removed(management, events) -> None:
     result = call(events.ws("MESSAGE", "chat", "c1=", body={"action": "chat", "content": "hi"}))
     assert result["statusCode"] == 410
     assert registered("acme") == {"c2="}
+
+
+def test_a_client_gone_mid_stream_is_charged_for_what_was_streamed(management, events) -> None:
+    connect(events, "c1=")
+    management.gone_after["c1="] = 1  # the first delta arrives, then the client is gone
+    content = " ".join(f"word{i}" for i in range(600))
+    frame = {"action": "chat", "content": content}
+    result = call(events.ws("MESSAGE", "chat", "c1=", body=frame))
+    assert result["statusCode"] == 410
+    (delivered,) = management.to("c1=")
+    assert delivered["type"] == "delta"
+    today = datetime.now(UTC).date()
+    guard = deployment.usage_guard()
+    assert guard is not None
+    totals = guard.meter.report("acme", today, today).totals
+    assert totals.llm_calls == 1
+    # the provider reports usage only at the end of a stream: both sides are estimated,
+    # the prompt in full, the reply as far as it was read (4 characters a token)
+    assert totals.input_tokens == -(-len(content) // 4)
+    assert -(-len(delivered["text"]) // 4) <= totals.output_tokens < len(content) // 4
 
 
 def test_endpoint_comes_from_the_event_unless_overridden(events) -> None:

@@ -136,7 +136,7 @@ def request_upload(request: Request[UploadRequest]) -> Response:
         uploaded_by=request.user_id,
         created_at=_now(),
     )
-    url = request.storage.presign_put(
+    url = request.unmetered_storage.presign_put(
         _key(info.id), expires_in=UPLOAD_URL_SECONDS, content_type=info.content_type
     )
     _reserve(request, info.size)
@@ -156,7 +156,10 @@ def request_upload(request: Request[UploadRequest]) -> Response:
     upload = {
         "url": url,
         "method": "PUT",
-        "headers": {**request.storage.presigned_put_headers, "content-type": info.content_type},
+        "headers": {
+            **request.unmetered_storage.presigned_put_headers,
+            "content-type": info.content_type,
+        },
         "max_bytes": limit,
         "expires_in": UPLOAD_URL_SECONDS,
     }
@@ -169,13 +172,13 @@ def confirm_upload(request: Request[None]) -> FileInfo:
     if info.status == "ready":
         return info
     try:
-        stored = request.storage.head(_key(info.id))
+        stored = request.unmetered_storage.head(_key(info.id))
     except NotFound:
         raise ConditionFailed(f"file {info.id!r} has not been uploaded yet") from None
     limit = _limit(request)
     charged = _charged(request, info.id)
     if stored.size > limit:
-        request.storage.delete(_key(info.id))
+        request.unmetered_storage.delete(_key(info.id))
         request.db.delete(_COLLECTION, _PARTITION, info.id)
         _release(request, charged)
         raise PayloadTooLarge(
@@ -186,7 +189,7 @@ def confirm_upload(request: Request[None]) -> FileInfo:
         try:
             _reserve(request, stored.size - charged)
         except QuotaExceeded:
-            request.storage.delete(_key(info.id))
+            request.unmetered_storage.delete(_key(info.id))
             request.db.delete(_COLLECTION, _PARTITION, info.id)
             _release(request, charged)
             raise
@@ -228,7 +231,7 @@ def download(request: Request[None]) -> dict[str, Any]:
     info = _file(request)
     if info.status != "ready":
         raise ConditionFailed(f"file {info.id!r} is not confirmed yet")
-    url = request.storage.presign_get(_key(info.id), expires_in=DOWNLOAD_URL_SECONDS)
+    url = request.unmetered_storage.presign_get(_key(info.id), expires_in=DOWNLOAD_URL_SECONDS)
     if request.usage is not None:  # counted when the URL is handed out
         request.usage.add("down", info.size)
     return {"url": url, "expires_in": DOWNLOAD_URL_SECONDS, "file": info}
@@ -240,7 +243,7 @@ def delete_file(request: Request[None]) -> Response:
     if info.uploaded_by != request.user_id:
         request.require_role(deployment.settings().admin_role)
     charged = _charged(request, info.id)
-    request.storage.delete(_key(info.id))
+    request.unmetered_storage.delete(_key(info.id))
     if request.db.delete(_COLLECTION, _PARTITION, info.id):
         _release(request, charged)
     request.audit("file.delete", {"file_id": info.id, "uploaded_by": info.uploaded_by})
