@@ -15,6 +15,9 @@
                                    from a browser (``*`` for any); none by default
 ``TENANTKIT_ADMIN_ROLE``           the role that administers a tenant (``admin``)
 ``TENANTKIT_LOG_LEVEL``            ``DEBUG``, ``INFO`` (default), ``WARNING``...
+``TENANTKIT_MODEL_ALIASES``        comma-separated model names the OpenAI-compatible
+                                   routes accept as meaning the tenant's own model
+                                   (``gpt-4o,gpt-4o-mini``); none by default
 =================================  ===================================================
 """
 
@@ -41,6 +44,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     admin_role: str = "admin"
     log_level: str = "INFO"
+    model_aliases: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +58,9 @@ class Settings:
             ),
             admin_role=env.get("TENANTKIT_ADMIN_ROLE") or "admin",
             log_level=(env.get("TENANTKIT_LOG_LEVEL") or "INFO").upper(),
+            model_aliases=tuple(
+                a.strip() for a in env.get("TENANTKIT_MODEL_ALIASES", "").split(",") if a.strip()
+            ),
         )
 
 

@@ -416,6 +416,15 @@ class Gateway:
     async def _authorized_call(
         self, request: HttpRequest, route: gateway.HttpRoute, params: dict[str, str]
     ) -> gateway.HttpAnswer:
+        if not route.authorizer:
+            try:
+                result = await self._invoke(
+                    route.function, gateway.http_event(request, route, params, None)
+                )
+                return gateway.proxy_answer(result)
+            except (FunctionError, gateway.InvalidAnswer) as exc:
+                _log_failure(route.function, exc)
+                return _answer(500, "Internal Server Error")
         identity = request.header("authorization")
         if not identity:
             return _answer(401, "Unauthorized")
