@@ -46,7 +46,7 @@ def test_package_arguments(tmp_path: Path) -> None:
         "echo",
         "local",
         "arm64",
-        "3.11",
+        "3.13",
     )
     assert args.out == tmp_path / "a.zip"
 

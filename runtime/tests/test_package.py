@@ -27,6 +27,9 @@ from tenantkit.registry import KINDS
 from tenantkit_runtime.local.issuer import LocalIssuer
 from tenantkit_runtime.package import _compile_bytecode, _zip, build_package
 
+#: The artifacts that run here are built for this Python.
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+
 if TYPE_CHECKING:
     from .conftest import JwksServer
 
@@ -101,7 +104,9 @@ def _plugin_distributions(folder: Path) -> dict[str, set[str]]:
 def test_embedded_providers_artifact_runs_from_an_empty_folder(
     tmp_path: Path, local_issuer: LocalIssuer, jwks_server: JwksServer
 ) -> None:
-    report = build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "a.zip")
+    report = build_package(
+        db="sqlite", llm="echo", storage="local", out=tmp_path / "a.zip", python=HERE
+    )
     assert report.providers == {
         "db": ("sqlite", "tenantkit"),
         "llm": ("echo", "tenantkit"),
@@ -269,9 +274,10 @@ def test_no_bytecode_for_another_python_and_the_report_says_so(tmp_path: Path) -
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
     other = f"3.{sys.version_info.minor + 1}"
-    note = _compile_bytecode(tmp_path, other)
+    note = _compile_bytecode(tmp_path, other, interpreter=None)
     assert note is not None
     assert f"Python {other}" in note
+    assert f"uv python install {other}" in note
     assert not list(tmp_path.rglob("*.pyc"))
     assert _compile_bytecode(tmp_path, f"3.{sys.version_info.minor}") is None
     assert list(tmp_path.rglob("*.pyc"))
@@ -297,7 +303,7 @@ def test_zips_are_deterministic(tmp_path: Path) -> None:
     reason="no dynamodb plugin is installed in this workspace",
 )
 def test_use_runtime_boto3_leaves_boto3_to_the_lambda_runtime(tmp_path: Path) -> None:
-    common: dict[str, Any] = {"db": "dynamodb", "llm": "echo", "storage": "local"}
+    common: dict[str, Any] = {"db": "dynamodb", "llm": "echo", "storage": "local", "python": HERE}
     full = build_package(**common, out=tmp_path / "full.zip")
     lean = build_package(**common, out=tmp_path / "lean.zip", use_runtime_boto3=True)
     assert {"boto3", "botocore", "s3transfer", "jmespath"} <= set(full.distributions)
@@ -351,3 +357,18 @@ def test_package_help_shows_the_defaults_and_the_boto3_option() -> None:
     assert f"(default {DEFAULT_ARCH}, as the template's Architecture)" in text
     assert "--use-runtime-boto3" in text
     assert "not tested here" in text
+
+
+def test_bytecode_for_another_python_comes_from_an_interpreter_of_that_version(
+    tmp_path: Path,
+) -> None:
+    """What a build for the template's Python does from a venv of another version: the
+    interpreter here stands in for the target one (the call is the same)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    other = f"3.{sys.version_info.minor + 1}"
+    assert _compile_bytecode(tmp_path, other, interpreter=sys.executable) is None
+    (compiled,) = tmp_path.rglob("*.pyc")
+    header = compiled.read_bytes()[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash, unchecked

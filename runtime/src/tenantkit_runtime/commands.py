@@ -7,7 +7,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
     tenantkit token --tenant ID --user ID [--role NAME]... [--ttl SECONDS]
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
-                      [--python 3.11] [--use-runtime-boto3] --out FILE.zip
+                      [--python 3.13] [--use-runtime-boto3] --out FILE.zip
     tenantkit serve [--port 8000] [--demo] [--state-dir DIR] [--config-dir DIR]
 """
 
@@ -84,7 +84,7 @@ def register_package(subparsers: Any) -> None:
         "--python",
         default=DEFAULT_PYTHON,
         metavar="X.Y",
-        help=f"Lambda Python version (default {DEFAULT_PYTHON})",
+        help=f"Lambda Python version (default {DEFAULT_PYTHON}, as the template's Runtime)",
     )
     parser.add_argument(
         "--use-runtime-boto3",

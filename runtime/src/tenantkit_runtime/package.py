@@ -31,9 +31,9 @@ deployment names.
 5. Every Python file is compiled to bytecode (``compileall``, unchecked-hash ``.pyc``
    files, which Python uses without looking at the source's timestamp): ``/var/task``
    is read-only, so a function whose package has no usable bytecode compiles every
-   module from source on every cold start. Bytecode is specific to a Python version,
-   so this needs the build interpreter to be the target's version; otherwise the
-   step is skipped and the report says so.
+   module from source on every cold start. Bytecode is specific to a Python version:
+   the build compiles with a Python of the target version (itself, ``python3.13`` on
+   PATH or one uv manages); with none, the step is skipped and the report says so.
 6. The zip is deterministic: sorted entries, fixed timestamps and permissions.
 
 Handlers are then ``tenantkit_runtime.functions.<name>.handler``.
@@ -75,7 +75,8 @@ __all__ = [
 ARCHITECTURES = ("x86_64", "arm64")
 #: The template's ``Architecture`` default is the same (``runtime/deploy/template.yaml``).
 DEFAULT_ARCH = "x86_64"
-DEFAULT_PYTHON = "3.11"
+#: The template's ``Runtime`` (``python3.13``): the newest Lambda Python the code is tested on.
+DEFAULT_PYTHON = "3.13"
 #: The distributions the Lambda Python runtime provides, left out with ``use_runtime_boto3``.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 #: Installed code that only runs on a developer's machine (``tenantkit serve``, the local
@@ -154,7 +155,7 @@ def build_package(
     if arch not in ARCHITECTURES:
         raise ConfigurationError(f"--arch must be one of {', '.join(ARCHITECTURES)}, not {arch!r}")
     if not re.fullmatch(r"3\.\d{1,2}", python):
-        raise ConfigurationError(f"--python must look like 3.11, not {python!r}")
+        raise ConfigurationError(f"--python must look like 3.13, not {python!r}")
     out = Path(out)
     if out.suffix != ".zip":
         raise ConfigurationError(f"--out must name a .zip file, not {str(out)!r}")
@@ -184,7 +185,7 @@ def build_package(
                 f"left out for the Lambda runtime's own: {', '.join(removed) or 'nothing'}"
             )
         step("compiling bytecode")
-        note = _compile_bytecode(stage, python)
+        note = _compile_bytecode(stage, python, _interpreter_for(python))
         write_frozen_index(stage)
         report.bytecode = note is None
         if note is not None:
@@ -383,25 +384,64 @@ def _owners(stage: Path) -> dict[str, str]:
     return owners
 
 
-def _compile_bytecode(stage: Path, python: str) -> str | None:
-    """Compile every Python file under ``stage`` for Python ``python`` (``3.11``).
+def _compile_bytecode(stage: Path, python: str, interpreter: str | None = None) -> str | None:
+    """Compile every Python file under ``stage`` for Python ``python`` (``3.13``).
 
-    Returns None once done, or a note saying why nothing was compiled: this
-    interpreter can only write bytecode for its own version.
+    Bytecode is specific to a Python version: this interpreter compiles for its own,
+    ``interpreter`` (a Python ``python`` executable, see :func:`_interpreter_for`) for
+    another. Returns None once done, or a note saying why nothing was compiled.
     """
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if here != python:
-        return (
-            f"no bytecode compiled: the artifact targets Python {python} and this is "
-            f"Python {here}; run the build with Python {python} so that a cold start "
-            "does not compile every module from source"
+    if here == python:
+        compileall.compile_dir(
+            stage,
+            quiet=2,  # a file that does not compile cannot be imported either
+            stripdir=str(stage),  # paths inside the bytecode are the artifact's, not ours
+            invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
         )
-    compileall.compile_dir(
-        stage,
-        quiet=2,  # a file that does not compile cannot be imported either
-        stripdir=str(stage),  # paths inside the bytecode are the artifact's, not ours
-        invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
-    )
+        return None
+    if interpreter is None:
+        return (
+            f"no bytecode compiled: the artifact targets Python {python}, this is Python "
+            f"{here} and no python{python} was found (on PATH, or uv-managed: uv python "
+            f"install {python}); without it a cold start compiles every module from source"
+        )
+    # A Python of the target version found on this machine: no shell, fixed arguments.
+    subprocess.run(  # noqa: S603
+        [
+            interpreter, "-m", "compileall", "-q", "-q", "-s", str(stage),
+            "--invalidation-mode", "unchecked-hash", str(stage),
+        ],
+        capture_output=True,
+        check=False,  # as above: a file that does not compile cannot be imported either
+    )  # fmt: skip
+    return None
+
+
+def _interpreter_for(python: str) -> str | None:
+    """A Python ``python`` executable on this machine (``python3.13`` on PATH, or one uv
+    manages), or ``None``."""
+    candidates = [shutil.which(f"python{python}")]
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is not None:
+        found = subprocess.run(  # noqa: S603 - fixed arguments
+            [uv, "python", "find", "--no-project", python],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        candidates.append(found.stdout.strip() if found.returncode == 0 else None)
+    for candidate in candidates:
+        if not candidate:
+            continue
+        version = subprocess.run(  # noqa: S603 - fixed arguments
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if version.stdout.strip() == python:
+            return candidate
     return None
 
 
