@@ -62,6 +62,9 @@ log = logging.getLogger("tenantkit_runtime")
 
 Handler = Callable[[Request[Any]], Any]
 F = TypeVar("F", bound=Handler)
+#: A route's body model, or a function returning it: a module whose models only some
+#: routes need imports them on the first request that does.
+BodyModel = type[BaseModel] | Callable[[], type[BaseModel]]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DEFAULT_MAX_BODY = 1024 * 1024
@@ -73,7 +76,7 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handler: Handler
-    body: type[BaseModel] | None
+    body: BodyModel | None
     roles: tuple[str, ...]
     public: bool
 
@@ -108,11 +111,12 @@ class App:
         method: str,
         path: str,
         *,
-        body: type[BaseModel] | None = None,
+        body: BodyModel | None = None,
         roles: Sequence[str] = (),
         public: bool = False,
     ) -> Callable[[F], F]:
-        """Declare a route. ``{name}`` in ``path`` captures one path segment."""
+        """Declare a route. ``{name}`` in ``path`` captures one path segment; ``body`` is
+        the model the request body must validate against (or a function returning it)."""
 
         def decorate(handler: F) -> F:
             names = _PARAM.findall(path)
@@ -270,8 +274,9 @@ class App:
             return None
         if len(raw) > self._max_body:
             raise PayloadTooLarge(f"the request body is larger than {self._max_body} bytes")
+        model = route.body if isinstance(route.body, type) else route.body()
         try:
-            return route.body.model_validate_json(raw or b"{}")
+            return model.model_validate_json(raw or b"{}")
         except ValidationError as exc:
             problems = exc.errors(include_input=False, include_url=False)
             if any(p["type"] == "json_invalid" for p in problems):

@@ -30,31 +30,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenantkit import Message
 from tenantkit.errors import InvalidRequest
-from tenantkit.llm import LLMCapability
 from tenantkit_runtime import deployment
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import Conversations
 from tenantkit_runtime.events import parse_event
 from tenantkit_runtime.http_errors import error_response
-from tenantkit_runtime.openai_compat import (
-    DEFAULT_MODEL,
-    ChatCompletionRequest,
-    EmbeddingsBody,
-    completion,
-    embeddings_answer,
-    event_stream,
-    models_list,
-    openai_error,
-    resolve_model,
-    tenant_models,
-    to_chat_request,
-)
+
+if TYPE_CHECKING:
+    from tenantkit_runtime.openai_compat import ChatCompletionRequest, EmbeddingsBody
 
 __all__ = ["app", "handler"]
 
@@ -130,14 +119,27 @@ def send_message(request: Request[NewMessage]) -> Response:
     return Response({"message": asked, "reply": answered}, status=201)
 
 
+# The OpenAI-compatible routes import their wire module on first use: a cold start
+# that serves the conversations routes does not pay for its models.
+
+
+def _compat() -> Any:
+    from tenantkit_runtime import openai_compat
+
+    return openai_compat
+
+
 def _models(request: Request[Any]) -> tuple[str, str | None, tuple[str, ...]]:
     """The tenant's chat and embedding model names, and the deployment's aliases."""
-    chat, embedding = tenant_models(request.tenant.config.llm.settings)
+    chat, embedding = _compat().tenant_models(request.tenant.config.llm.settings)
     return chat, embedding, deployment.settings().model_aliases
 
 
 @app.get("/v1/models")
 def list_models(request: Request[None]) -> dict[str, Any]:
+    from tenantkit.llm import LLMCapability
+    from tenantkit_runtime.openai_compat import models_list
+
     chat, embedding, aliases = _models(request)
     if LLMCapability.EMBEDDINGS not in request.llm.capabilities:
         embedding = None
@@ -146,8 +148,10 @@ def list_models(request: Request[None]) -> dict[str, Any]:
     )
 
 
-@app.post("/v1/embeddings", body=EmbeddingsBody)
+@app.post("/v1/embeddings", body=lambda: _compat().EmbeddingsBody)
 def embeddings(request: Request[EmbeddingsBody]) -> dict[str, Any]:
+    from tenantkit_runtime.openai_compat import embeddings_answer, resolve_model
+
     body = request.body
     chat, embedding, aliases = _models(request)
     resolve_model(body.model, embedding or chat, aliases)
@@ -160,8 +164,16 @@ def embeddings(request: Request[EmbeddingsBody]) -> dict[str, Any]:
     )
 
 
-@app.post("/v1/chat/completions", body=ChatCompletionRequest)
+@app.post("/v1/chat/completions", body=lambda: _compat().ChatCompletionRequest)
 def chat_completions(request: Request[ChatCompletionRequest]) -> Response:
+    from tenantkit_runtime.openai_compat import (
+        DEFAULT_MODEL,
+        completion,
+        event_stream,
+        resolve_model,
+        to_chat_request,
+    )
+
     body = request.body
     chat_model, _, aliases = _models(request)
     resolve_model(body.model, chat_model, aliases)
@@ -215,6 +227,8 @@ def _authorized(event: Mapping[str, Any], authorization: str | None) -> dict[str
 
 def _as_openai(result: dict[str, Any]) -> dict[str, Any]:
     """An error answer's body in OpenAI's shape, validation failures as 400."""
+    from tenantkit_runtime.openai_compat import openai_error
+
     status = result.get("statusCode", 500)
     if status < 400:
         return result
