@@ -164,6 +164,10 @@ class App:
         """A WebSocket route by its key (``$connect``, ``$disconnect``, ``$default``...)."""
         return self.route("WEBSOCKET", route_key, **options)
 
+    def body_models(self) -> list[type[BaseModel]]:
+        """The body models of the routes (those given as functions are loaded now)."""
+        return [r.body if isinstance(r.body, type) else r.body() for r in self._routes if r.body]
+
     # --- serving -------------------------------------------------------------------------
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:

@@ -61,7 +61,7 @@ from tenantkit_runtime.auth import (
 )
 from tenantkit_runtime.auth.errors import shown
 
-__all__ = ["Unauthorized", "authorize", "default_verifier", "handler"]
+__all__ = ["Unauthorized", "authorize", "default_verifier", "forget_verifier", "handler"]
 
 log = logging.getLogger("tenantkit_runtime.functions.auth")
 
@@ -216,6 +216,13 @@ def default_verifier() -> TokenVerifier:
     """The process's verifier, from the ``TENANTKIT_AUTH_*`` settings (also used by the
     routes that verify their bearer token themselves)."""
     return _default_verifier()
+
+
+def forget_verifier() -> None:
+    """Drop the process's verifier and its cached signing keys (read again on next use)."""
+    global _verifier
+    with _verifier_lock:
+        _verifier = None
 
 
 def _default_verifier() -> TokenVerifier:
