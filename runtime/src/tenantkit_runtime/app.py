@@ -36,7 +36,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
@@ -166,7 +166,7 @@ class App:
 
     def body_models(self) -> list[type[BaseModel]]:
         """The body models of the routes (those given as functions are loaded now)."""
-        return [r.body if isinstance(r.body, type) else r.body() for r in self._routes if r.body]
+        return [_model(r.body) for r in self._routes if r.body is not None]
 
     # --- serving -------------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ class App:
             return None
         if len(raw) > self._max_body:
             raise PayloadTooLarge(f"the request body is larger than {self._max_body} bytes")
-        model = route.body if isinstance(route.body, type) else route.body()
+        model = _model(route.body)
         try:
             return model.model_validate_json(raw or b"{}")
         except ValidationError as exc:
@@ -347,3 +347,10 @@ class App:
             log.warning("%s: %s", kind, exc, extra={"data": {"kind": kind, "status": status}})
         else:
             log.info("%s: %s", kind, exc, extra={"data": {"kind": kind, "status": status}})
+
+
+def _model(body: BodyModel) -> type[BaseModel]:
+    """A route's body model, loading it if it was given as a function."""
+    if isinstance(body, type) and issubclass(body, BaseModel):
+        return body
+    return cast("Callable[[], type[BaseModel]]", body)()

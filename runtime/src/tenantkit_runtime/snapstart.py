@@ -68,12 +68,12 @@ def register(environ: Mapping[str, str] | None = None) -> bool:
     if env.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
         return False
     try:
-        from snapshot_restore_py import register_after_restore, register_before_snapshot
+        hooks = importlib.import_module("snapshot_restore_py")
     except ImportError:  # only Lambda's Python runtimes ship it
         log.warning("SnapStart initialization without snapshot_restore_py: no hooks")
         return False
-    register_before_snapshot(before_snapshot)
-    register_after_restore(after_restore)
+    hooks.register_before_snapshot(before_snapshot)
+    hooks.register_after_restore(after_restore)
     return True
 
 
