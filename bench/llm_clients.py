@@ -108,28 +108,29 @@ def stream_httpx():
     return "".join(parts)
 """
 
-_FIRST = (
-    _PRELUDE
-    + """
-{setup}
-text = {call}
+_FIRST = """
+SETUP
+text = CALL
 assert text == "hello there", text
 print("CPU", cpu())
 """
-)
 
-_STREAM = (
-    _PRELUDE
-    + """
-{setup}
-assert len({stream}) == {chunks} * 2
+_STREAM = """
+SETUP
+assert len(STREAM) == CHUNKS * 2
 start = time.process_time()
-text = {stream}
+text = STREAM
 elapsed = time.process_time() - start
-assert len(text) == {chunks} * 2
-print("CPU", elapsed / {chunks} * 1e6)
+assert len(text) == CHUNKS * 2
+print("CPU", elapsed / CHUNKS * 1e6)
 """
-)
+
+
+def _program(template: str, **parts: str) -> str:
+    """The prelude, then ``template`` with each part put in place of its NAME."""
+    for name, text in parts.items():
+        template = template.replace(name.upper(), text)
+    return _PRELUDE + template
 
 
 class _Server(BaseHTTPRequestHandler):
@@ -217,8 +218,8 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_port}/v1"
     programs = {
         name: (
-            _FIRST.format(setup=setup, call=call),
-            _STREAM.format(setup=setup, stream=stream, chunks=CHUNKS),
+            _program(_FIRST, setup=setup, call=call),
+            _program(_STREAM, setup=setup, stream=stream, chunks=str(CHUNKS)),
         )
         for name, (_, setup, call, stream) in clients.items()
     }
