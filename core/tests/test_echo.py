@@ -665,3 +665,29 @@ def test_through_the_tenant_wrapper() -> None:
         assert [e.text for e in stream if isinstance(e, TextDelta)] == ["echo: ", "a ", "b ", "c"]
     assert stream.response.usage == Usage(input_tokens=3, output_tokens=4)
     assert tenant.generate_image(prompt="p").images[0].media_type == "image/png"
+
+
+def test_embeddings_are_deterministic_unit_vectors_per_text() -> None:
+    from tenantkit.llm import EmbeddingRequest
+    from tenantkit.providers.echo import EMBEDDING_DIMENSIONS
+
+    texts = ["the quick fox", "a lazy dog", "the quick fox"]
+    response = _echo().embed(EmbeddingRequest(input=texts))
+    assert [len(v) for v in response.vectors] == [EMBEDDING_DIMENSIONS] * 3
+    assert all(abs(sum(x * x for x in v) - 1.0) < 1e-9 for v in response.vectors)
+    assert response.vectors[0] == response.vectors[2] != response.vectors[1]
+    assert response.usage == Usage(input_tokens=9)
+    assert response.model == "echo-1"
+    again = _echo().embed(EmbeddingRequest(input=["a lazy dog"], dimensions=40))
+    assert len(again.vectors[0]) == 40
+    assert again.vectors[0][:EMBEDDING_DIMENSIONS] != response.vectors[1]  # renormalized
+
+
+def test_scripted_vectors_and_errors_for_embed() -> None:
+    from tenantkit.llm import EmbeddingRequest
+
+    llm = _echo()
+    llm.enqueue({"vectors": [[0.5, 0.5]]}, {"error": {"error": "rate_limited"}})
+    assert llm.embed(EmbeddingRequest(input=["x"])).vectors == [[0.5, 0.5]]
+    with pytest.raises(errors.RateLimited):
+        llm.embed(EmbeddingRequest(input=["x"]))

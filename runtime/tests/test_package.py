@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -26,22 +27,24 @@ from tenantkit.registry import KINDS
 from tenantkit_runtime.local.issuer import LocalIssuer
 from tenantkit_runtime.package import _compile_bytecode, _zip, build_package
 
+#: The artifacts that run here are built for this Python.
+HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+
 if TYPE_CHECKING:
     from .conftest import JwksServer
 
 pytestmark = pytest.mark.timeout(240)
 
-# Run inside the artifact: verify a locally issued token with the packaged authorizer
-# (PyJWT, cryptography, httpx from the artifact), load the named LLM provider, and
-# report where everything came from.
+# Run inside the artifact: verify a locally issued token (argv[2]) with the packaged
+# authorizer (PyJWT, cryptography, httpx from the artifact), load the named LLM
+# provider, and report where everything came from.
 _PROBE = textwrap.dedent(
     """
     import json, sys
     folder = sys.argv[1]
     from tenantkit_runtime.functions import auth
-    from tenantkit_runtime.local.issuer import LocalIssuer
     from tenantkit.plugins import Plugins, EntryPointIndex
-    token = LocalIssuer(sys.argv[2]).issue(tenant="acme", user="alice", roles=["admin"])
+    token = sys.argv[2]
     event = {
         "version": "2.0", "type": "REQUEST",
         "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/x",
@@ -69,8 +72,9 @@ def _unpack(artifact: Path, folder: Path) -> Path:
 
 
 def _run_probe(
-    folder: Path, key_dir: Path, llm: str, issuer: LocalIssuer, jwks_server: JwksServer
+    folder: Path, llm: str, issuer: LocalIssuer, jwks_server: JwksServer
 ) -> dict[str, Any]:
+    token = issuer.issue(tenant="acme", user="alice", roles=["admin"])
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(folder),
@@ -79,7 +83,7 @@ def _run_probe(
     }
     # -S: no site-packages; -s: no user site; -P: no current directory on the path.
     result = subprocess.run(
-        [sys.executable, "-P", "-S", "-s", "-c", _PROBE, str(folder), str(key_dir), llm],
+        [sys.executable, "-P", "-S", "-s", "-c", _PROBE, str(folder), token, llm],
         capture_output=True,
         text=True,
         env=env,
@@ -100,7 +104,9 @@ def _plugin_distributions(folder: Path) -> dict[str, set[str]]:
 def test_embedded_providers_artifact_runs_from_an_empty_folder(
     tmp_path: Path, local_issuer: LocalIssuer, jwks_server: JwksServer
 ) -> None:
-    report = build_package(db="sqlite", llm="echo", storage="local", out=tmp_path / "a.zip")
+    report = build_package(
+        db="sqlite", llm="echo", storage="local", out=tmp_path / "a.zip", python=HERE
+    )
     assert report.providers == {
         "db": ("sqlite", "tenantkit"),
         "llm": ("echo", "tenantkit"),
@@ -123,6 +129,18 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     # Nothing the zip should not carry, and the frozen index is at the root.
     assert not [p for p in folder.rglob("tests") if p.is_dir()]
     assert not (folder / "bin").exists()
+    assert not (folder / ".lock").exists()
+    # The local server and token issuer (tenantkit serve) only run on a laptop.
+    assert not (folder / "tenantkit_runtime" / "local").exists()
+    assert (folder / "tenantkit_runtime" / "functions" / "auth.py").is_file()
+    # Sizes per distribution add up to the zip's entries.
+    with zipfile.ZipFile(report.path) as archive:
+        assert sum(report.sizes.values()) == sum(i.compress_size for i in archive.infolist())
+    assert set(report.distributions) <= set(report.sizes)
+    assert report.sizes["cryptography"] > report.sizes["tenantkit"] > 0
+    assert re.search(
+        rf"\n  cryptography +{report.sizes['cryptography']:,} bytes\n", report.summary()
+    )
     frozen = json.loads((folder / FROZEN_INDEX).read_text())
     providing = [d["distribution"] for d in frozen["distributions"] if d["entry_points"]]
     assert providing == ["tenantkit"]
@@ -145,7 +163,7 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
         assert int.from_bytes(header[4:8], "little") == 0b01, source  # hash, unchecked
     compiled = {p: p.stat().st_mtime_ns for p in folder.rglob("*.pyc")}
 
-    probe = _run_probe(folder, local_issuer.key_dir, "echo", local_issuer, jwks_server)
+    probe = _run_probe(folder, "echo", local_issuer, jwks_server)
     # The probe imported from the artifact's bytecode: it neither rewrote nor added any.
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.pyc")} == compiled
     assert probe["answer"] == {
@@ -256,9 +274,10 @@ def test_no_bytecode_for_another_python_and_the_report_says_so(tmp_path: Path) -
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
     other = f"3.{sys.version_info.minor + 1}"
-    note = _compile_bytecode(tmp_path, other)
+    note = _compile_bytecode(tmp_path, other, interpreter=None)
     assert note is not None
     assert f"Python {other}" in note
+    assert f"uv python install {other}" in note
     assert not list(tmp_path.rglob("*.pyc"))
     assert _compile_bytecode(tmp_path, f"3.{sys.version_info.minor}") is None
     assert list(tmp_path.rglob("*.pyc"))
@@ -277,3 +296,79 @@ def test_zips_are_deterministic(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "one.zip") as archive:
         assert archive.namelist() == ["pkg/a.py", "pkg/b.py"]
         assert {i.external_attr >> 16 for i in archive.infolist()} == {0o100644}
+
+
+@pytest.mark.skipif(
+    not EntryPointIndex(cache_dir=None).lookup("db", "dynamodb"),
+    reason="no dynamodb plugin is installed in this workspace",
+)
+def test_use_runtime_boto3_leaves_boto3_to_the_lambda_runtime(tmp_path: Path) -> None:
+    common: dict[str, Any] = {"db": "dynamodb", "llm": "echo", "storage": "local", "python": HERE}
+    full = build_package(**common, out=tmp_path / "full.zip")
+    lean = build_package(**common, out=tmp_path / "lean.zip", use_runtime_boto3=True)
+    assert {"boto3", "botocore", "s3transfer", "jmespath"} <= set(full.distributions)
+    assert not {"boto3", "botocore", "s3transfer", "jmespath"} & set(lean.distributions)
+    assert lean.size < full.size / 2
+    assert any("Lambda runtime" in note for note in lean.notes)
+    folder = _unpack(lean.path, tmp_path / "lean")
+    assert not (folder / "botocore").exists()
+    # As on Lambda: the artifact first on the path, then the runtime's own boto3 (here
+    # the one installed for the tests, standing in for /var/runtime).
+    import boto3
+
+    runtime_dir = Path(boto3.__file__).parents[1]
+    probe = (
+        "import json, boto3, botocore, tenantkit_db_dynamodb\n"
+        "from tenantkit.plugins import Plugins, EntryPointIndex\n"
+        "spec = Plugins(EntryPointIndex(cache_dir=None)).get('db', 'dynamodb')\n"
+        "print(json.dumps([boto3.__file__, tenantkit_db_dynamodb.__file__, spec.distribution]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-P", "-S", "-s", "-c", probe],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": f"{folder}{os.pathsep}{runtime_dir}",
+            "TENANTKIT_CACHE_DIR": str(tmp_path / "cache"),
+        },
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    boto3_file, plugin_file, distribution = json.loads(result.stdout)
+    assert boto3_file.startswith(str(runtime_dir))
+    assert plugin_file.startswith(str(folder))
+    assert distribution == full.providers["db"][1]
+
+
+def test_package_help_shows_the_defaults_and_the_boto3_option() -> None:
+    from tenantkit_runtime.package import DEFAULT_ARCH
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tenantkit", "package", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert f"(default {DEFAULT_ARCH}, as the template's Architecture)" in text
+    assert "--use-runtime-boto3" in text
+    assert "not tested here" in text
+
+
+def test_bytecode_for_another_python_comes_from_an_interpreter_of_that_version(
+    tmp_path: Path,
+) -> None:
+    """What a build for the template's Python does from a venv of another version: the
+    interpreter here stands in for the target one (the call is the same)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("A = 1\n")
+    other = f"3.{sys.version_info.minor + 1}"
+    assert _compile_bytecode(tmp_path, other, interpreter=sys.executable) is None
+    (compiled,) = tmp_path.rglob("*.pyc")
+    header = compiled.read_bytes()[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash, unchecked

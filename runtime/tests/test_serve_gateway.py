@@ -42,7 +42,10 @@ def test_http_routes_are_the_templates(template: dict[str, Any]) -> None:
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 props = event["Properties"]
-                declared.add(HttpRoute(props["Method"], props["Path"], _FUNCTIONS[name]))
+                authorizer = props.get("Auth", {}).get("Authorizer") != "NONE"
+                declared.add(
+                    HttpRoute(props["Method"], props["Path"], _FUNCTIONS[name], authorizer)
+                )
     assert declared == set(gateway.HTTP_ROUTES)
 
 

@@ -63,7 +63,11 @@ def test_the_functions_and_their_handlers(template: dict[str, Any]) -> None:
         (alarm,) = preference["Alarms"]
         assert template["Resources"][alarm["Ref"]]["Properties"]["MetricName"] == "Errors"
     assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
-    assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+    from tenantkit_runtime.package import DEFAULT_ARCH, DEFAULT_PYTHON
+
+    # What `tenantkit package` builds by default is what the template runs.
+    assert template["Globals"]["Function"]["Runtime"] == f"python{DEFAULT_PYTHON}"
+    assert template["Parameters"]["Architecture"]["Default"] == DEFAULT_ARCH
 
 
 def test_secrets_permissions_are_least_privilege(template: dict[str, Any]) -> None:

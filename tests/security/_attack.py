@@ -10,7 +10,8 @@ the server's new log lines are checked too: no planted secret, no traceback, no
 ``ERROR`` line (hostile input is the caller's problem, not the server's).
 
 Answer shapes (``runtime/README.md``): the functions answer ``{"error": {"code",
-"message", "request_id"}}``; the gateway itself (no route, no token, a refused
+"message", "request_id"}}`` (the ``/v1/`` routes in OpenAI's shape, ``{"error": {"message",
+"type", "param", "code"}}``); the gateway itself (no route, no token, a refused
 token, sizes over API Gateway's quotas, the Management API) answers as API Gateway
 does, ``{"message": "..."}``; the local storage's presigned URLs answer in plain text,
 as a storage endpoint.
@@ -150,7 +151,11 @@ def refused(
     assert isinstance(body, dict), body
     if shape in ("api", "any") and "error" in body:
         error = body["error"]
-        assert set(error) >= {"code", "message", "request_id"}, error
+        if response.request.url.path.startswith("/v1/"):
+            # The OpenAI-compatible routes answer in OpenAI's error shape.
+            assert set(error) >= {"message", "type", "param", "code"}, error
+        else:
+            assert set(error) >= {"code", "message", "request_id"}, error
         assert isinstance(error["code"], str)
         assert isinstance(error["message"], str)
         assert error["code"] != "internal_error"

@@ -262,10 +262,22 @@ TENANT_OWNED: dict[tuple[str, str], set[str]] = {
     ("storage", "local"): set(),
     ("storage", "s3"): set(),
     ("llm", "echo"): {"model", "prefix"},
-    ("llm", "openai"): {"api_key", "model", "organization", "project", "image_model"},
-    ("llm", "azure-openai"): {"api_key", "deployment", "image_deployment"},
+    ("llm", "openai"): {
+        "api_key",
+        "model",
+        "organization",
+        "project",
+        "image_model",
+        "embedding_model",
+    },
+    ("llm", "azure-openai"): {
+        "api_key",
+        "deployment",
+        "image_deployment",
+        "embedding_deployment",
+    },
     ("llm", "claude"): {"api_key", "model", "max_tokens"},
-    ("llm", "gemini"): {"api_key", "model", "image_model", "max_tokens"},
+    ("llm", "gemini"): {"api_key", "model", "image_model", "embedding_model", "max_tokens"},
 }
 
 

@@ -50,7 +50,14 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.loaders import Loader
 
-__all__ = ["COMMON_CODES", "ProviderAWS", "classify", "make_client", "role_session_name"]
+__all__ = [
+    "COMMON_CODES",
+    "ProviderAWS",
+    "classify",
+    "forget_sessions",
+    "make_client",
+    "role_session_name",
+]
 
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
@@ -289,6 +296,14 @@ def _default_session() -> Any:
     if _default is None or _default[0] != key:
         _default = (key, _new_session())
     return _default[1]
+
+
+def forget_sessions() -> None:
+    """Drop the shared session of the process's own credentials (and the credentials it
+    resolved): the next client resolves them again. For a process whose memory was
+    copied (a Lambda SnapStart restore)."""
+    global _default
+    _default = None
 
 
 def _assume_role_credentials(

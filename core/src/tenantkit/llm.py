@@ -23,6 +23,8 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "ChatStream",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "FinishEvent",
     "FinishReason",
     "GeneratedImage",
@@ -57,6 +59,8 @@ class LLMCapability(enum.StrEnum):
     """Image parts in user messages."""
     JSON_SCHEMA = "json_schema"
     IMAGE_GENERATION = "image_generation"
+    EMBEDDINGS = "embeddings"
+    """Vectors for texts (:meth:`LLM.embed`)."""
 
 
 # --- request --------------------------------------------------------------------------
@@ -379,6 +383,32 @@ class ImageResponse(BaseModel):
     request_id: str | None = None
 
 
+# --- embeddings -----------------------------------------------------------------------
+
+#: At most this many texts in one embeddings request (OpenAI's own limit per request).
+MAX_EMBEDDING_INPUTS = 2048
+
+
+class EmbeddingRequest(BaseModel):
+    """Texts to turn into vectors. ``model`` overrides the tenant's embedding model;
+    ``dimensions`` asks for shorter vectors where the model can give them."""
+
+    model_config = _model
+    input: list[str] = Field(min_length=1, max_length=MAX_EMBEDDING_INPUTS)
+    model: str | None = None
+    dimensions: int | None = Field(default=None, gt=0, le=65_536)
+
+
+class EmbeddingResponse(BaseModel):
+    """One vector per input text, in the order of the inputs."""
+
+    model_config = _model
+    vectors: list[list[float]]
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    request_id: str | None = None
+
+
 # --- the provider interface -----------------------------------------------------------
 
 
@@ -403,6 +433,10 @@ class LLM(abc.ABC):
     def generate_image(self, request: ImageRequest) -> ImageResponse:
         """Generate images and return their bytes. Needs ``IMAGE_GENERATION``."""
         raise Unsupported("this LLM provider does not generate images")
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """One vector per input text, in order. Needs ``EMBEDDINGS``."""
+        raise Unsupported("this LLM provider does not compute embeddings")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Called when the instance is evicted."""

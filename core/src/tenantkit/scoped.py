@@ -55,6 +55,8 @@ from tenantkit.llm import (
     ChatRequest,
     ChatResponse,
     ChatStream,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ImagePart,
     ImageRequest,
     ImageResponse,
@@ -769,7 +771,8 @@ def _check_expiry(expires_in: int) -> None:
 
 
 class TenantLLM(_Scoped):
-    """The tenant's LLM: ``chat(messages=[...])``, ``stream(...)``, ``generate_image(...)``."""
+    """The tenant's LLM: ``chat(messages=[...])``, ``stream(...)``, ``generate_image(...)``,
+    ``embed(input=[...])``."""
 
     def __init__(
         self,
@@ -812,6 +815,19 @@ class TenantLLM(_Scoped):
         self._require(LLMCapability.IMAGE_GENERATION, "image generation")
         req = request if request is not None else validate_request(ImageRequest, fields)
         return self._call(lambda: self._llm.generate_image(req))
+
+    def embed(self, request: EmbeddingRequest | None = None, /, **fields: Any) -> EmbeddingResponse:
+        """Vectors for texts: ``embed(input=["...", ...])``, one per text, in order."""
+        self._require(LLMCapability.EMBEDDINGS, "embeddings")
+        req = request if request is not None else validate_request(EmbeddingRequest, fields)
+        response = self._call(lambda: self._llm.embed(req))
+        if len(response.vectors) != len(req.input):
+            raise ProviderError(
+                f"{self._provider} returned {len(response.vectors)} embeddings "
+                f"for {len(req.input)} inputs",
+                provider=self._provider,
+            )
+        return response
 
     def _request(self, request: ChatRequest | None, fields: Mapping[str, Any]) -> ChatRequest:
         if request is None:

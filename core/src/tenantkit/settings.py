@@ -165,7 +165,11 @@ class ProviderSettings(BaseModel):
     The ``provider`` key of the section is removed before validation.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # Deferred: this base is never validated itself, and each plugin's subclass is
+    # built once, on its first use, not when every plugin's module is imported.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, defer_build=True
+    )
 
 
 def secret_values(model: BaseModel) -> list[str]:

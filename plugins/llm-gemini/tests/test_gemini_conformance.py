@@ -124,13 +124,27 @@ class GeminiScript(LLMScript):
     """Queues Gemini API answers on a respx router."""
 
     provider = "gemini"
+    embedding_usage = False  # batchEmbedContents reports no token counts
 
     def __init__(self, router: respx.MockRouter) -> None:
         self._answers: deque[Answer] = deque()
         self._route = router.post(
             path__regex=r"^/v1beta/models/[^/:]+:(generateContent|streamGenerateContent)$"
         ).mock(side_effect=self._answer)
+        self._embeddings = router.post(path__regex=r"^/v1beta/models/[^/:]+:batchEmbedContents$")
+        self._embeddings.mock(side_effect=self._answer)
         self._serial = 0
+
+    def embeddings(self, vectors: Any, *, usage: Usage | None = None) -> bool:
+        body = {"embeddings": [{"values": list(v)} for v in vectors]}
+        self._answers.append(lambda request: httpx.Response(200, json=body))
+        return True
+
+    def last_embedding_request(self) -> tuple[list[str], str | None, int | None] | None:
+        body = json.loads(self._embeddings.calls.last.request.content)
+        requests = body["requests"]
+        texts = [r["content"]["parts"][0]["text"] for r in requests]
+        return texts, requests[0]["model"], requests[0].get("outputDimensionality")
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         return self._answers.popleft()(request)

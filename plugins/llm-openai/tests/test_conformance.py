@@ -62,7 +62,8 @@ class ChatCompletionsScript(LLMScript):
         self._azure = azure
         self._answers: deque[Answer] = deque()
         self._chats: list[httpx.Request] = []
-        pattern = re.escape(base) + r"/.*(chat/completions|images/generations)"
+        self._embeddings: list[httpx.Request] = []
+        pattern = re.escape(base) + r"/.*(chat/completions|images/generations|embeddings)"
         router.post(url__regex=pattern).mock(side_effect=self._answer)
 
     # --- the LLMScript contract ---------------------------------------------------------
@@ -188,11 +189,44 @@ class ChatCompletionsScript(LLMScript):
         )
         return True
 
+    def embeddings(self, vectors: Any, *, usage: Usage | None = None) -> bool:
+        tokens = usage.input_tokens if usage is not None else 0
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content)
+            return httpx.Response(
+                200,
+                headers=self._headers(),
+                json={
+                    "object": "list",
+                    "data": [
+                        {"object": "embedding", "index": i, "embedding": list(v)}
+                        for i, v in reversed(list(enumerate(vectors)))  # any order
+                    ],
+                    "model": body.get("model", "text-embedding-3-small"),
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
+
+        self._answers.append(answer)
+        return True
+
+    def last_embedding_request(self) -> tuple[list[str], str | None, int | None] | None:
+        assert self._embeddings, "the provider sent no embeddings request"
+        request = self._embeddings[-1]
+        body = json.loads(request.content)
+        assert body["encoding_format"] == "float"
+        deployment = re.search(r"/deployments/([^/]+)/", request.url.path)
+        model = body.get("model") or (deployment.group(1) if deployment else None)
+        return body["input"], model, body.get("dimensions")
+
     # --- the wire -----------------------------------------------------------------------
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("chat/completions"):
             self._chats.append(request)
+        if request.url.path.endswith("/embeddings"):
+            self._embeddings.append(request)
         assert self._answers, f"no answer queued for {request.url}"
         return self._answers.popleft()(request)
 
@@ -405,6 +439,7 @@ class _Azure(LLMConformance):
                 api_key=azure_key,
                 deployment="gpt-4o-prod",
                 image_deployment="gpt-image-1",
+                embedding_deployment="text-embedding-3-small",
                 api_version=self.api_version,
             ),
             ProviderContext(tenant_id="conformance", provider="azure-openai"),

@@ -37,7 +37,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
@@ -67,6 +67,9 @@ log = logging.getLogger("tenantkit_runtime")
 
 Handler = Callable[[Request[Any]], Any]
 F = TypeVar("F", bound=Handler)
+#: A route's body model, or a function returning it: a module whose models only some
+#: routes need imports them on the first request that does.
+BodyModel = type[BaseModel] | Callable[[], type[BaseModel]]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _started: set[str] = set()  # the apps that have served an invocation in this process
@@ -78,7 +81,7 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handler: Handler
-    body: type[BaseModel] | None
+    body: BodyModel | None
     roles: tuple[str, ...]
     public: bool
 
@@ -132,11 +135,12 @@ class App:
         method: str,
         path: str,
         *,
-        body: type[BaseModel] | None = None,
+        body: BodyModel | None = None,
         roles: Sequence[str] = (),
         public: bool = False,
     ) -> Callable[[F], F]:
-        """Declare a route. ``{name}`` in ``path`` captures one path segment."""
+        """Declare a route. ``{name}`` in ``path`` captures one path segment; ``body`` is
+        the model the request body must validate against (or a function returning it)."""
 
         def decorate(handler: F) -> F:
             names = _PARAM.findall(path)
@@ -183,6 +187,10 @@ class App:
     def websocket(self, route_key: str, **options: Any) -> Callable[[F], F]:
         """A WebSocket route by its key (``$connect``, ``$disconnect``, ``$default``...)."""
         return self.route("WEBSOCKET", route_key, **options)
+
+    def body_models(self) -> list[type[BaseModel]]:
+        """The body models of the routes (those given as functions are loaded now)."""
+        return [_model(r.body) for r in self._routes if r.body is not None]
 
     # --- serving -------------------------------------------------------------------------
 
@@ -355,9 +363,10 @@ class App:
             return None
         if len(raw) > self._max_body:
             raise PayloadTooLarge(f"the request body is larger than {self._max_body} bytes")
+        model = _model(route.body)
         data = untrusted.loads(raw or b"{}", what="the request body")
         try:
-            return route.body.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as exc:
             raise RequestValidationError(field_errors(exc)) from None
 
@@ -421,3 +430,10 @@ class App:
             log.warning("%s: %s", kind, exc, extra={"data": {"kind": kind, "status": status}})
         else:
             log.info("%s: %s", kind, exc, extra={"data": {"kind": kind, "status": status}})
+
+
+def _model(body: BodyModel) -> type[BaseModel]:
+    """A route's body model, loading it if it was given as a function."""
+    if isinstance(body, type) and issubclass(body, BaseModel):
+        return body
+    return cast("Callable[[], type[BaseModel]]", body)()

@@ -7,7 +7,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
     tenantkit token --tenant ID --user ID [--role NAME]... [--ttl SECONDS]
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
-                      [--python 3.11] --out FILE.zip
+                      [--python 3.13] [--use-runtime-boto3] --out FILE.zip
     tenantkit serve [--port 8000] [--host 127.0.0.1] [--demo [--reset]] [--state-dir DIR]
                     [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
@@ -71,7 +71,7 @@ def register_token(subparsers: Any) -> None:
 
 def register_package(subparsers: Any) -> None:
     """Add ``tenantkit package``: build a Lambda artifact with only the named plugins."""
-    from tenantkit_runtime.package import ARCHITECTURES, DEFAULT_PYTHON
+    from tenantkit_runtime.package import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_PYTHON
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "package",
@@ -86,14 +86,21 @@ def register_package(subparsers: Any) -> None:
     parser.add_argument(
         "--arch",
         choices=ARCHITECTURES,
-        default="x86_64",
-        help="Lambda architecture (default x86_64)",
+        default=DEFAULT_ARCH,
+        help=f"Lambda architecture (default {DEFAULT_ARCH}, as the template's Architecture)",
     )
     parser.add_argument(
         "--python",
         default=DEFAULT_PYTHON,
         metavar="X.Y",
-        help=f"Lambda Python version (default {DEFAULT_PYTHON})",
+        help=f"Lambda Python version (default {DEFAULT_PYTHON}, as the template's Runtime)",
+    )
+    parser.add_argument(
+        "--use-runtime-boto3",
+        action="store_true",
+        help="leave out boto3 and botocore and use the Lambda runtime's own: a much "
+        "smaller artifact, but a boto3 version that was not tested here and changes when "
+        "AWS updates the runtime",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="FILE.zip")
     parser.set_defaults(func=_package)
@@ -124,7 +131,8 @@ def _package(args: argparse.Namespace) -> int:
         arch=args.arch,
         python=args.python,
         out=args.out,
-        progress=lambda line: print(f"tenantkit package: {line}", file=sys.stderr, flush=True),
+        use_runtime_boto3=args.use_runtime_boto3,
+        progress=lambda step: print(f"tenantkit package: {step}...", file=sys.stderr, flush=True),
     )
     print(report.summary(), file=sys.stderr)
     print(report.path)

@@ -8,8 +8,11 @@ https://platform.openai.com/docs/api-reference/chat). API Gateway HTTP APIs and
 REST APIs do not stream Lambda answers, so the stream is produced whole and sent
 in one response: clients read it as a stream that arrives at once.
 
-``model`` is passed to the tenant's provider as a model override, except
-``"default"`` (or an empty name), which uses the model the tenant configured.
+``model`` (see :func:`resolve_model`): ``"default"``, the tenant's own model (as
+``GET /v1/models`` lists it) or one of the deployment's aliases
+(``TENANTKIT_MODEL_ALIASES``, for clients that hard-code a name such as ``gpt-4o``);
+each of them means the model the tenant configured, and any other name is 404
+``model_not_found``. A caller never chooses a model the tenant did not configure.
 Request fields that only tune OpenAI's own sampling or bookkeeping (``top_p``,
 ``seed``, ``user``...) are accepted and ignored; unknown fields are refused.
 """
@@ -20,8 +23,9 @@ import base64
 import binascii
 import json
 import secrets
+import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,7 +40,7 @@ from tenantkit import (
     ToolCall,
     untrusted,
 )
-from tenantkit.errors import InvalidRequest
+from tenantkit.errors import InvalidRequest, NotFound
 from tenantkit.llm import (
     FinishEvent,
     NamedToolChoice,
@@ -49,7 +53,20 @@ from tenantkit.llm import (
     UsageEvent,
 )
 
-__all__ = ["ChatCompletionRequest", "completion", "event_stream", "to_chat_request"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ChatCompletionRequest",
+    "EmbeddingsBody",
+    "ModelNotFound",
+    "completion",
+    "embeddings_answer",
+    "event_stream",
+    "models_list",
+    "openai_error",
+    "resolve_model",
+    "tenant_models",
+    "to_chat_request",
+]
 
 _open = ConfigDict(extra="forbid", defer_build=True)
 _FINISH = {
@@ -376,3 +393,126 @@ def event_stream(
         chunk(None, usage=_usage(usage or Usage()))
     lines.append("data: [DONE]\n\n")
     return "".join(lines)
+
+
+# --- the rest of the gateway: models, embeddings, errors -------------------------------------
+#
+# ``GET /v1/models`` (https://platform.openai.com/docs/api-reference/models/list),
+# ``POST /v1/embeddings`` (https://platform.openai.com/docs/api-reference/embeddings) and
+# OpenAI's error object (https://platform.openai.com/docs/guides/error-codes and the
+# ``{"error": {"message", "type", "param", "code"}}`` body of every error answer).
+
+#: The model name every client may send: the tenant's own model.
+DEFAULT_MODEL = "default"
+
+
+class EmbeddingsBody(BaseModel):
+    """The request body of ``POST /v1/embeddings``."""
+
+    model_config = _open
+
+    model: str
+    input: str | list[str] = Field(min_length=1, max_length=2048)
+    dimensions: int | None = Field(default=None, gt=0, le=65_536)
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class ModelNotFound(NotFound):
+    """The request names a model the tenant does not offer (OpenAI's 404 ``model_not_found``)."""
+
+    kind = "model_not_found"
+
+
+def tenant_models(settings: Any) -> tuple[str, str | None]:
+    """The tenant's chat model and embedding model names, read from its LLM settings
+    (``model`` or ``deployment``; ``embedding_model`` or ``embedding_deployment``)."""
+    chat = getattr(settings, "model", None) or getattr(settings, "deployment", None)
+    embedding = getattr(settings, "embedding_model", None) or getattr(
+        settings, "embedding_deployment", None
+    )
+    return (str(chat) if chat else DEFAULT_MODEL), (str(embedding) if embedding else None)
+
+
+def resolve_model(requested: str, offered: str | None, aliases: Iterable[str]) -> None:
+    """Check the request's ``model`` against the rule: ``"default"``, the tenant's own
+    model, or one of the deployment's aliases, all of which mean the tenant's model.
+    Anything else is refused with 404 ``model_not_found``: a caller never picks a
+    model the tenant did not configure."""
+    if requested in (DEFAULT_MODEL, "") or requested == offered or requested in set(aliases):
+        return
+    raise ModelNotFound(f"The model '{requested[:200]}' does not exist")
+
+
+def models_list(
+    *, chat: str, embedding: str | None, aliases: Iterable[str], owner: str
+) -> dict[str, Any]:
+    """The ``list`` of ``model`` objects a tenant's callers may name."""
+    names = [DEFAULT_MODEL, chat, *([embedding] if embedding else []), *aliases]
+    unique = list(dict.fromkeys(names))
+    return {
+        "object": "list",
+        "data": [{"id": n, "object": "model", "created": 0, "owned_by": owner} for n in unique],
+    }
+
+
+def embeddings_answer(
+    vectors: list[list[float]], *, model: str, input_tokens: int, encoding: str
+) -> dict[str, Any]:
+    """The ``list`` of ``embedding`` objects; ``base64`` packs each vector as little-endian
+    float32, as OpenAI does (and as its Python client asks for by default)."""
+
+    def encoded(vector: list[float]) -> list[float] | str:
+        if encoding == "base64":
+            return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return vector
+
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": encoded(v)}
+            for i, v in enumerate(vectors)
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
+    }
+
+
+#: OpenAI's error ``type`` per status (its documented error classes).
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def openai_error(status: int, error: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI's error body for one of the runtime's error answers (``error`` is the
+    ``{"code", "message", "request_id", "details"?}`` of :mod:`http_errors`).
+
+    Validation problems answer 400 as OpenAI does (not 422), ``param`` naming the first
+    field; server-side failures keep their 5xx status with type ``server_error``.
+    """
+    details = error.get("details") or []
+    param = details[0]["path"] if details else None
+    code = error.get("code")
+    if code == "invalid_token":
+        code = "invalid_api_key"
+    return {
+        "error": {
+            "message": error.get("message") or "",
+            "type": _ERROR_TYPES.get(
+                status, "server_error" if status >= 500 else "invalid_request_error"
+            ),
+            "param": param,
+            "code": code,
+        }
+    }

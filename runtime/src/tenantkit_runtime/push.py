@@ -25,7 +25,7 @@ from tenantkit_runtime.controlplane import ControlPlane
 from tenantkit_runtime.events import Incoming
 from tenantkit_runtime.responses import to_json_bytes
 
-__all__ = ["BroadcastResult", "Coalescer", "broadcast", "endpoint_for", "post"]
+__all__ = ["BroadcastResult", "Coalescer", "broadcast", "endpoint_for", "forget_clients", "post"]
 
 log = logging.getLogger("tenantkit_runtime.push")
 
@@ -73,6 +73,12 @@ def _client(endpoint: str) -> Any:
                 )
                 _clients[endpoint] = client
     return client
+
+
+def forget_clients() -> None:
+    """Drop the Management API clients (and their connections): the next post makes new ones."""
+    with _clients_lock:
+        _clients.clear()
 
 
 def post(endpoint: str, connection_id: str, payload: Any) -> bool:

@@ -18,6 +18,9 @@
                                    reached, requests are served unlimited and
                                    unmetered (logged); ``closed``: refused with 503
 ``TENANTKIT_LOG_LEVEL``            ``DEBUG``, ``INFO`` (default), ``WARNING``...
+``TENANTKIT_MODEL_ALIASES``        comma-separated model names the OpenAI-compatible
+                                   routes accept as meaning the tenant's own model
+                                   (``gpt-4o,gpt-4o-mini``); none by default
 =================================  ===================================================
 """
 
@@ -45,6 +48,7 @@ class Settings:
     admin_role: str = "admin"
     log_level: str = "INFO"
     limits_fail_open: bool = True
+    model_aliases: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +63,9 @@ class Settings:
             admin_role=env.get("TENANTKIT_ADMIN_ROLE") or "admin",
             log_level=(env.get("TENANTKIT_LOG_LEVEL") or "INFO").upper(),
             limits_fail_open=_outage_policy(env.get("TENANTKIT_LIMITS_ON_OUTAGE")),
+            model_aliases=tuple(
+                a.strip() for a in env.get("TENANTKIT_MODEL_ALIASES", "").split(",") if a.strip()
+            ),
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tenantkit_runtime import deployment
 from tenantkit_runtime.functions import chat
 
 from .conftest import PRESIGN_KEY
@@ -173,12 +174,12 @@ def test_openai_chat_completion(tenants, events, body) -> None:
     assert answer["usage"]["total_tokens"] == 9
 
 
-def test_openai_tool_call_and_model_override(tenants, events, body) -> None:
+def test_openai_tool_call_with_the_tenants_own_model_name(tenants, events, body) -> None:
     answer = body(
         completions(
             events,
             {
-                "model": "echo-large",
+                "model": "echo-1",
                 "messages": [{"role": "user", "content": "weather?"}],
                 "tools": [
                     {
@@ -197,7 +198,7 @@ def test_openai_tool_call_and_model_override(tenants, events, body) -> None:
             },
         )
     )
-    assert answer["model"] == "echo-large"
+    assert answer["model"] == "echo-1"
     choice = answer["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
     assert choice["message"]["content"] is None
@@ -268,18 +269,37 @@ def test_openai_stream_with_tool_calls(tenants, events) -> None:
     assert "usage" not in data[-1]
 
 
+def test_the_model_rule_default_own_model_or_alias(tenants, events, body, monkeypatch) -> None:
+    hello = [{"role": "user", "content": "x"}]
+    other = completions(events, {"model": "echo-large", "messages": hello})
+    assert other["statusCode"] == 404
+    assert body(other)["error"]["code"] == "model_not_found"
+    assert body(other)["error"]["type"] == "invalid_request_error"
+    monkeypatch.setenv("TENANTKIT_MODEL_ALIASES", "gpt-4o, gpt-4o-mini")
+    deployment.reset()
+    aliased = completions(events, {"model": "gpt-4o-mini", "messages": hello})
+    assert aliased["statusCode"] == 200, aliased
+    assert body(aliased)["model"] == "echo-1"  # the tenant's model answered
+    models = body(call(events.http("GET", "/v1/models")))
+    assert [m["id"] for m in models["data"]] == ["default", "echo-1", "gpt-4o", "gpt-4o-mini"]
+    assert {m["object"] for m in models["data"]} == {"model"}
+
+
 def test_openai_request_errors(tenants, events, body) -> None:
     unknown = completions(
         events, {"model": "default", "messages": [{"role": "user", "content": "x"}], "best_of": 2}
     )
-    assert unknown["statusCode"] == 422
-    assert body(unknown)["error"]["details"][0]["path"] == "best_of"
+    assert unknown["statusCode"] == 400
+    assert body(unknown)["error"]["param"] == "best_of"
+    assert body(unknown)["error"]["type"] == "invalid_request_error"
+    assert set(body(unknown)["error"]) == {"message", "type", "param", "code"}
     several = completions(
         events, {"model": "default", "n": 2, "messages": [{"role": "user", "content": "x"}]}
     )
-    assert several["statusCode"] == 422
+    assert several["statusCode"] == 400
+    assert body(several)["error"]["param"] == "n"
     no_messages = completions(events, {"model": "default", "messages": []})
-    assert no_messages["statusCode"] == 422
+    assert no_messages["statusCode"] == 400
     bad_args = completions(
         events,
         {

@@ -97,7 +97,7 @@ def test_llm_calls_and_tokens_by_provider(tenants, events, body, emf, capsys) ->
 
 def test_a_stream_is_one_call_with_its_usage(tenants, events, emf, capsys) -> None:
     request = {
-        "model": "anything",
+        "model": "default",
         "messages": [{"role": "user", "content": "stream me four"}],
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -114,7 +114,7 @@ def test_a_provider_failure_counts_by_family_and_as_a_throttle(
     tenants, events, emf, capsys
 ) -> None:
     tenants.add("acme", llm={"provider": "echo", "fail_with": {"error": "quota_exceeded"}})
-    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    request = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
     answered = chat.handler(events.http("POST", "/v1/chat/completions", body=request), None)
     assert answered["statusCode"] == 429
     (line,) = emf_lines(capsys.readouterr().out)

@@ -226,6 +226,40 @@ def test_broadcast_needs_the_admin_role(management, events) -> None:
     )
     assert result["statusCode"] == 403
     assert management.to("c2=") == []
+    (frame,) = management.to("c1=")
+    assert frame["type"] == "error"
+    assert frame["error"]["code"] == "access_denied"
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"action": "chat", "ref": "r9"}, "content"),
+        ({"action": "chat", "content": 42, "ref": "r9"}, "content"),
+        ({"action": "chat", "content": "", "ref": "r9"}, "content"),
+    ],
+)
+def test_an_invalid_chat_message_gets_an_error_frame_naming_the_field(
+    management, events, body, path
+) -> None:
+    connect(events, "c1=")
+    result = call(events.ws("MESSAGE", "chat", "c1=", body=body))
+    assert result["statusCode"] == 422
+    (frame,) = management.to("c1=")
+    assert frame["type"] == "error"
+    assert frame["ref"] == "r9"
+    assert frame["error"]["code"] == "validation_error"
+    assert [d["path"] for d in frame["error"]["details"]] == [path]
+    assert frame["error"]["request_id"]
+
+
+def test_no_error_frame_for_a_refused_connect_or_a_gone_sender(management, events) -> None:
+    result = call(events.ws("CONNECT", "$connect", "x1=", tenant=None, user=None, roles=None))
+    assert result["statusCode"] == 401
+    management.gone.add("c1=")
+    connect(events, "c1=")
+    call(events.ws("MESSAGE", "chat", "c1=", body={"action": "chat", "content": "hi"}))
+    assert management.posted == []
 
 
 def test_a_sender_gone_mid_reply_is_removed(management, events) -> None:

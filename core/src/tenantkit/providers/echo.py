@@ -51,6 +51,12 @@ first branch, ``allOf`` merges object branches, local ``$ref`` (``#/...``) are
 followed. Not honoured: ``pattern``, ``multipleOf``, ``not``, ``if``/``then``,
 ``uniqueItems``, ``dependentRequired``, remote references.
 
+**Embeddings**: ``embed`` gives each text a unit vector of
+:data:`EMBEDDING_DIMENSIONS` floats (or the request's ``dimensions``) derived from the
+text's SHA-256, so the same text always gets the same vector and different texts
+different ones; usage counts the texts' words. A scripted reply's ``vectors`` are
+returned instead.
+
 **Images**: ``generate_image`` returns ``n`` solid-colour PNG images whose colour is
 derived from the prompt and the image's position, of the requested ``size``
 (``"WIDTHxHEIGHT"``) with each side capped at :data:`MAX_IMAGE_SIDE` pixels (8x8
@@ -89,6 +95,8 @@ from tenantkit.llm import (
     LLM,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     FinishEvent,
     FinishReason,
     GeneratedImage,
@@ -113,6 +121,7 @@ from tenantkit.settings import ProviderSettings, TenantOwned
 
 __all__ = [
     "ARGUMENT_FRAGMENT",
+    "EMBEDDING_DIMENSIONS",
     "MAX_IMAGE_SIDE",
     "EchoFailure",
     "EchoLLM",
@@ -125,6 +134,8 @@ __all__ = [
 
 #: Tool-call arguments stream in fragments of this many characters.
 ARGUMENT_FRAGMENT = 8
+#: The length of an echo embedding when the request names no ``dimensions``.
+EMBEDDING_DIMENSIONS = 16
 #: Generated images are at most this many pixels wide and high.
 MAX_IMAGE_SIDE = 64
 _DEFAULT_IMAGE_SIDE = 8
@@ -220,6 +231,9 @@ class EchoReply(BaseModel):
     images: tuple[Base64Bytes, ...] = Field(
         default=(), description="Images for ``generate_image`` to return, base64-encoded."
     )
+    vectors: tuple[tuple[float, ...], ...] = Field(
+        default=(), description="Vectors for ``embed`` to return."
+    )
     error: EchoFailure | None = None
 
 
@@ -287,6 +301,7 @@ class EchoLLM(LLM):
             LLMCapability.VISION,
             LLMCapability.JSON_SCHEMA,
             LLMCapability.IMAGE_GENERATION,
+            LLMCapability.EMBEDDINGS,
         }
     )
 
@@ -374,6 +389,25 @@ class EchoLLM(LLM):
             images=images,
             model=request.model or self.settings.model,
             usage=usage or Usage(input_tokens=_words(request.prompt)),
+            request_id=_request_id(f"echo-{n}"),
+        )
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        self._need(LLMCapability.EMBEDDINGS, "embeddings")
+        turn = self._turn()
+        if turn is not None and turn.error is not None:
+            raise turn.error.exception(self.provider)
+        n = next(self._counter)
+        if turn is not None and turn.vectors:
+            vectors = [list(v) for v in turn.vectors]
+        else:
+            size = request.dimensions or EMBEDDING_DIMENSIONS
+            vectors = [_vector(text, size) for text in request.input]
+        usage = turn.usage if turn is not None and turn.usage is not None else None
+        return EmbeddingResponse(
+            vectors=vectors,
+            model=request.model or self.settings.model,
+            usage=usage or Usage(input_tokens=sum(_words(t) for t in request.input)),
             request_id=_request_id(f"echo-{n}"),
         )
 
@@ -521,6 +555,18 @@ def register_llm_providers(register: Register) -> None:
 def word_pieces(text: str) -> list[str]:
     """Split text into words with their trailing whitespace; joined they give ``text``."""
     return re.findall(r"\S+\s*|\s+", text)
+
+
+def _vector(text: str, size: int) -> list[float]:
+    """A unit vector of ``size`` floats drawn from the SHA-256 of ``text``."""
+    raw = b""
+    block = 0
+    while len(raw) < 4 * size:
+        raw += hashlib.sha256(f"{block}\0{text}".encode()).digest()
+        block += 1
+    values = [v / 2**31 - 1.0 for v in struct.unpack(f">{size}I", raw[: 4 * size])]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
 
 
 def _words(text: str) -> int:

@@ -64,6 +64,7 @@ from tenantkit.llm import (
     LLM,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
     FinishEvent,
     FinishReason,
     ImagePart,
@@ -177,6 +178,9 @@ class LLMScript(abc.ABC):
 
     usage_fields: ClassVar[frozenset[str]] = USAGE_FIELDS
 
+    embedding_usage: ClassVar[bool] = True
+    """Whether the embeddings wire format reports the input tokens."""
+
     tool_call_ids: ClassVar[bool] = True
     """Whether the wire format carries tool call ids back to the service; only a
     format without them may leave the ids of :class:`SentRequest` ``None``."""
@@ -262,6 +266,18 @@ class LLMScript(abc.ABC):
         """Answer the next image generation request with this image. Return ``False``
         when the mock cannot; the suite then only checks the bytes are an image."""
         return False
+
+    def embeddings(self, vectors: Sequence[Sequence[float]], *, usage: Usage | None = None) -> bool:
+        """Answer the next embeddings request with these vectors (one per input), in the
+        service's wire format. Return ``False`` when the mock cannot; the suite then
+        only checks the shape of what comes back. A provider declaring ``embeddings``
+        implements it."""
+        return False
+
+    def last_embedding_request(self) -> tuple[list[str], str | None, int | None] | None:
+        """``(texts, model, dimensions)`` of the last embeddings request as sent on the
+        wire, or ``None`` when the mock cannot tell."""
+        return None
 
 
 # --- the suite ----------------------------------------------------------------------------
@@ -726,6 +742,51 @@ class LLMConformance(SettingsOwnershipConformance):
         with pytest.raises(Unsupported):
             llm.generate_image(ImageRequest(prompt="A square."))
 
+    @pytest.mark.conformance("llm", "embeddings")
+    def test_embeddings(self, llm: LLM, tenant_llm: TenantLLM, llm_script: LLMScript) -> None:
+        _need(llm, LLMCapability.EMBEDDINGS)
+        vectors = [[0.25, -0.5, 0.75], [1.0, 0.0, -1.0]]
+        scripted = llm_script.embeddings(vectors, usage=Usage(input_tokens=5))
+        response = tenant_llm.embed(input=["kit first text", "kit second"], dimensions=3)
+        assert len(response.vectors) == 2
+        if scripted:
+            assert response.vectors == vectors
+            if llm_script.embedding_usage:
+                assert response.usage.input_tokens == 5
+        else:
+            assert all(v and all(isinstance(x, float) for x in v) for v in response.vectors)
+            assert len({len(v) for v in response.vectors}) == 1
+        sent = llm_script.last_embedding_request()
+        if sent is not None:
+            texts, _, dimensions = sent
+            assert texts == ["kit first text", "kit second"]
+            assert dimensions == 3
+
+    @pytest.mark.conformance("llm", "embeddings")
+    def test_embeddings_error_is_mapped(
+        self, llm: LLM, tenant_llm: TenantLLM, llm_script: LLMScript, llm_secret: str | None
+    ) -> None:
+        _need(llm, LLMCapability.EMBEDDINGS)
+        if not llm_script.fail(AuthenticationError):
+            pytest.skip(f"{llm_script.provider} has no wire signal for AuthenticationError")
+        with pytest.raises(AuthenticationError) as caught:
+            tenant_llm.embed(input=["kit text"])
+        _assert_clean(caught.value, llm_secret)
+
+    @pytest.mark.conformance("llm", "embeddings")
+    def test_embeddings_need_inputs(self, llm: LLM, tenant_llm: TenantLLM) -> None:
+        _need(llm, LLMCapability.EMBEDDINGS)
+        with pytest.raises(InvalidRequest, match="input"):
+            tenant_llm.embed(input=[])
+
+    @pytest.mark.conformance("llm", "embeddings")
+    def test_embeddings_unsupported(self, llm: LLM, tenant_llm: TenantLLM) -> None:
+        _lack(llm, LLMCapability.EMBEDDINGS)
+        with pytest.raises(Unsupported):
+            tenant_llm.embed(input=["kit text"])
+        with pytest.raises(Unsupported):
+            llm.embed(EmbeddingRequest(input=["kit text"]))
+
 
 # --- the echo provider's script -------------------------------------------------------------
 
@@ -804,4 +865,8 @@ class EchoScript(LLMScript):
 
     def image(self, data: bytes, *, media_type: str = "image/png") -> bool:
         self.llm.enqueue(EchoReply(images=(base64.b64encode(data),)))
+        return True
+
+    def embeddings(self, vectors: Sequence[Sequence[float]], *, usage: Usage | None = None) -> bool:
+        self.llm.enqueue(EchoReply(vectors=tuple(tuple(v) for v in vectors), usage=usage))
         return True

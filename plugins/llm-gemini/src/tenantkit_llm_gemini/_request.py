@@ -5,6 +5,9 @@
 * Thought signatures: https://ai.google.dev/gemini-api/docs/thought-signatures
 * Structured output: https://ai.google.dev/gemini-api/docs/structured-output
 * Image generation: https://ai.google.dev/gemini-api/docs/image-generation
+* Embeddings: https://ai.google.dev/api/embeddings (``models.batchEmbedContents``: one
+  ``EmbedContentRequest`` per text, each naming the model, with
+  ``outputDimensionality`` to shorten the vectors)
 """
 
 from __future__ import annotations
@@ -71,6 +74,18 @@ def model_path(model: str, settings: GeminiSettings, method: str) -> str:
         raise _invalid("model", f"{model!r} is not a Gemini model name")
     name = model if "/" in model else f"models/{model}"
     return f"/{settings.api_version}/{name}:{method}"
+
+
+def build_embedding_body(texts: list[str], model: str, dimensions: int | None) -> dict[str, Any]:
+    """The JSON body of ``batchEmbedContents``: one request per text, in order."""
+    name = model if "/" in model else f"models/{model}"
+    requests: list[dict[str, Any]] = []
+    for text in texts:
+        one: dict[str, Any] = {"model": name, "content": {"parts": [{"text": text}]}}
+        if dimensions is not None:
+            one["outputDimensionality"] = dimensions
+        requests.append(one)
+    return {"requests": requests}
 
 
 def build_body(request: ChatRequest, settings: GeminiSettings) -> dict[str, Any]:

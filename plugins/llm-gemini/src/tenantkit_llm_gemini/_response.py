@@ -1,6 +1,8 @@
 """Gemini API answers as tenantkit responses, stream events and errors.
 
 * Responses, usage, finish and block reasons: https://ai.google.dev/api/generate-content
+* Embeddings: https://ai.google.dev/api/embeddings (``BatchEmbedContentsResponse``:
+  ``embeddings``, one ``ContentEmbedding`` with its ``values`` per request, in order)
 * Errors: https://ai.google.dev/gemini-api/docs/troubleshooting and
   https://cloud.google.com/apis/design/errors (``google.rpc.Status``, ``RetryInfo``)
 """
@@ -47,6 +49,7 @@ __all__ = [
     "CODES",
     "StreamDecoder",
     "finish_reason",
+    "parse_embeddings",
     "parse_error",
     "parse_images",
     "parse_response",
@@ -174,6 +177,22 @@ def parse_response(body: Mapping[str, Any]) -> ChatResponse:
         usage=usage(body.get("usageMetadata") or {}),
         request_id=body.get("responseId"),
     )
+
+
+def parse_embeddings(body: Mapping[str, Any], count: int) -> list[list[float]]:
+    """The vectors of a ``batchEmbedContents`` answer, which keeps the request order."""
+    embeddings = body.get("embeddings")
+    if not isinstance(embeddings, list) or len(embeddings) != count:
+        raise ValueError(f"expected {count} embeddings")
+    vectors: list[list[float]] = []
+    for embedding in embeddings:
+        values = embedding.get("values") if isinstance(embedding, dict) else None
+        if not isinstance(values, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in values
+        ):
+            raise ValueError("an embedding without a list of numbers")
+        vectors.append([float(x) for x in values])
+    return vectors
 
 
 def parse_images(body: Mapping[str, Any]) -> list[GeneratedImage]:

@@ -12,16 +12,25 @@ from tenantkit.llm import (
     LLM,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ImageRequest,
     ImageResponse,
     LLMCapability,
     StreamEvent,
     Usage,
 )
-from tenantkit_llm_gemini._request import PROVIDER, build_body, build_image_body, model_path
+from tenantkit_llm_gemini._request import (
+    PROVIDER,
+    build_body,
+    build_embedding_body,
+    build_image_body,
+    model_path,
+)
 from tenantkit_llm_gemini._response import (
     CODES,
     StreamDecoder,
+    parse_embeddings,
     parse_error,
     parse_images,
     parse_response,
@@ -38,7 +47,7 @@ __all__ = ["GeminiLLM"]
 
 
 class GeminiLLM(LLM):
-    """Chat, streaming and image generation with Gemini models."""
+    """Chat, streaming, image generation and embeddings with Gemini models."""
 
     capabilities: ClassVar[frozenset[LLMCapability]] = frozenset(
         {
@@ -47,6 +56,7 @@ class GeminiLLM(LLM):
             LLMCapability.VISION,
             LLMCapability.JSON_SCHEMA,
             LLMCapability.IMAGE_GENERATION,
+            LLMCapability.EMBEDDINGS,
         }
     )
 
@@ -122,6 +132,18 @@ class GeminiLLM(LLM):
                 reasoning_tokens=totals.reasoning_tokens + spent.reasoning_tokens,
             )
         return ImageResponse(images=images, model=model, usage=totals, request_id=request_id)
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """One ``batchEmbedContents`` call for every text (the API reports no tokens)."""
+        model = request.model or self._settings.embedding_model
+        path = model_path(model, self._settings, "batchEmbedContents")
+        body = build_embedding_body(request.input, model, request.dimensions)
+        answer = self._json(self._http.request("POST", path, json=body))
+        try:
+            vectors = parse_embeddings(answer, len(request.input))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _malformed(exc) from None
+        return EmbeddingResponse(vectors=vectors, model=model)
 
     def close(self) -> None:
         self._http.close()

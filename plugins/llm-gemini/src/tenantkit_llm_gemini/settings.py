@@ -18,9 +18,9 @@ MODEL_NAME = r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._-]*$"
 class GeminiSettings(tenantkit.ProviderSettings):
     """Settings of the ``gemini`` LLM provider (the Gemini API of Google AI Studio).
 
-    A tenant admin may change ``api_key``, ``model``, ``image_model`` and
-    ``max_tokens`` (tenant-owned); ``base_url``, ``api_version`` and the timeouts are
-    the operator's.
+    A tenant admin may change ``api_key``, ``model``, ``image_model``,
+    ``embedding_model`` and ``max_tokens`` (tenant-owned); ``base_url``,
+    ``api_version`` and the timeouts are the operator's.
 
     Example tenant secret section::
 
@@ -48,6 +48,11 @@ class GeminiSettings(tenantkit.ProviderSettings):
         description=(
             "``maxOutputTokens`` when a request gives none; the model's own limit if unset."
         ),
+    )
+    embedding_model: Annotated[str, tenantkit.TenantOwned] = Field(
+        default="gemini-embedding-001",
+        pattern=MODEL_NAME,
+        description="Default model for embeddings; a request's ``model`` overrides it.",
     )
     base_url: str = Field(
         default="https://generativelanguage.googleapis.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"

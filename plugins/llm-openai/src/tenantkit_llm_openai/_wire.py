@@ -6,6 +6,11 @@ One translation serves OpenAI, Azure OpenAI and compatible servers:
 * response object: https://platform.openai.com/docs/api-reference/chat/object
 * stream chunks: https://platform.openai.com/docs/api-reference/chat/streaming
 * images: https://platform.openai.com/docs/api-reference/images/create
+* embeddings: https://platform.openai.com/docs/api-reference/embeddings/create (request:
+  ``model``, ``input``, ``dimensions``, ``encoding_format``) and
+  https://platform.openai.com/docs/api-reference/embeddings/object (a ``list`` of
+  ``embedding`` objects with ``index``, and ``usage.prompt_tokens``); Azure answers the
+  same body at ``deployments/{deployment}/embeddings``
 * Azure additions (``prompt_filter_results``, ``content_filter_results``, the
   ``content_filter`` error): https://learn.microsoft.com/en-us/azure/ai-services/openai/concepts/content-filter
 """
@@ -23,6 +28,8 @@ from tenantkit.http import ErrorInfo
 from tenantkit.llm import (
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     FinishEvent,
     FinishReason,
     GeneratedImage,
@@ -47,10 +54,12 @@ if TYPE_CHECKING:
 __all__ = [
     "StreamDecoder",
     "chat_body",
+    "embedding_body",
     "error_info",
     "finish_reason",
     "image_body",
     "parse_chat",
+    "parse_embeddings",
     "parse_images",
     "usage",
 ]
@@ -465,6 +474,50 @@ def parse_images(
             input_tokens=found.get("input_tokens") or 0,
             output_tokens=found.get("output_tokens") or 0,
         ),
+        request_id=request_id,
+    )
+
+
+def embedding_body(request: EmbeddingRequest, *, model: str | None) -> dict[str, Any]:
+    """The JSON body for ``POST .../embeddings``: floats, not the base64 form."""
+    body: dict[str, Any] = {"input": list(request.input), "encoding_format": "float"}
+    if model is not None:
+        body["model"] = model
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    return body
+
+
+def parse_embeddings(
+    data: Any, *, provider: str, count: int, request_id: str | None
+) -> EmbeddingResponse:
+    """An embeddings list, put back in input order by each item's ``index``."""
+
+    def bad(why: str) -> ProviderError:
+        return ProviderError(f"{provider} {why}", provider=provider, request_id=request_id)
+
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        raise bad(
+            f"answered {len(items) if isinstance(items, list) else 'no'} embeddings "
+            f"for {count} inputs"
+        )
+    vectors: list[list[float] | None] = [None] * count
+    for item in items:
+        index = item.get("index") if isinstance(item, dict) else None
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if not isinstance(index, int) or not 0 <= index < count or vectors[index] is not None:
+            raise bad("answered an embedding with a missing or repeated index")
+        if not isinstance(vector, list) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+        ):
+            raise bad(f"answered embedding {index} that is not a list of numbers")
+        vectors[index] = [float(x) for x in vector]
+    found = data.get("usage") or {}
+    return EmbeddingResponse(
+        vectors=[v for v in vectors if v is not None],
+        model=data.get("model") if isinstance(data.get("model"), str) else None,
+        usage=Usage(input_tokens=found.get("prompt_tokens") or 0),
         request_id=request_id,
     )
 

@@ -1,4 +1,5 @@
-"""The ``openai`` and ``azure-openai`` providers: one HTTP client each, chat completions."""
+"""The ``openai`` and ``azure-openai`` providers: one HTTP client each, chat completions,
+images and embeddings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from tenantkit.llm import (
     LLM,
     ChatRequest,
     ChatResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
     ImageRequest,
     ImageResponse,
     LLMCapability,
@@ -44,6 +47,7 @@ class _ChatCompletionsLLM(LLM):
             LLMCapability.VISION,
             LLMCapability.JSON_SCHEMA,
             LLMCapability.IMAGE_GENERATION,
+            LLMCapability.EMBEDDINGS,
         }
     )
     provider: ClassVar[str]
@@ -86,6 +90,10 @@ class _ChatCompletionsLLM(LLM):
     @abc.abstractmethod
     def _image_target(self, model: str | None) -> tuple[str, str | None]:
         """The same for image generation."""
+
+    @abc.abstractmethod
+    def _embedding_target(self, model: str | None) -> tuple[str, str | None]:
+        """The same for embeddings."""
 
     # The calls.
 
@@ -131,6 +139,16 @@ class _ChatCompletionsLLM(LLM):
             model=model or request.model,
             request_id=self._http.request_id(response),
             fetch=self._fetch,
+        )
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        path, model = self._embedding_target(request.model)
+        response = self._http.request("POST", path, json=wire.embedding_body(request, model=model))
+        return wire.parse_embeddings(
+            self._http.json(response),
+            provider=self.provider,
+            count=len(request.input),
+            request_id=self._http.request_id(response),
         )
 
     def close(self) -> None:
@@ -180,6 +198,7 @@ class OpenAILLM(_ChatCompletionsLLM):
         self._base_url = settings.base_url
         self._model = settings.model
         self._image_model = settings.image_model
+        self._embedding_model = settings.embedding_model
 
     def __repr__(self) -> str:
         return f"OpenAILLM(base_url={self._base_url!r}, model={self._model!r})"
@@ -189,6 +208,9 @@ class OpenAILLM(_ChatCompletionsLLM):
 
     def _image_target(self, model: str | None) -> tuple[str, str | None]:
         return "images/generations", model or self._image_model
+
+    def _embedding_target(self, model: str | None) -> tuple[str, str | None]:
+        return "embeddings", model or self._embedding_model
 
 
 class AzureOpenAILLM(_ChatCompletionsLLM):
@@ -220,6 +242,7 @@ class AzureOpenAILLM(_ChatCompletionsLLM):
         self._endpoint = settings.endpoint
         self._deployment = settings.deployment
         self._image_deployment = settings.image_deployment
+        self._embedding_deployment = settings.embedding_deployment
         self._api_version = settings.api_version
         self._v1 = settings.v1
 
@@ -240,6 +263,15 @@ class AzureOpenAILLM(_ChatCompletionsLLM):
                 "to generate images"
             )
         return self._target("images/generations", deployment)
+
+    def _embedding_target(self, model: str | None) -> tuple[str, str | None]:
+        deployment = _deployment(model) or self._embedding_deployment
+        if deployment is None:
+            raise InvalidRequest(
+                "azure-openai: set embedding_deployment in the settings, or pass model, "
+                "to compute embeddings"
+            )
+        return self._target("embeddings", deployment)
 
     def _target(self, operation: str, deployment: str) -> tuple[str, str | None]:
         if self._v1:

@@ -30,9 +30,9 @@ class OpenAISettings(ProviderSettings):
     """OpenAI, or any server speaking its chat completions API (vLLM, Ollama, LM Studio).
 
     ``api_key`` may be left out only with a ``base_url`` of a server that needs none.
-    A tenant admin may change ``api_key``, ``model``, ``organization``, ``project`` and
-    ``image_model`` (tenant-owned); ``base_url``, the wire options and the timeouts are
-    the operator's.
+    A tenant admin may change ``api_key``, ``model``, ``organization``, ``project``,
+    ``image_model`` and ``embedding_model`` (tenant-owned); ``base_url``, the wire
+    options and the timeouts are the operator's.
     """
 
     base_url: str = OPENAI_BASE_URL
@@ -49,6 +49,12 @@ class OpenAISettings(ProviderSettings):
         default=None, max_length=256, description="Sent as ``OpenAI-Project``."
     )
     image_model: Annotated[str, TenantOwned] = Field(default="gpt-image-1", min_length=1)
+    embedding_model: Annotated[str, TenantOwned] = Field(
+        default="text-embedding-3-small",
+        min_length=1,
+        max_length=200,
+        description="The model for embeddings; a request's ``model`` overrides it.",
+    )
     stream_usage: bool = Field(
         default=True,
         description=(
@@ -88,10 +94,10 @@ class AzureOpenAISettings(ProviderSettings):
     ``{endpoint}/openai/deployments/{deployment}/...?api-version=...``; with
     ``api_version`` ``"v1"`` (or ``"preview"``) they go to ``{endpoint}/openai/v1/...``
     and the deployment is sent as the model. A request's ``model`` names another
-    deployment. A tenant admin may change ``api_key``, ``deployment`` and
-    ``image_deployment`` (tenant-owned: a key of the resource and which of its
-    deployments to use); ``endpoint``, ``api_version``, the wire options and the
-    timeouts are the operator's.
+    deployment. A tenant admin may change ``api_key``, ``deployment``,
+    ``image_deployment`` and ``embedding_deployment`` (tenant-owned: a key of the
+    resource and which of its deployments to use); ``endpoint``, ``api_version``, the
+    wire options and the timeouts are the operator's.
     """
 
     endpoint: str = Field(description="``https://RESOURCE.openai.azure.com``.")
@@ -101,6 +107,10 @@ class AzureOpenAISettings(ProviderSettings):
     image_deployment: Annotated[str | None, TenantOwned] = Field(
         default=None,
         description="The deployment used for image generation (a DALL-E or GPT image model).",
+    )
+    embedding_deployment: Annotated[str | None, TenantOwned] = Field(
+        default=None,
+        description="The deployment used for embeddings (a ``text-embedding-3-*`` model).",
     )
     stream_usage: bool = True
     max_tokens_field: MaxTokensField | None = Field(
@@ -118,7 +128,7 @@ class AzureOpenAISettings(ProviderSettings):
     def _check_endpoint(cls, value: str) -> str:
         return _http_url(value)
 
-    @field_validator("deployment", "image_deployment")
+    @field_validator("deployment", "image_deployment", "embedding_deployment")
     @classmethod
     def _check_deployment(cls, value: str | None) -> str | None:
         if value is not None and not DEPLOYMENT_NAME.fullmatch(value):

@@ -62,7 +62,7 @@ from tenantkit_runtime.auth import (
 )
 from tenantkit_runtime.auth.errors import shown
 
-__all__ = ["Unauthorized", "authorize", "handler"]
+__all__ = ["Unauthorized", "authorize", "default_verifier", "forget_verifier", "handler"]
 
 log = logging.getLogger("tenantkit_runtime.functions.auth")
 
@@ -213,6 +213,19 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
         if isinstance(key, str) and key.lower() == name and isinstance(value, str):
             return value
     return None
+
+
+def default_verifier() -> TokenVerifier:
+    """The process's verifier, from the ``TENANTKIT_AUTH_*`` settings (also used by the
+    routes that verify their bearer token themselves)."""
+    return _default_verifier()
+
+
+def forget_verifier() -> None:
+    """Drop the process's verifier and its cached signing keys (read again on next use)."""
+    global _verifier
+    with _verifier_lock:
+        _verifier = None
 
 
 def _default_verifier() -> TokenVerifier:

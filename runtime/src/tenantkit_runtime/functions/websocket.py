@@ -19,11 +19,19 @@ Routes (route selection expression ``$request.body.action``):
     caller's tenant, and no other tenant's; connections found gone (410) are removed.
 ``$default``
     Answers ``{"type": "error"}`` for an unknown action.
+
+Every failure of a message route reaches the caller as an error frame, sent through
+the Management API like the replies: API Gateway drops a WebSocket route's return
+value unless route responses are configured, so the HTTP-shaped error answer the app
+computes (a body that fails validation, a missing role, a provider error) is posted
+to the connection by :func:`handler`, with the message's ``ref`` when it carried one.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
+import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -35,10 +43,12 @@ from tenantkit.llm import TextDelta
 from tenantkit_runtime import deployment
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import Conversations
-from tenantkit_runtime.http_errors import error_response
+from tenantkit_runtime.events import parse_event
 from tenantkit_runtime.push import Coalescer, broadcast, endpoint_for, post
 
 __all__ = ["app", "handler"]
+
+log = logging.getLogger("tenantkit_runtime.websocket")
 
 app = App("websocket")
 
@@ -139,9 +149,6 @@ def chat(request: Request[ChatFrame]) -> Response:
     except _SenderGone:
         request.control_plane.remove_connection(request.tenant_id, connection_id)
         return Response.empty(410)
-    except Exception as exc:
-        _report(request, exc, send)
-        raise
     return Response.empty(200)
 
 
@@ -159,18 +166,54 @@ def broadcast_route(request: Request[BroadcastFrame]) -> Response:
 
 @app.websocket("$default")
 def unknown(request: Request[None]) -> Response:
-    error = InvalidRequest("unknown action: use 'chat' or 'broadcast'")
-    _report(request, error, lambda m: post(_endpoint(request), _connection_id(request), m))
-    raise error
+    raise InvalidRequest("unknown action: use 'chat' or 'broadcast'")
 
 
-def _report(request: Request[Any], exc: BaseException, send: Any) -> None:
-    """Tell the caller what went wrong, as the HTTP answer would (best effort)."""
-    answer = error_response(exc, request_id=request.request_id, secrets=request.secrets)
-    with contextlib.suppress(Exception):
-        send({"type": "error", **answer.body})
+#: A ``ref`` longer than the chat frame allows is not echoed.
+_MAX_REF = 128
+_MAX_BODY_FOR_REF = 128 * 1024  # API Gateway's WebSocket message quota
+
+
+def _ref(body: bytes) -> str | None:
+    """The ``ref`` of a message, even one that failed validation; ``None`` if absent."""
+    if len(body) > _MAX_BODY_FOR_REF:
+        return None
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    ref = message.get("ref") if isinstance(message, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= _MAX_REF else None
+
+
+def _send_error(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+    """Post a message route's error answer to the connection that sent the message.
+
+    Nothing for ``$connect`` (its status refuses the handshake), nor for a caller whose
+    connection is gone (410). Best effort: a failure to tell is logged, never raised.
+    """
+    status = result.get("statusCode")
+    if not isinstance(status, int) or status < 400 or status == 410:
+        return
+    try:
+        incoming = parse_event(event)
+        if incoming.event_type != "MESSAGE" or not incoming.connection_id:
+            return
+        answer = json.loads(result.get("body") or "null")
+        if not isinstance(answer, dict) or "error" not in answer:
+            return
+        frame: dict[str, Any] = {"type": "error", "error": answer["error"]}
+        ref = _ref(incoming.body)
+        if ref is not None:
+            frame["ref"] = ref
+        endpoint = endpoint_for(incoming, deployment.settings().websocket_endpoint)
+        post(endpoint, incoming.connection_id, frame)
+    except Exception as exc:
+        log.warning("could not send the error frame: %s", type(exc).__name__)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point."""
-    return app(event, context)
+    """The Lambda entry point: the app's answer, and errors sent to the caller as frames."""
+    result = app(event, context)
+    _send_error(event, result)
+    return result

@@ -107,12 +107,14 @@ class HttpRoute:
     """One HTTP API route: ``method`` (or ``ANY``) and a path template, and its function.
 
     A ``{name}`` segment matches one path segment; a last ``{name+}`` segment matches
-    the rest of the path (at least one character).
+    the rest of the path (at least one character). ``authorizer`` false: the route has
+    no authorizer (its function verifies the token itself).
     """
 
     method: str
     path: str
     function: str
+    authorizer: bool = True
 
     @property
     def key(self) -> str:
@@ -149,7 +151,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {}
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/conversations", "chat"),
     HttpRoute("ANY", "/conversations/{proxy+}", "chat"),
-    HttpRoute("POST", "/v1/chat/completions", "chat"),
+    HttpRoute("POST", "/v1/chat/completions", "chat", authorizer=False),
     HttpRoute("ANY", "/files", "library"),
     HttpRoute("ANY", "/files/{proxy+}", "library"),
     HttpRoute("ANY", "/config", "config"),
@@ -158,6 +160,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("POST", "/v1/images/generations", "chat"),
     HttpRoute("ANY", "/users", "users"),
     HttpRoute("ANY", "/users/{proxy+}", "users"),
+    HttpRoute("POST", "/v1/embeddings", "chat", authorizer=False),
+    HttpRoute("GET", "/v1/models", "chat", authorizer=False),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),

@@ -206,6 +206,7 @@ class StorageMounts:
         self._netloc = urlsplit(origin).netloc
         self._mount: _Mount | None = None
         self._scanned = 0.0
+        self._scanned_mtime: int | None = None
         self._lock = threading.Lock()
         self.rescan(strict=True)
 
@@ -232,7 +233,16 @@ class StorageMounts:
         return mount is not None and tenant in mount.tenants
 
     def _stale(self) -> bool:
-        return time.monotonic() - self._scanned > 1.0
+        """A second has passed, or a tenant file was added or removed since the scan."""
+        return (
+            time.monotonic() - self._scanned > 1.0 or self._directory_mtime() != self._scanned_mtime
+        )
+
+    def _directory_mtime(self) -> int | None:
+        try:
+            return self._config_dir.stat().st_mtime_ns if self._config_dir is not None else None
+        except OSError:
+            return None
 
     def _lookup(self, path: str) -> tuple[str, ASGIApp] | None:
         mount = self._mount
@@ -252,6 +262,7 @@ class StorageMounts:
 
         with self._lock:
             self._scanned = time.monotonic()
+            self._scanned_mtime = self._directory_mtime()
             if self._config_dir is None or not self._config_dir.is_dir():
                 return
             source = DirectorySource(self._config_dir)
@@ -437,6 +448,15 @@ class Gateway:
     async def _authorized_call(
         self, request: HttpRequest, route: gateway.HttpRoute, params: dict[str, str]
     ) -> gateway.HttpAnswer:
+        if not route.authorizer:
+            try:
+                result = await self._invoke(
+                    route.function, gateway.http_event(request, route, params, None)
+                )
+                return gateway.proxy_answer(result)
+            except (FunctionError, gateway.InvalidAnswer) as exc:
+                _log_failure(route.function, exc)
+                return _answer(500, "Internal Server Error")
         identity = request.header("authorization")
         if not identity:
             return _answer(401, "Unauthorized")
