@@ -681,11 +681,10 @@ class TenantStorage(_Scoped):
                 self._root + prefix, delimiter=delimiter, cursor=inner, limit=limit
             )
         )
-        objects = [self._relative(o) for o in listing.objects]
-        prefixes = [self._strip(p) for p in listing.prefixes]
-        for rel in [o.key for o in objects] + prefixes:
-            if not rel.startswith(prefix):
-                raise self._violation(f"list({prefix!r}) returned {rel!r}")
+        # One check per key: inside the tenant and under the prefix at once.
+        within = self._root + prefix
+        objects = [self._relative(o, within) for o in listing.objects]
+        prefixes = [self._strip(p, within) for p in listing.prefixes]
         sealed = (
             self._signer.seal(self._tenant_id, query, listing.cursor) if listing.cursor else None
         )
@@ -725,13 +724,18 @@ class TenantStorage(_Scoped):
     def _full(self, key: str) -> str:
         return self._root + check_storage_key(key)
 
-    def _strip(self, full: str) -> str:
-        if not full.startswith(self._root):
-            raise self._violation(f"returned key {full!r} outside the tenant")
+    def _strip(self, full: str, within: str | None = None) -> str:
+        """``full`` without the tenant's root, checked to start with ``within``
+        (the root and a listing's prefix) or, by default, the root."""
+        within = within or self._root
+        if not full.startswith(within):
+            raise self._violation(f"returned key {full!r} outside {within!r}")
         return full[len(self._root) :]
 
-    def _relative(self, info: ObjectInfo) -> ObjectInfo:
-        return info.model_copy(update={"key": self._strip(info.key)})
+    def _relative(self, info: ObjectInfo, within: str | None = None) -> ObjectInfo:
+        # A new model from the fields is about twice as fast as ``model_copy`` (which
+        # copies private and extra state ObjectInfo does not have), and validates the key.
+        return ObjectInfo(**{**vars(info), "key": self._strip(info.key, within)})
 
     def _violation(self, what: str) -> IsolationViolation:
         return IsolationViolation(
