@@ -46,7 +46,6 @@ from tenantkit.errors import (
 from tenantkit.http import ProviderHTTP
 from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
-from tenantkit_db_cosmos import CAPABILITIES
 from tenantkit_db_cosmos._layout import (
     PARTITION_PATH,
     Query,
@@ -110,7 +109,11 @@ class CosmosDatabase(Database):
         verify: a TLS context to use instead of the system's (tests).
     """
 
-    capabilities: ClassVar[frozenset[DbCapability]] = CAPABILITIES
+    #: Every optional database feature: a tenant is one logical partition, so a
+    #: transactional batch covers any of its items.
+    capabilities: ClassVar[frozenset[DbCapability]] = frozenset(
+        {DbCapability.TRANSACTIONS, DbCapability.BATCH, DbCapability.INDEXES, DbCapability.TTL}
+    )
 
     def __init__(
         self,

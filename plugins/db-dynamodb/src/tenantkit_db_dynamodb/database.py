@@ -46,7 +46,6 @@ from tenantkit.errors import (
     TransactionCanceled,
 )
 from tenantkit.registry import ProviderContext
-from tenantkit_db_dynamodb import CAPABILITIES
 from tenantkit_db_dynamodb._layout import (
     EXPIRES,
     PK,
@@ -95,7 +94,8 @@ class DynamoDBDatabase(Database):
         schema_timeout: seconds :meth:`ensure_schema` waits for a table or an index.
     """
 
-    capabilities: ClassVar[frozenset[DbCapability]] = CAPABILITIES
+    #: What the provider supports: every optional database feature.
+    capabilities: ClassVar[frozenset[DbCapability]] = frozenset(DbCapability)
 
     def __init__(
         self,

@@ -39,7 +39,6 @@ from tenantkit.storage import (
     StorageCapability,
     iter_body,
 )
-from tenantkit_store_s3 import CAPABILITIES
 from tenantkit_store_s3.settings import S3Settings
 
 __all__ = ["S3Store"]
@@ -83,7 +82,8 @@ class S3Store(ObjectStore):
         read_timeout: seconds to wait for an answer to any one request.
     """
 
-    capabilities: ClassVar[frozenset[StorageCapability]] = CAPABILITIES
+    #: What the provider supports: presigned GET and PUT URLs.
+    capabilities: ClassVar[frozenset[StorageCapability]] = frozenset({StorageCapability.PRESIGN})
 
     def __init__(
         self,
