@@ -11,7 +11,7 @@ from typing import Any, ClassVar, cast
 
 from botocore.exceptions import ClientError
 
-from tenantkit.aws import ProviderAWS, make_client, role_session_name
+from tenantkit.aws import ProviderAWS, tenant_client
 from tenantkit.db import (
     Condition,
     Database,
@@ -111,16 +111,12 @@ class DynamoDBDatabase(Database):
         self._schema_timeout = schema_timeout
         self._indexes: dict[str, dict[str, Index]] = {}
         self._add_schema(context.schema)
-        external_id = settings.external_id.get_secret_value() if settings.external_id else None
         self._aws = ProviderAWS(
             PROVIDER,
-            make_client(
+            tenant_client(
                 "dynamodb",
-                region=settings.region,
-                endpoint_url=settings.endpoint_url,
-                role_arn=settings.role_arn,
-                external_id=external_id,
-                role_session_name=role_session_name(context.tenant_id),
+                settings,
+                context.tenant_id,
                 read_timeout=read_timeout,
             ),
             codes=_CODES,
