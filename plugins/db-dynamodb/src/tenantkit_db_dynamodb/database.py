@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
@@ -31,6 +30,7 @@ from tenantkit.db import (
     TxOp,
     TxPut,
     TxUpdate,
+    expiry,
     new_version,
 )
 from tenantkit.errors import (
@@ -154,7 +154,7 @@ class DynamoDBDatabase(Database):
         pk, sk = item["pk"], item.get("sk", "")
         fields = {name: value for name, value in item.items() if name not in ("pk", "sk")}
         version = new_version()
-        expires_at = _expiry(now, ttl)
+        expires_at = expiry(now, ttl)
         params: dict[str, Any] = {
             "TableName": self._table,
             "Item": self._stored(ns, collection, pk, sk, fields, version, expires_at),
@@ -190,7 +190,7 @@ class DynamoDBDatabase(Database):
                 remove=remove,
                 condition=condition,
                 upsert=upsert,
-                expires_at=_expiry(now, ttl),
+                expires_at=expiry(now, ttl),
                 now=now,
             )
             with self._aws.translating():
@@ -486,7 +486,7 @@ class DynamoDBDatabase(Database):
                 pk, sk = op.item["pk"], op.item.get("sk", "")
                 fields = {n: v for n, v in op.item.items() if n not in ("pk", "sk")}
                 body["Item"] = self._stored(
-                    ns, op.collection, pk, sk, fields, new_version(), _expiry(now, op.ttl)
+                    ns, op.collection, pk, sk, fields, new_version(), expiry(now, op.ttl)
                 )
                 kind = "Put"
             case TxUpdate():
@@ -863,10 +863,6 @@ def _index_sort_condition(expr: _Expr, attribute: str, sort: SortKey) -> str | N
 
 
 # --- small helpers --------------------------------------------------------------------
-
-
-def _expiry(now: float, ttl: float | None) -> int | None:
-    return None if ttl is None else math.ceil(now + ttl)
 
 
 def _code(exc: ClientError) -> str:
