@@ -30,18 +30,15 @@ _SETTINGS = (
 )
 CASES: dict[str, tuple[str, str]] = {
     "tenantkit (core alone)": ("cosmos-plugin", "import tenantkit"),
-    "plugin: `import tenantkit_db_cosmos` (registration)": (
+    "plugin: `import tenantkit_db_cosmos` (registration, provider module included)": (
         "cosmos-plugin",
         "import tenantkit_db_cosmos",
-    ),
-    "plugin: provider module (`tenantkit_db_cosmos.database`)": (
-        "cosmos-plugin",
-        "import tenantkit_db_cosmos as p, tenantkit_db_cosmos.database",
     ),
     "plugin: provider module + instance": (
         "cosmos-plugin",
         "import tenantkit_db_cosmos as p\nfrom tenantkit import ProviderContext\n"
-        f"{_SETTINGS}\np.create(s, ProviderContext(tenant_id='t', provider='cosmos')).close()",
+        f"{_SETTINGS}\n"
+        "p.CosmosDatabase(s, ProviderContext(tenant_id='t', provider='cosmos')).close()",
     ),
     "`tenantkit.resolver` (what a process serving tenants loads anyway)": (
         "cosmos-plugin",
@@ -51,7 +48,8 @@ CASES: dict[str, tuple[str, str]] = {
         "cosmos-plugin",
         "import tenantkit.resolver\nimport tenantkit_db_cosmos as p\n"
         "from tenantkit import ProviderContext\n"
-        f"{_SETTINGS}\np.create(s, ProviderContext(tenant_id='t', provider='cosmos')).close()",
+        f"{_SETTINGS}\n"
+        "p.CosmosDatabase(s, ProviderContext(tenant_id='t', provider='cosmos')).close()",
     ),
     "`tenantkit.resolver` + `from azure.cosmos import CosmosClient`": (
         "azure-cosmos-with-core",

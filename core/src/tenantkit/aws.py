@@ -11,6 +11,9 @@
   error codes and a plugin's refinements; its :meth:`~ProviderAWS.call` (or, where
   a plugin reads a botocore answer itself, :meth:`~ProviderAWS.translating`) turns
   every botocore failure into the taxonomy. The one way an AWS client is called.
+* :class:`AWSSettings`: the settings every AWS provider shares (region, endpoint, the
+  role to assume and its external id), and :func:`tenant_client`, the client they
+  describe.
 * :func:`classify`: a botocore exception → the taxonomy, by the service's error code
   (the plugin's ``codes`` first, then the codes every AWS service shares), then the
   HTTP status (the table :mod:`tenantkit.http` uses: 429 without a known code is
@@ -28,7 +31,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
+
+from pydantic import Field, model_validator
 
 from tenantkit.errors import (
     AuthenticationError,
@@ -45,6 +50,7 @@ from tenantkit.errors import (
     error_class_for_status,
 )
 from tenantkit.http import parse_retry_after
+from tenantkit.settings import ProviderSettings, Secret
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -52,11 +58,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMON_CODES",
+    "AWSSettings",
     "ProviderAWS",
     "classify",
     "forget_sessions",
     "make_client",
     "role_session_name",
+    "tenant_client",
 ]
 
 DEFAULT_CONNECT_TIMEOUT = 3.0
@@ -177,6 +185,64 @@ def make_client(
         except NoRegionError:
             raise ConfigurationError(f"{service}: no AWS region: set AWS_REGION") from None
     return client
+
+
+class AWSSettings(ProviderSettings):
+    """The settings every AWS provider has: subclass it and add the service's own.
+
+    Credentials come from the runtime's own role, or, with ``role_arn``, from a role in
+    the tenant's AWS account that the runtime assumes (with ``external_id`` when the
+    role's trust policy requires one).
+    """
+
+    region: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length=32,
+        description="AWS region, e.g. eu-west-1.",
+    )
+    endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="An AWS-compatible endpoint (a local stack, an S3-compatible store).",
+    )
+    role_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$",
+        max_length=2048,
+        description="Role to assume in the tenant's account.",
+    )
+    external_id: Secret | None = Field(
+        default=None, min_length=2, max_length=1224, description="STS external id for the role."
+    )
+
+    @model_validator(mode="after")
+    def _external_id_needs_role(self) -> Self:
+        if self.external_id is not None and self.role_arn is None:
+            raise ValueError("external_id is only used with role_arn")
+        return self
+
+
+def tenant_client(
+    service: str,
+    settings: AWSSettings,
+    tenant_id: str,
+    *,
+    read_timeout: float,
+    config: Mapping[str, Any] | None = None,
+) -> BaseClient:
+    """:func:`make_client` for one tenant's provider: its region, endpoint and role, the
+    role's session named after the tenant."""
+    external_id = settings.external_id.get_secret_value() if settings.external_id else None
+    return make_client(
+        service,
+        region=settings.region,
+        endpoint_url=settings.endpoint_url,
+        role_arn=settings.role_arn,
+        external_id=external_id,
+        role_session_name=role_session_name(tenant_id),
+        read_timeout=read_timeout,
+        config=config,
+    )
 
 
 class ProviderAWS:

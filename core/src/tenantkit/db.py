@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
@@ -52,6 +53,7 @@ __all__ = [
     "TxOp",
     "TxPut",
     "TxUpdate",
+    "expiry",
     "new_version",
 ]
 
@@ -294,6 +296,12 @@ TxOp = TxPut | TxUpdate | TxDelete | TxCheck
 def new_version() -> str:
     """A fresh opaque item version (16 hex digits)."""
     return secrets.token_hex(8)
+
+
+def expiry(now: float, ttl: float | None) -> int | None:
+    """An item's ``expires_at`` for a ``ttl`` given at ``now``: whole epoch seconds,
+    rounded up so an item never expires early; ``None`` without a ``ttl``."""
+    return None if ttl is None else math.ceil(now + ttl)
 
 
 # --- the provider interface -----------------------------------------------------------

@@ -9,8 +9,11 @@ kept in ``raw_finish_reason``.
 from __future__ import annotations
 
 import abc
+import base64
+import binascii
 import enum
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +34,7 @@ __all__ = [
     "ImagePart",
     "ImageRequest",
     "ImageResponse",
+    "InlineImage",
     "LLMCapability",
     "Message",
     "NamedToolChoice",
@@ -45,6 +49,7 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "UsageEvent",
+    "image_source",
 ]
 
 _model = ConfigDict(frozen=True, extra="forbid", defer_build=True)
@@ -84,6 +89,45 @@ class ImagePart(BaseModel):
 
 
 Part = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image's bytes as base64 text, with its MIME type."""
+
+    media_type: str
+    data: str
+
+
+def image_source(part: ImagePart, where: str, *, provider: str | None = None) -> InlineImage | str:
+    """What a provider sends for an image part: its bytes (given as ``data``, or as a
+    ``data:<type>;base64,...`` URL, checked) or the URL it is at.
+
+    ``where`` names the part in errors (``messages[0].content[1]``); a part without a
+    url or data, data without a media type, or a malformed data URL is
+    :class:`~tenantkit.errors.InvalidRequest` naming the field.
+    """
+    if part.data is not None:
+        if not part.media_type:
+            raise _invalid(f"{where}.media_type", "is required with image data", provider)
+        return InlineImage(part.media_type, base64.b64encode(part.data).decode("ascii"))
+    if not part.url:
+        raise _invalid(where, "an image needs a url or data", provider)
+    if not part.url.startswith("data:"):
+        return part.url
+    header, sep, data = part.url.partition(",")
+    media_type = header[len("data:") :].removesuffix(";base64")
+    if not sep or not header.endswith(";base64") or not media_type:
+        raise _invalid(f"{where}.url", "data URLs must be data:<type>;base64,<data>", provider)
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(f"{where}.url", "the data URL is not valid base64", provider) from None
+    return InlineImage(media_type, data)
+
+
+def _invalid(field: str, problem: str, provider: str | None) -> InvalidRequest:
+    return InvalidRequest(f"{field}: {problem}", provider=provider)
 
 
 class ToolCall(BaseModel):

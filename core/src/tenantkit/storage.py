@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import BinaryIO, ClassVar
@@ -28,10 +29,13 @@ __all__ = [
     "ObjectStore",
     "StorageCapability",
     "iter_body",
+    "root_prefix",
 ]
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 MAX_LIST_LIMIT = 1000
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 Body = bytes | BinaryIO | Iterable[bytes]
 """What ``put`` accepts: bytes, a binary file object, or an iterable of byte chunks."""
@@ -158,3 +162,20 @@ class ObjectStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Called when the instance is evicted."""
+
+
+def root_prefix(prefix: str) -> str:
+    """An operator's root prefix inside a bucket or container, checked and normalized:
+    relative, ``/``-separated, no empty, ``.`` or ``..`` segment, no control character
+    or backslash; returned with one trailing ``/`` (``""`` stays ``""``).
+
+    For a settings model's ``field_validator``: raises ``ValueError``.
+    """
+    if not prefix:
+        return ""
+    if prefix.startswith("/") or _CONTROL.search(prefix):
+        raise ValueError("must be relative, without control characters or backslashes")
+    segments = prefix.removesuffix("/").split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        raise ValueError("must not contain empty, '.' or '..' segments")
+    return "/".join(segments) + "/"

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from tenantkit.settings import Owner, field_owner, tenant_owned_fields
-from tenantkit_db_cosmos import CAPABILITIES, CosmosSettings
+from tenantkit_db_cosmos import CosmosDatabase, CosmosSettings
 
 KEY = base64.b64encode(b"planted-account-key-" * 3).decode()
 BASE: dict[str, Any] = {
@@ -82,4 +82,9 @@ def test_registered_through_the_entry_point() -> None:
 
     (entry,) = entry_points(group="tenantkit.db", name="cosmos")
     assert entry.value == "tenantkit_db_cosmos"
-    assert {str(c) for c in CAPABILITIES} == {"transactions", "batch", "indexes", "ttl"}
+    assert {str(c) for c in CosmosDatabase.capabilities} == {
+        "transactions",
+        "batch",
+        "indexes",
+        "ttl",
+    }

@@ -15,8 +15,9 @@ from typing import Any, cast
 
 from tenantkit import TenantLLM
 from tenantkit.errors import CallerError
-from tenantkit.llm import ChatResponse, ChatStream, StreamEvent
+from tenantkit.llm import ChatResponse, ChatStream
 from tenantkit_runtime import metrics
+from tenantkit_runtime._watched import WatchedStream
 
 __all__ = ["MeasuredLLM"]
 
@@ -55,62 +56,23 @@ class MeasuredLLM:
         return repr(self._llm)
 
 
-class _MeasuredStream:
+class _MeasuredStream(WatchedStream):
     """A :class:`~tenantkit.llm.ChatStream` that records its call once: when it ends,
     breaks or is closed."""
 
     def __init__(self, stream: ChatStream, provider: str, started: float) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._provider_name = provider
         self._started = started
-        self._recorded = False
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def __iter__(self) -> _MeasuredStream:
-        return self
-
-    def __enter__(self) -> _MeasuredStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __next__(self) -> StreamEvent:
-        try:
-            return next(self._stream)
-        except StopIteration:
-            self._record(self._stream.response)
-            raise
-        except Exception as exc:
-            if not self._recorded:
-                self._recorded = True
-                failed = not isinstance(exc, CallerError)
-                metrics.llm_call(self._provider_name, latency_ms=_ms(self._started), failed=failed)
-            raise
-
-    def close(self) -> None:
-        self._stream.close()
-        if not self._recorded:  # the caller went away before the end: usage unknown
-            self._recorded = True
+    def _over(self, response: ChatResponse | None, error: Exception | None) -> None:
+        if response is not None:
+            _done(self._provider_name, self._started, response)
+        elif error is not None:
+            failed = not isinstance(error, CallerError)
+            metrics.llm_call(self._provider_name, latency_ms=_ms(self._started), failed=failed)
+        else:  # the caller went away before the end: usage unknown
             metrics.llm_call(self._provider_name, latency_ms=_ms(self._started))
-
-    @property
-    def text(self) -> str:
-        return self._stream.text
-
-    @property
-    def response(self) -> ChatResponse:
-        response = self._stream.response
-        self._record(response)
-        return response
-
-    def _record(self, response: ChatResponse) -> None:
-        if self._recorded:
-            return
-        self._recorded = True
-        _done(self._provider_name, self._started, response)
 
 
 def _done(provider: str, started: float, reply: ChatResponse) -> None:

@@ -67,6 +67,7 @@ from tenantkit.llm import (
 from tenantkit.metering import Meter, counter_name
 from tenantkit.storage import DEFAULT_CHUNK_SIZE, Body, ObjectInfo, iter_body
 from tenantkit_runtime import deployment, metrics
+from tenantkit_runtime._watched import WatchedStream
 from tenantkit_runtime.http_errors import TenantUnavailable
 
 __all__ = [
@@ -325,7 +326,7 @@ def _estimated_prompt_tokens(args: tuple[Any, ...], kwargs: dict[str, Any]) -> i
     return -(-sum(len(m.text) for m in request.messages) // 4)
 
 
-class _MeteredStream:
+class _MeteredStream(WatchedStream):
     """A chat stream charged once, when it ends or is closed early.
 
     The provider's usage is charged when it arrived; a stream abandoned before its
@@ -341,28 +342,16 @@ class _MeteredStream:
         *,
         prompt_tokens: int = 0,
     ) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._prompt_tokens = prompt_tokens
         self._charge = charge
-        self._charged = False
         self._usage_seen = False
         self._input = 0
         self._output = 0
         self._chars = 0
         self._model: str | None = None
 
-    def __iter__(self) -> _MeteredStream:
-        return self
-
-    def __next__(self) -> StreamEvent:
-        try:
-            event = next(self._stream)
-        except StopIteration:
-            self._settle()
-            raise
-        except Exception:
-            self._settle()
-            raise
+    def _seen(self, event: StreamEvent) -> None:
         if isinstance(event, UsageEvent):
             self._usage_seen = True
             self._input = event.usage.input_tokens
@@ -371,39 +360,13 @@ class _MeteredStream:
             self._chars += len(event.text)
         elif isinstance(event, StartEvent):
             self._model = event.model
-        return event
 
-    def __enter__(self) -> _MeteredStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        finally:
-            self._settle()
-
-    @property
-    def text(self) -> str:
-        return self._stream.text
-
-    @property
-    def response(self) -> ChatResponse:
-        response = self._stream.response
-        if not self._charged:
+    def _over(self, response: ChatResponse | None, error: Exception | None) -> None:
+        if response is not None:
             self._model = response.model or self._model
             self._usage_seen = True
             self._input = response.usage.input_tokens
             self._output = response.usage.output_tokens
-            self._settle()
-        return response
-
-    def _settle(self) -> None:
-        if self._charged:
-            return
-        self._charged = True
         output = self._output if self._usage_seen and self._output else -(-self._chars // 4)
         prompt = self._input if self._usage_seen or self._input else self._prompt_tokens
         self._charge(self._model, prompt, max(self._output, output))

@@ -33,6 +33,7 @@ from tenantkit.db import (
     TxOp,
     TxPut,
     TxUpdate,
+    expiry,
 )
 from tenantkit.errors import (
     ConditionFailed,
@@ -46,7 +47,6 @@ from tenantkit.errors import (
 from tenantkit.http import ProviderHTTP
 from tenantkit.registry import ProviderContext
 from tenantkit.retry import RetryPolicy
-from tenantkit_db_cosmos import CAPABILITIES
 from tenantkit_db_cosmos._layout import (
     PARTITION_PATH,
     Query,
@@ -110,7 +110,11 @@ class CosmosDatabase(Database):
         verify: a TLS context to use instead of the system's (tests).
     """
 
-    capabilities: ClassVar[frozenset[DbCapability]] = CAPABILITIES
+    #: Every optional database feature: a tenant is one logical partition, so a
+    #: transactional batch covers any of its items.
+    capabilities: ClassVar[frozenset[DbCapability]] = frozenset(
+        {DbCapability.TRANSACTIONS, DbCapability.BATCH, DbCapability.INDEXES, DbCapability.TTL}
+    )
 
     def __init__(
         self,
@@ -168,7 +172,7 @@ class CosmosDatabase(Database):
         _check_numbers(fields)
 
         def new(now: float) -> dict[str, Any]:
-            return self._document(ns, collection, pk, sk, fields, _expiry(now, ttl), now)
+            return self._document(ns, collection, pk, sk, fields, expiry(now, ttl), now)
 
         if condition is None:
             return to_item(self._upsert(ns, new(time.time())))
@@ -425,7 +429,7 @@ class CosmosDatabase(Database):
                     pk, sk = op.item["pk"], op.item.get("sk", "")
                     fields = {n: v for n, v in op.item.items() if n not in ("pk", "sk")}
                     _check_numbers(fields)
-                    expires = _expiry(now, op.ttl)
+                    expires = expiry(now, op.ttl)
                     new = self._document(ns, op.collection, pk, sk, fields, expires, now)
                 case TxUpdate():
                     changes = _Changes(dict(op.set), dict(op.increment), tuple(op.remove))
@@ -700,7 +704,7 @@ class CosmosDatabase(Database):
             fields.pop(name, None)
         _check_numbers(fields)
         if ttl is not None:
-            expires_at: int | None = _expiry(now, ttl)
+            expires_at: int | None = expiry(now, ttl)
         else:
             expires_at = current.get("x") if current is not None else None
         return self._document(ns, collection, key.pk, key.sk, fields, expires_at, now)
@@ -846,10 +850,6 @@ def _check_numbers(value: Any, path: str = "") -> None:
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             _check_numbers(v, f"{path}[{i}]")
-
-
-def _expiry(now: float, ttl: float | None) -> int | None:
-    return None if ttl is None else math.ceil(now + ttl)
 
 
 def _not_found(collection: str, key: Key) -> NotFound:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from botocore.exceptions import ClientError
 
-from tenantkit.aws import ProviderAWS, make_client, role_session_name
+from tenantkit.aws import ProviderAWS, tenant_client
 from tenantkit.db import (
     Condition,
     Database,
@@ -31,6 +30,7 @@ from tenantkit.db import (
     TxOp,
     TxPut,
     TxUpdate,
+    expiry,
     new_version,
 )
 from tenantkit.errors import (
@@ -46,7 +46,6 @@ from tenantkit.errors import (
     TransactionCanceled,
 )
 from tenantkit.registry import ProviderContext
-from tenantkit_db_dynamodb import CAPABILITIES
 from tenantkit_db_dynamodb._layout import (
     EXPIRES,
     PK,
@@ -95,7 +94,8 @@ class DynamoDBDatabase(Database):
         schema_timeout: seconds :meth:`ensure_schema` waits for a table or an index.
     """
 
-    capabilities: ClassVar[frozenset[DbCapability]] = CAPABILITIES
+    #: What the provider supports: every optional database feature.
+    capabilities: ClassVar[frozenset[DbCapability]] = frozenset(DbCapability)
 
     def __init__(
         self,
@@ -111,16 +111,12 @@ class DynamoDBDatabase(Database):
         self._schema_timeout = schema_timeout
         self._indexes: dict[str, dict[str, Index]] = {}
         self._add_schema(context.schema)
-        external_id = settings.external_id.get_secret_value() if settings.external_id else None
         self._aws = ProviderAWS(
             PROVIDER,
-            make_client(
+            tenant_client(
                 "dynamodb",
-                region=settings.region,
-                endpoint_url=settings.endpoint_url,
-                role_arn=settings.role_arn,
-                external_id=external_id,
-                role_session_name=role_session_name(context.tenant_id),
+                settings,
+                context.tenant_id,
                 read_timeout=read_timeout,
             ),
             codes=_CODES,
@@ -158,7 +154,7 @@ class DynamoDBDatabase(Database):
         pk, sk = item["pk"], item.get("sk", "")
         fields = {name: value for name, value in item.items() if name not in ("pk", "sk")}
         version = new_version()
-        expires_at = _expiry(now, ttl)
+        expires_at = expiry(now, ttl)
         params: dict[str, Any] = {
             "TableName": self._table,
             "Item": self._stored(ns, collection, pk, sk, fields, version, expires_at),
@@ -194,7 +190,7 @@ class DynamoDBDatabase(Database):
                 remove=remove,
                 condition=condition,
                 upsert=upsert,
-                expires_at=_expiry(now, ttl),
+                expires_at=expiry(now, ttl),
                 now=now,
             )
             with self._aws.translating():
@@ -490,7 +486,7 @@ class DynamoDBDatabase(Database):
                 pk, sk = op.item["pk"], op.item.get("sk", "")
                 fields = {n: v for n, v in op.item.items() if n not in ("pk", "sk")}
                 body["Item"] = self._stored(
-                    ns, op.collection, pk, sk, fields, new_version(), _expiry(now, op.ttl)
+                    ns, op.collection, pk, sk, fields, new_version(), expiry(now, op.ttl)
                 )
                 kind = "Put"
             case TxUpdate():
@@ -867,10 +863,6 @@ def _index_sort_condition(expr: _Expr, attribute: str, sort: SortKey) -> str | N
 
 
 # --- small helpers --------------------------------------------------------------------
-
-
-def _expiry(now: float, ttl: float | None) -> int | None:
-    return None if ttl is None else math.ceil(now + ttl)
 
 
 def _code(exc: ClientError) -> str:

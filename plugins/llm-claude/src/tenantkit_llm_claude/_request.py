@@ -5,12 +5,18 @@ https://platform.claude.com/docs/en/api/messages
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from tenantkit.errors import InvalidRequest
-from tenantkit.llm import ChatRequest, ImagePart, Message, NamedToolChoice, Part, TextPart
+from tenantkit.llm import (
+    ChatRequest,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    Part,
+    TextPart,
+    image_source,
+)
 from tenantkit_llm_claude.settings import ClaudeSettings
 
 __all__ = ["build_body"]
@@ -122,34 +128,13 @@ def _blocks(content: str | list[Part], where: str) -> list[dict[str, Any]]:
 
 
 def _image(part: ImagePart, where: str) -> dict[str, Any]:
-    if part.data is not None:
-        if not part.media_type:
-            raise _invalid(f"{where}.media_type", "is required with image data")
-        data = base64.b64encode(part.data).decode("ascii")
-        return _base64_image(part.media_type, data)
-    if part.url is None:
-        raise _invalid(where, "an image needs a url or data")
-    if part.url.startswith("data:"):
-        media_type, data = _data_url(part.url, where)
-        return _base64_image(media_type, data)
-    return {"type": "image", "source": {"type": "url", "url": part.url}}
-
-
-def _base64_image(media_type: str, data: str) -> dict[str, Any]:
-    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
-
-
-def _data_url(url: str, where: str) -> tuple[str, str]:
-    """``data:image/png;base64,...`` → (media type, base64 text)."""
-    header, sep, data = url.partition(",")
-    media_type = header[len("data:") :].removesuffix(";base64")
-    if not sep or not header.endswith(";base64") or not media_type:
-        raise _invalid(f"{where}.url", "data URLs must be data:<type>;base64,<data>")
-    try:
-        base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise _invalid(f"{where}.url", "the data URL is not valid base64") from None
-    return media_type, data
+    source = image_source(part, where, provider=PROVIDER)
+    if isinstance(source, str):
+        return {"type": "image", "source": {"type": "url", "url": source}}
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": source.media_type, "data": source.data},
+    }
 
 
 def _invalid(field: str, problem: str) -> InvalidRequest:

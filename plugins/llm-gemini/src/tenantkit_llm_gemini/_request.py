@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import mimetypes
@@ -25,11 +23,13 @@ from tenantkit.llm import (
     ChatRequest,
     ImagePart,
     ImageRequest,
+    InlineImage,
     Message,
     NamedToolChoice,
     Part,
     TextPart,
     ToolCall,
+    image_source,
 )
 from tenantkit_llm_gemini.settings import MODEL_NAME, GeminiSettings
 
@@ -250,25 +250,11 @@ def _parts(content: str | list[Part], where: str) -> list[dict[str, Any]]:
 
 
 def _image(part: ImagePart, where: str) -> dict[str, Any]:
-    if part.data is not None:
-        if not part.media_type:
-            raise _invalid(f"{where}.media_type", "is required with image data")
-        data = base64.b64encode(part.data).decode("ascii")
-        return {"inlineData": {"mimeType": part.media_type, "data": data}}
-    if part.url is None:
-        raise _invalid(where, "an image needs a url or data")
-    if part.url.startswith("data:"):
-        header, sep, data = part.url.partition(",")
-        media_type = header[len("data:") :].removesuffix(";base64")
-        if not sep or not header.endswith(";base64") or not media_type:
-            raise _invalid(f"{where}.url", "data URLs must be data:<type>;base64,<data>")
-        try:
-            base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise _invalid(f"{where}.url", "the data URL is not valid base64") from None
-        return {"inlineData": {"mimeType": media_type, "data": data}}
-    file_data: dict[str, str] = {"fileUri": part.url}
-    guessed = part.media_type or mimetypes.guess_type(part.url)[0]
+    source = image_source(part, where, provider=PROVIDER)
+    if isinstance(source, InlineImage):
+        return {"inlineData": {"mimeType": source.media_type, "data": source.data}}
+    file_data: dict[str, str] = {"fileUri": source}
+    guessed = part.media_type or mimetypes.guess_type(source)[0]
     if guessed:
         file_data["mimeType"] = guessed
     return {"fileData": file_data}

@@ -36,6 +36,7 @@ from tenantkit.llm import (
     ImagePart,
     ImageRequest,
     ImageResponse,
+    InlineImage,
     Message,
     NamedToolChoice,
     StartEvent,
@@ -46,6 +47,7 @@ from tenantkit.llm import (
     ToolCallDelta,
     Usage,
     UsageEvent,
+    image_source,
 )
 
 if TYPE_CHECKING:
@@ -163,15 +165,10 @@ def _message(i: int, message: Message) -> dict[str, Any]:
 def _part(where: str, part: TextPart | ImagePart) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
-    if part.data is not None:
-        if not part.media_type:
-            raise InvalidRequest(f"{where}.media_type is required with image data")
-        url = f"data:{part.media_type};base64,{base64.b64encode(part.data).decode('ascii')}"
-    elif part.url:
-        url = part.url
-    else:
-        raise InvalidRequest(f"{where}: an image needs a url or data")
-    return {"type": "image_url", "image_url": {"url": url}}
+    source = image_source(part, where)
+    if isinstance(source, InlineImage):
+        source = f"data:{source.media_type};base64,{source.data}"
+    return {"type": "image_url", "image_url": {"url": source}}
 
 
 # --- response -------------------------------------------------------------------------

@@ -4,59 +4,27 @@ A tenant secret selects it with::
 
     "storage": {"provider": "azure-blob", "account_url": "https://acme.blob.core.windows.net",
                 "container": "files", "account_key": "..."}
-
-Importing this module registers nothing heavy: httpx and the signing code are
-imported when the first provider instance is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tenantkit.hookspecs import hookimpl
-from tenantkit.storage import StorageCapability
+import tenantkit
 from tenantkit_store_azure_blob.settings import AzureBlobSettings
+from tenantkit_store_azure_blob.store import AzureBlobStore
 
 if TYPE_CHECKING:
-    from tenantkit.registry import ProviderContext, Register
-    from tenantkit_store_azure_blob.store import AzureBlobStore
+    from tenantkit.registry import Register
 
-__all__ = [
-    "CAPABILITIES",
-    "PRESIGNED_PUT_HEADERS",
-    "AzureBlobSettings",
-    "AzureBlobStore",
-    "create",
-]
-
-#: What the provider supports: presigned GET and PUT URLs (SAS).
-CAPABILITIES = frozenset({StorageCapability.PRESIGN})
-
-#: Headers an uploader must send with a presigned PUT URL: Put Blob needs the blob type.
-PRESIGNED_PUT_HEADERS = {"x-ms-blob-type": "BlockBlob"}
+__all__ = ["AzureBlobSettings", "AzureBlobStore", "register_storage_providers"]
 
 
-def create(settings: AzureBlobSettings, context: ProviderContext) -> AzureBlobStore:
-    """Build a provider instance for one tenant (the factory the core calls)."""
-    from tenantkit_store_azure_blob.store import AzureBlobStore
-
-    return AzureBlobStore(settings, context)
-
-
-@hookimpl
+@tenantkit.hookimpl
 def register_storage_providers(register: Register) -> None:
     register(
         "azure-blob",
-        create,
+        AzureBlobStore,
         AzureBlobSettings,
-        capabilities=CAPABILITIES,
         description="Azure Blob Storage: one container, a prefix per tenant",
     )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "AzureBlobStore":
-        from tenantkit_store_azure_blob.store import AzureBlobStore
-
-        return AzureBlobStore
-    raise AttributeError(name)

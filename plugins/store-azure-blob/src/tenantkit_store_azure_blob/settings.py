@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from tenantkit.settings import ProviderSettings, Secret
+from tenantkit.storage import root_prefix
 
 __all__ = ["AzureBlobSettings", "Endpoint", "EntraSettings", "parse_connection_string"]
 
 _URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _GUID_OR_DOMAIN = r"^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$"
 _ACCOUNT = r"^[a-z0-9]{3,24}$"
 #: Azurite's well-known account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key)
@@ -98,14 +98,7 @@ class AzureBlobSettings(ProviderSettings):
     @classmethod
     def _normalize_prefix(cls, prefix: str) -> str:
         """A relative, ``/``-separated prefix; stored with one trailing ``/``."""
-        if not prefix:
-            return ""
-        if prefix.startswith("/") or _CONTROL.search(prefix):
-            raise ValueError("must be relative, without control characters or backslashes")
-        segments = prefix.removesuffix("/").split("/")
-        if any(s in ("", ".", "..") for s in segments):
-            raise ValueError("must not contain empty, '.' or '..' segments")
-        return "/".join(segments) + "/"
+        return root_prefix(prefix)
 
     @field_validator("container")
     @classmethod

@@ -45,7 +45,6 @@ from tenantkit.storage import (
     StorageCapability,
     iter_body,
 )
-from tenantkit_store_azure_blob import CAPABILITIES, PRESIGNED_PUT_HEADERS
 from tenantkit_store_azure_blob._auth import SasAuth, SharedKeyAuth
 from tenantkit_store_azure_blob._signing import (
     API_VERSION,
@@ -108,8 +107,10 @@ class AzureBlobStore(ObjectStore):
         verify: an SSL context trusting a private CA (a test server); never disables checks.
     """
 
-    capabilities: ClassVar[frozenset[StorageCapability]] = CAPABILITIES
-    presigned_put_headers: ClassVar[Mapping[str, str]] = PRESIGNED_PUT_HEADERS
+    #: What the provider supports: presigned GET and PUT URLs (SAS).
+    capabilities: ClassVar[frozenset[StorageCapability]] = frozenset({StorageCapability.PRESIGN})
+    #: Headers an uploader must send with a presigned PUT URL: Put Blob needs the blob type.
+    presigned_put_headers: ClassVar[Mapping[str, str]] = {"x-ms-blob-type": "BlockBlob"}
 
     def __init__(
         self,
@@ -417,7 +418,7 @@ class AzureBlobStore(ObjectStore):
 
     def presign_put(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
         # A SAS cannot bind the uploader's Content-Type; the uploader sends it and
-        # x-ms-blob-type (PRESIGNED_PUT_HEADERS).
+        # x-ms-blob-type (presigned_put_headers).
         return self._presign(key, "cw", expires_in)
 
     def _presign(self, key: str, permissions: str, expires_in: int) -> str:

@@ -3,50 +3,27 @@
 A tenant secret selects it with::
 
     "storage": {"provider": "gcs", "bucket": "acme-files", "service_account_key": "{...}"}
-
-Importing this module registers nothing heavy: httpx and google-auth are imported
-when the first provider instance is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tenantkit.hookspecs import hookimpl
-from tenantkit.storage import StorageCapability
+import tenantkit
 from tenantkit_store_gcs.settings import GCSSettings
+from tenantkit_store_gcs.store import GCSStore
 
 if TYPE_CHECKING:
-    from tenantkit.registry import ProviderContext, Register
-    from tenantkit_store_gcs.store import GCSStore
+    from tenantkit.registry import Register
 
-__all__ = ["CAPABILITIES", "GCSSettings", "GCSStore", "create"]
-
-#: What the provider supports: presigned GET and PUT URLs (V4 signed URLs).
-CAPABILITIES = frozenset({StorageCapability.PRESIGN})
+__all__ = ["GCSSettings", "GCSStore", "register_storage_providers"]
 
 
-def create(settings: GCSSettings, context: ProviderContext) -> GCSStore:
-    """Build a provider instance for one tenant (the factory the core calls)."""
-    from tenantkit_store_gcs.store import GCSStore
-
-    return GCSStore(settings, context)
-
-
-@hookimpl
+@tenantkit.hookimpl
 def register_storage_providers(register: Register) -> None:
     register(
         "gcs",
-        create,
+        GCSStore,
         GCSSettings,
-        capabilities=CAPABILITIES,
         description="Google Cloud Storage: one bucket, a prefix per tenant",
     )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "GCSStore":
-        from tenantkit_store_gcs.store import GCSStore
-
-        return GCSStore
-    raise AttributeError(name)

@@ -7,16 +7,15 @@ identity are used): none is declared tenant-owned.
 from __future__ import annotations
 
 import json
-import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tenantkit.settings import ProviderSettings, Secret
+from tenantkit.storage import root_prefix
 
 __all__ = ["GCSSettings", "WorkloadIdentity"]
 
 _URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _KEY_FIELDS = ("type", "client_email", "private_key")
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -86,14 +85,7 @@ class GCSSettings(ProviderSettings):
     @classmethod
     def _normalize_prefix(cls, prefix: str) -> str:
         """A relative, ``/``-separated prefix; stored with one trailing ``/``."""
-        if not prefix:
-            return ""
-        if prefix.startswith("/") or _CONTROL.search(prefix):
-            raise ValueError("must be relative, without control characters or backslashes")
-        segments = prefix.removesuffix("/").split("/")
-        if any(s in ("", ".", "..") for s in segments):
-            raise ValueError("must not contain empty, '.' or '..' segments")
-        return "/".join(segments) + "/"
+        return root_prefix(prefix)
 
     @field_validator("endpoint")
     @classmethod

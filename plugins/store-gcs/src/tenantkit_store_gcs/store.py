@@ -46,7 +46,6 @@ from tenantkit.storage import (
     StorageCapability,
     iter_body,
 )
-from tenantkit_store_gcs import CAPABILITIES
 from tenantkit_store_gcs._auth import BearerAuth, Signer, build_credentials, token_http
 from tenantkit_store_gcs._signing import signed_url
 from tenantkit_store_gcs._wire import (
@@ -87,7 +86,8 @@ class GCSStore(ObjectStore):
         read_timeout: seconds to wait for an answer to any one request.
     """
 
-    capabilities: ClassVar[frozenset[StorageCapability]] = CAPABILITIES
+    #: What the provider supports: presigned GET and PUT URLs (V4 signed URLs).
+    capabilities: ClassVar[frozenset[StorageCapability]] = frozenset({StorageCapability.PRESIGN})
 
     def __init__(
         self,

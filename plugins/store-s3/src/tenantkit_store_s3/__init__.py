@@ -3,50 +3,27 @@
 A tenant secret selects it with::
 
     "storage": {"provider": "s3", "bucket": "acme-files", "region": "eu-west-1"}
-
-Importing this module registers nothing heavy: boto3 is imported when the first
-provider instance is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tenantkit.hookspecs import hookimpl
-from tenantkit.storage import StorageCapability
+import tenantkit
 from tenantkit_store_s3.settings import S3Settings
+from tenantkit_store_s3.store import S3Store
 
 if TYPE_CHECKING:
-    from tenantkit.registry import ProviderContext, Register
-    from tenantkit_store_s3.store import S3Store
+    from tenantkit.registry import Register
 
-__all__ = ["CAPABILITIES", "S3Settings", "S3Store", "create"]
-
-#: What the provider supports: presigned GET and PUT URLs.
-CAPABILITIES = frozenset({StorageCapability.PRESIGN})
+__all__ = ["S3Settings", "S3Store", "register_storage_providers"]
 
 
-def create(settings: S3Settings, context: ProviderContext) -> S3Store:
-    """Build a provider instance for one tenant (the factory the core calls)."""
-    from tenantkit_store_s3.store import S3Store
-
-    return S3Store(settings, context)
-
-
-@hookimpl
+@tenantkit.hookimpl
 def register_storage_providers(register: Register) -> None:
     register(
         "s3",
-        create,
+        S3Store,
         S3Settings,
-        capabilities=CAPABILITIES,
         description="Amazon S3 or an S3-compatible store: one bucket, a prefix per tenant",
     )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "S3Store":
-        from tenantkit_store_s3.store import S3Store
-
-        return S3Store
-    raise AttributeError(name)

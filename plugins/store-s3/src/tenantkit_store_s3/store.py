@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, ClassVar
 
-from tenantkit.aws import ProviderAWS, make_client, role_session_name
+from tenantkit.aws import ProviderAWS, tenant_client
 from tenantkit.errors import (
     ConditionFailed,
     ConfigurationError,
@@ -39,7 +39,6 @@ from tenantkit.storage import (
     StorageCapability,
     iter_body,
 )
-from tenantkit_store_s3 import CAPABILITIES
 from tenantkit_store_s3.settings import S3Settings
 
 __all__ = ["S3Store"]
@@ -83,7 +82,8 @@ class S3Store(ObjectStore):
         read_timeout: seconds to wait for an answer to any one request.
     """
 
-    capabilities: ClassVar[frozenset[StorageCapability]] = CAPABILITIES
+    #: What the provider supports: presigned GET and PUT URLs.
+    capabilities: ClassVar[frozenset[StorageCapability]] = frozenset({StorageCapability.PRESIGN})
 
     def __init__(
         self,
@@ -104,16 +104,12 @@ class S3Store(ObjectStore):
         self._retry = context.retry
         self._part_size = part_size
         self._concurrency = max_concurrency
-        external_id = settings.external_id.get_secret_value() if settings.external_id else None
         self._aws = ProviderAWS(
             PROVIDER,
-            make_client(
+            tenant_client(
                 "s3",
-                region=settings.region,
-                endpoint_url=settings.endpoint_url,
-                role_arn=settings.role_arn,
-                external_id=external_id,
-                role_session_name=role_session_name(context.tenant_id),
+                settings,
+                context.tenant_id,
                 read_timeout=read_timeout,
                 config={
                     "signature_version": "s3v4",
