@@ -274,6 +274,7 @@ def _usage(args: argparse.Namespace) -> int:
     reports = [plane.meter.report(t, start, end) for t in tenant_ids]
     fmt: Literal["text", "json", "csv"] = "json" if args.json else "csv" if args.csv else "text"
     print_reports(reports, fmt=fmt, totals_only=args.all)
+    return 0
 
 
 def register_user(subparsers: Any) -> None:
