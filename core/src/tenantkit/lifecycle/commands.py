@@ -100,7 +100,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Manager, TENANT.json.previous in a config directory).",
     )
     back.add_argument("tenant", metavar="TENANT")
-    _source_args(back)
+    add_source_arguments(back)
     back.add_argument("--json", action="store_true", help="print the result as JSON")
     back.set_defaults(func=_rollback)
     _add_extensions(sub)
@@ -133,7 +133,8 @@ def _add_extensions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
 
 
-def _source_args(parser: argparse.ArgumentParser) -> None:
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the SOURCE options (read back by :func:`source_of`)."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--config-dir", metavar="DIR", help="tenant secrets in this directory")
     where.add_argument(
@@ -144,7 +145,7 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    _source_args(parser)
+    add_source_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--json", action="store_true", help="progress and result as JSON (lines)")
 

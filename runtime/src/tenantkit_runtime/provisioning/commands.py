@@ -1,8 +1,10 @@
-"""``tenantkit tenant list|show|suspend|resume``: the runtime's subcommands of ``tenant``
-(added through the ``tenantkit.tenant_commands`` entry-point group).
+"""``tenantkit tenant create|list|show|suspend|resume``: the runtime's subcommands of
+``tenant`` (added through the ``tenantkit.tenant_commands`` entry-point group).
 
 ::
 
+    tenantkit tenant create TENANT (--from FILE | --db SECTION --llm SECTION --storage SECTION)
+                                   [--plan P] [--admin-email E] [SOURCE] [--json]
     tenantkit tenant list [--json]
     tenantkit tenant show TENANT
     tenantkit tenant suspend TENANT
@@ -24,6 +26,28 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Add the subcommands to ``tenant``'s subparsers."""
+    from tenantkit.lifecycle.commands import add_source_arguments
+
+    create: argparse.ArgumentParser = sub.add_parser(
+        "create",
+        help="write a new tenant's secret, register it, set up its schema and first admin",
+        description="Validate the secret, write it to the deployment's source, register "
+        "the tenant in the control plane, run the database provider's ensure_schema and "
+        "invite the first admin (TENANTKIT_USER_POOL_ID, else TENANTKIT_LOCAL_USERS). "
+        "Running it again finishes a create that stopped half-way; it never duplicates "
+        "and never overwrites another secret. A SECTION is a JSON object "
+        '(\'{"provider": "sqlite", "path": "acme.db"}\') or a provider name.',
+    )
+    create.add_argument("tenant", metavar="TENANT")
+    create.add_argument("--from", dest="from_file", metavar="FILE", help="the whole secret")
+    for kind in ("db", "llm", "storage"):
+        create.add_argument(f"--{kind}", metavar="SECTION", help=f"the {kind} section")
+    create.add_argument("--plan", metavar="P", help="the tenant's plan")
+    create.add_argument("--admin-email", metavar="E", help="invite this first admin")
+    add_source_arguments(create)
+    create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.set_defaults(func=_create)
+
     listing: argparse.ArgumentParser = sub.add_parser(
         "list", help="the tenants in the control plane's registry"
     )
@@ -89,4 +113,59 @@ def _status(args: argparse.Namespace) -> int:
     change = suspend if args.action == "suspend" else resume
     record = change(_plane(), _checked(args.tenant))
     print(json.dumps(record.model_dump()))
+    return 0
+
+
+def _section(kind: str, text: str) -> dict[str, Any]:
+    from tenantkit.cli import UsageError
+    from tenantkit.config import parse_secret_text
+
+    if not text.lstrip().startswith("{"):
+        return {"provider": text}
+    try:
+        return parse_secret_text(text, source=f"--{kind}")
+    except Exception as exc:
+        raise UsageError(f"--{kind}: {getattr(exc, 'message', type(exc).__name__)}") from None
+
+
+def _secret(args: argparse.Namespace) -> dict[str, Any]:
+    from tenantkit.cli import UsageError
+    from tenantkit.config import parse_secret_text
+
+    sections = {k: getattr(args, k) for k in ("db", "llm", "storage")}
+    if args.from_file:
+        if any(sections.values()):
+            raise UsageError("--from FILE holds the providers: leave out --db, --llm, --storage")
+        try:
+            with open(args.from_file, encoding="utf-8") as f:
+                raw = parse_secret_text(f.read(), source=args.from_file)
+        except OSError as exc:
+            raise UsageError(f"--from {args.from_file}: {exc.strerror}") from None
+    else:
+        missing = [f"--{k}" for k, v in sections.items() if not v]
+        if missing:
+            raise UsageError(f"name the providers ({', '.join(missing)}), or --from FILE")
+        raw = {"schema_version": 1, **{k: _section(k, v) for k, v in sections.items()}}
+    if args.plan:
+        raw["plan"] = args.plan
+    return raw
+
+
+def _create(args: argparse.Namespace) -> int:
+    from tenantkit.lifecycle.commands import source_of
+    from tenantkit_runtime.provisioning.create import create_tenant
+    from tenantkit_runtime.userstore import user_store
+
+    tenant_id = _checked(args.tenant)
+    raw = _secret(args)
+    users = user_store() if args.admin_email else None
+    result = create_tenant(
+        source_of(args), _plane(), tenant_id, raw, admin_email=args.admin_email, users=users
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        done = ", ".join(result.done) or "nothing"
+        kept = f" (already there: {', '.join(result.kept)})" if result.kept else ""
+        print(f"tenant {tenant_id}: created: {done}{kept}")
     return 0
