@@ -5,6 +5,7 @@
 
     tenantkit tenant create TENANT (--from FILE | --db SECTION --llm SECTION --storage SECTION)
                                    [--plan P] [--admin-email E] [SOURCE] [--json]
+    tenantkit tenant delete TENANT [--export-dir DIR] [--yes] [SOURCE] [--quiet] [--json]
     tenantkit tenant list [--json]
     tenantkit tenant show TENANT
     tenantkit tenant suspend TENANT
@@ -47,6 +48,22 @@ def register(sub: Any) -> None:
     add_source_arguments(create)
     create.add_argument("--json", action="store_true", help="print the result as JSON")
     create.set_defaults(func=_create)
+
+    delete: argparse.ArgumentParser = sub.add_parser(
+        "delete",
+        help="export a tenant, then remove its users, data, secret and registry entry",
+        description="Export TENANT to DIR (default TENANT-deleted-TIMESTAMP), ask for "
+        "confirmation (type the tenant id; --yes skips it, for scripts), then remove its "
+        "users, every item and object, its secret and its registry entry, and audit "
+        "tenant.deleted. Running it again after an interruption finishes the removal.",
+    )
+    delete.add_argument("tenant", metavar="TENANT")
+    delete.add_argument("--export-dir", metavar="DIR", help="where the export goes (new)")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_source_arguments(delete)
+    delete.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    delete.add_argument("--json", action="store_true", help="progress and result as JSON")
+    delete.set_defaults(func=_delete)
 
     listing: argparse.ArgumentParser = sub.add_parser(
         "list", help="the tenants in the control plane's registry"
@@ -168,4 +185,49 @@ def _create(args: argparse.Namespace) -> int:
         done = ", ".join(result.done) or "nothing"
         kept = f" (already there: {', '.join(result.kept)})" if result.kept else ""
         print(f"tenant {tenant_id}: created: {done}{kept}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from tenantkit.cli import UsageError
+    from tenantkit.lifecycle.commands import source_of
+    from tenantkit.lifecycle.progress import Progress
+    from tenantkit_runtime.provisioning.delete import delete_tenant
+    from tenantkit_runtime.userstore import user_store
+
+    tenant_id = _checked(args.tenant)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("deleting a tenant needs confirmation: run it in a terminal or --yes")
+        print(
+            f"This exports tenant {tenant_id!r}, then removes its users, data, secret and "
+            "registry entry.",
+            file=sys.stderr,
+        )
+        answer = input(f"Type {tenant_id} to delete it: ")
+        if answer.strip() != tenant_id:
+            print("tenantkit: not deleted", file=sys.stderr)
+            return 1
+    export_dir = args.export_dir or f"{tenant_id}-deleted-{time.strftime('%Y%m%dT%H%M%S')}"
+    plane = _plane()
+    users = user_store() if plane.users(tenant_id, limit=1)[0] else None
+    result = delete_tenant(
+        source_of(args),
+        plane,
+        tenant_id,
+        export_dir,
+        Progress("export", quiet=args.quiet, as_json=args.json),
+        users=users,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        where = f", exported to {result.export_dir}" if result.export_dir else ""
+        print(
+            f"tenant {tenant_id}: deleted {result.items} items, {result.objects} objects, "
+            f"{result.users} users{where}"
+        )
     return 0
