@@ -169,6 +169,10 @@ def test_delete_on_secrets_manager_dynamodb_s3_and_cognito(
         assert deleted.secret
         assert plane.tenant("acme") is None
         assert plane.audit_log("acme")[0][0].action == "tenant.deleted"
+        rerun = delete_tenant(
+            source, plane, "acme", tmp_path / "again", Progress("export", quiet=True), users=users
+        )
+        assert (rerun.export, rerun.items, rerun.users, rerun.secret) == (None, 0, 0, False)
     finally:
         plane.close()
     assert _remaining(source, raw) == (0, 0)

@@ -311,6 +311,18 @@ class SecretsManagerSource:
             raise _naming(exc, secret_id) from None
         return True
 
+    def scheduled_for_deletion(self, tenant_id: str) -> bool:
+        """Whether the tenant's secret is deleted but still recoverable (reading it
+        fails until the recovery window ends or ``restore-secret`` brings it back)."""
+        secret_id = self.secret_id(check_tenant_id(tenant_id))
+        try:
+            answer = self._service().call("describe_secret", SecretId=secret_id)
+        except TenantkitError as exc:
+            if exc.code == _NOT_FOUND:
+                return False
+            raise _naming(exc, secret_id) from None
+        return answer.get("DeletedDate") is not None
+
     def _get(self, secret_id: str, stage: str) -> tuple[str, str] | None:
         try:
             answer = self._service().call(

@@ -84,10 +84,7 @@ def delete_tenant(
     check_tenant_id(tenant_id)
     resolver = Resolver(source, plugins=plugins, signing_key=secrets.token_bytes(32))
     try:
-        try:
-            tenant = resolver.resolve(tenant_id)
-        except TenantNotFound:
-            tenant = None
+        tenant = None if _secret_gone(source, tenant_id) else resolver.resolve(tenant_id)
         summary = export_tenant(tenant, export_dir, progress) if tenant is not None else None
         record = plane.tenant(tenant_id)
         if record is not None and record.status != SUSPENDED:
@@ -98,7 +95,7 @@ def delete_tenant(
             items, objects = _remove_data(tenant)
     finally:
         resolver.close()
-    secret = source.delete(tenant_id)
+    secret = tenant is not None and source.delete(tenant_id)
     registered = plane.remove_tenant(tenant_id)
     details: dict[str, Any] = {
         "export_dir": str(export_dir) if summary else None,
@@ -124,6 +121,16 @@ def delete_tenant(
         secret=secret,
         registered=registered,
     )
+
+
+def _secret_gone(source: DirectorySource | SecretsManagerSource, tenant_id: str) -> bool:
+    if isinstance(source, SecretsManagerSource) and source.scheduled_for_deletion(tenant_id):
+        return True
+    try:
+        source.read(tenant_id)
+    except TenantNotFound:
+        return True
+    return False
 
 
 def _remove_users(plane: ControlPlane, tenant_id: str, users: UserStore | None) -> int:
