@@ -307,7 +307,12 @@ class App:
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
             raise TokenRejected("the request carries no authorizer context", reason="missing")
-        if incoming.identity is not None and not route.public:
+        # A disconnect is a notice: a suspended tenant's connections are still cleaned up.
+        if (
+            incoming.identity is not None
+            and not route.public
+            and incoming.route_key != "$disconnect"
+        ):
             status = deployment.tenant_status()
             if status is not None:
                 status.check(incoming.identity.tenant_id)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tenantkit_runtime import deployment
+from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.controlplane import ControlPlane
 from tenantkit_runtime.functions import config
 from tenantkit_runtime.provisioning import resume, suspend
@@ -87,3 +88,24 @@ def test_the_registry_is_read_once_per_ttl(tenants, events, monkeypatch) -> None
     clock[0] = 31.0
     with pytest.raises(TenantSuspended, match="suspended"):
         status.check("acme")
+
+
+def test_a_suspended_tenants_disconnects_still_reach_the_function(tenants, events) -> None:
+    app = App("sockets")
+    seen: list[str] = []
+
+    @app.websocket("$default")
+    def message(request: Request[None]) -> dict[str, str]:
+        seen.append("message")
+        return {}
+
+    @app.websocket("$disconnect")
+    def disconnect(request: Request[None]) -> dict[str, str]:
+        seen.append("disconnect")
+        return {}
+
+    plane = deployment.control_plane()
+    plane.register_tenant("acme", status="suspended")
+    assert app(events.ws("MESSAGE", "$default", "c1="), None)["statusCode"] == 403
+    assert app(events.ws("DISCONNECT", "$disconnect", "c1="), None)["statusCode"] == 200
+    assert seen == ["disconnect"]
