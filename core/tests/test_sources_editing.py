@@ -65,3 +65,28 @@ def test_the_reserved_namespace_is_not_a_tenant_id(tmp_path: Path) -> None:
         check_tenant_id(RESERVED_NAMESPACE)
     with pytest.raises(errors.InvalidRequest):
         DirectorySource(tmp_path).fetch(RESERVED_NAMESPACE)
+
+
+def test_sources_delete_a_tenants_secret(tmp_path: Path, moto_server: MotoServer) -> None:
+    directory = DirectorySource(tmp_path)
+    directory.put("acme", OWN)
+    (tmp_path / "acme.json.previous").write_text(json.dumps(OWN))
+    assert directory.delete("acme") is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert directory.delete("acme") is False
+    with pytest.raises(errors.InvalidRequest):
+        directory.delete("../etc")
+
+    client = moto_server.client("secretsmanager")
+    source = SecretsManagerSource("gone", client=client)
+    try:
+        source.put("acme", OWN)
+        assert source.delete("acme") is True
+        assert "DeletedDate" in client.describe_secret(SecretId="gone/tenants/acme")
+        assert source.scheduled_for_deletion("acme")
+        assert not source.scheduled_for_deletion("globex")
+        with pytest.raises(errors.ConfigSourceError, match="marked deleted"):
+            source.read("acme")  # until its recovery window ends or it is restored
+        assert source.delete("globex") is False
+    finally:
+        moto_server.reset()

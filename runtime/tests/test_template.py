@@ -92,7 +92,9 @@ def test_secrets_permissions_are_least_privilege(template: dict[str, Any]) -> No
     assert secret_policies == {"SecretsReadPolicy", "SecretsWritePolicy"}
     writers = {f for f in FUNCTIONS if "SecretsWritePolicy" in _policies_of(template, f)}
     assert writers == {"ConfigFunction"}
-    assert not _policies_of(template, "AuthFunction")  # the authorizer touches no AWS data
+    # The authorizer reads the tenant registry (suspended tenants) and nothing else.
+    assert _policies_of(template, "AuthFunction") == {"ControlTableReadPolicy"}
+    assert actions["ControlTableReadPolicy"] == {"dynamodb:GetItem", "dynamodb:DescribeTable"}
     everything = json.dumps(statements)
     assert '"*"' not in everything
     assert "dynamodb:Scan" not in everything

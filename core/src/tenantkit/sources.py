@@ -169,6 +169,19 @@ class DirectorySource:
             raise ConfigSourceError(f"cannot write {path}: {exc.strerror}") from None
         return _version(text)
 
+    def delete(self, tenant_id: str) -> bool:
+        """Remove the tenant's document (and the previous one a cut-over kept);
+        returns whether there was one."""
+        check_tenant_id(tenant_id)
+        path = self._dir / f"{tenant_id}.json"
+        existed = path.exists()
+        for gone in (path, path.with_name(f"{path.name}.previous")):
+            try:
+                gone.unlink(missing_ok=True)
+            except OSError as exc:
+                raise ConfigSourceError(f"cannot remove {gone}: {exc.strerror}") from None
+        return existed
+
     @staticmethod
     def _read_text(path: Path) -> str | None:
         try:
@@ -282,6 +295,33 @@ class SecretsManagerSource:
             except TenantkitError as again:
                 raise _naming(again, secret_id) from None
         return str(answer["VersionId"])
+
+    def delete(self, tenant_id: str, *, recovery_days: int = 7) -> bool:
+        """Schedule the tenant's secret for deletion after ``recovery_days`` (7 to 30;
+        Secrets Manager can restore it until then); returns whether there was one."""
+        check_tenant_id(tenant_id)
+        secret_id = self.secret_id(tenant_id)
+        try:
+            self._service().call(
+                "delete_secret", SecretId=secret_id, RecoveryWindowInDays=recovery_days
+            )
+        except TenantkitError as exc:
+            if exc.code == _NOT_FOUND:
+                return False
+            raise _naming(exc, secret_id) from None
+        return True
+
+    def scheduled_for_deletion(self, tenant_id: str) -> bool:
+        """Whether the tenant's secret is deleted but still recoverable (reading it
+        fails until the recovery window ends or ``restore-secret`` brings it back)."""
+        secret_id = self.secret_id(check_tenant_id(tenant_id))
+        try:
+            answer = self._service().call("describe_secret", SecretId=secret_id)
+        except TenantkitError as exc:
+            if exc.code == _NOT_FOUND:
+                return False
+            raise _naming(exc, secret_id) from None
+        return answer.get("DeletedDate") is not None
 
     def _get(self, secret_id: str, stage: str) -> tuple[str, str] | None:
         try:

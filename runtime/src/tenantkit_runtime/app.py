@@ -20,10 +20,12 @@ The same routes answer REST API (payload 1.0) and HTTP API (payload 2.0) events;
 WebSocket events are routed by their route key (``$connect``, ``$disconnect``,
 ``$default`` or a custom key) on method ``WEBSOCKET``. Every route needs the
 authorizer's tenant and user unless declared ``public``; ``roles`` restricts it
-further. Bodies are parsed with :func:`tenantkit.untrusted.loads` (bounded nesting, no
-repeated keys) and validated with pydantic; errors become the JSON answers of
-:mod:`tenantkit_runtime.http_errors`; every invocation logs one JSON line with its
-status and duration, carrying the tenant, the user and the request id.
+further. A suspended tenant's requests are refused with 403 ``tenant_suspended``
+(:mod:`tenantkit_runtime.suspension`). Bodies are parsed with
+:func:`tenantkit.untrusted.loads` (bounded nesting, no repeated keys) and validated
+with pydantic; errors become the JSON answers of :mod:`tenantkit_runtime.http_errors`;
+every invocation logs one JSON line with its status and duration, carrying the
+tenant, the user and the request id.
 
 Routing is a short list of compiled path templates, not a framework: importing a web
 framework cost more than the whole cold-start budget allows (see ``bench/README.md``).
@@ -313,6 +315,15 @@ class App:
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
             raise TokenRejected("the request carries no authorizer context", reason="missing")
+        # A disconnect is a notice: a suspended tenant's connections are still cleaned up.
+        if (
+            incoming.identity is not None
+            and not route.public
+            and incoming.route_key != "$disconnect"
+        ):
+            status = deployment.tenant_status()
+            if status is not None:
+                status.check(incoming.identity.tenant_id)
         if usage is not None and not route.public:
             usage.admit(_tenant_config(usage.tenant_id))
         body = self._body(route, incoming.body)

@@ -16,15 +16,17 @@ from tenantkit_runtime.settings import Settings
 
 if TYPE_CHECKING:
     from tenantkit_runtime.controlplane import ControlPlane
+    from tenantkit_runtime.suspension import TenantStatus
     from tenantkit_runtime.usage import Guard
 
-__all__ = ["control_plane", "reset", "resolver", "settings", "usage_guard"]
+__all__ = ["control_plane", "reset", "resolver", "settings", "tenant_status", "usage_guard"]
 
 _lock = threading.Lock()
 _settings: Settings | None = None
 _resolver: Resolver | None = None
 _control_plane: ControlPlane | None = None
 _guard: Guard | None = None
+_status: TenantStatus | None = None
 
 
 def settings() -> Settings:
@@ -82,12 +84,27 @@ def usage_guard() -> Guard | None:
     return _guard
 
 
+def tenant_status() -> TenantStatus | None:
+    """The process's cached view of suspended tenants; ``None`` without a control plane."""
+    global _status
+    if settings().control_plane is None:
+        return None
+    if _status is None:
+        from tenantkit_runtime.suspension import TenantStatus
+
+        plane = control_plane()
+        with _lock:
+            if _status is None:
+                _status = TenantStatus(plane)
+    return _status
+
+
 def reset() -> None:
     """Forget every shared object (closing them); the next use reads the environment again."""
-    global _settings, _resolver, _control_plane, _guard
+    global _settings, _resolver, _control_plane, _guard, _status
     with _lock:
         resolver_, plane = _resolver, _control_plane
-        _settings = _resolver = _control_plane = _guard = None
+        _settings = _resolver = _control_plane = _guard = _status = None
     if resolver_ is not None:
         resolver_.close()
     if plane is not None:

@@ -8,6 +8,10 @@
                                            [SOURCE] [--quiet] [--json]
     tenantkit tenant rollback TENANT      [SOURCE] [--json]
 
+Other distributions add subcommands through the ``tenantkit.tenant_commands``
+entry-point group (the runtime: ``create``, ``list``, ``show``, ``suspend``,
+``resume``, ``delete``).
+
 SOURCE is where tenant secrets live: ``--config-dir DIR``, or ``--secrets-prefix
 PREFIX [--endpoint-url URL] [--region R]``; without either, the environment decides
 as for the runtime (``TENANTKIT_CONFIG_DIR``, ``TENANTKIT_SECRETS_PREFIX``...).
@@ -39,7 +43,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``tenant`` and its subcommands (the ``tenantkit.commands`` entry point)."""
     tenant = commands.add_parser(
         "tenant",
-        help="export, import, copy and roll back a tenant's data",
+        help="create, export, import, copy, roll back, suspend or delete tenants",
         description="Operator commands on one tenant's data.",
     )
     sub = tenant.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -96,12 +100,41 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Manager, TENANT.json.previous in a config directory).",
     )
     back.add_argument("tenant", metavar="TENANT")
-    _source_args(back)
+    add_source_arguments(back)
     back.add_argument("--json", action="store_true", help="print the result as JSON")
     back.set_defaults(func=_rollback)
+    _add_extensions(sub)
 
 
-def _source_args(parser: argparse.ArgumentParser) -> None:
+#: The entry-point group through which other distributions add ``tenant`` subcommands.
+TENANT_COMMANDS_GROUP = "tenantkit.tenant_commands"
+
+
+def _add_extensions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Let other distributions add subcommands to ``tenant``.
+
+    Each entry point of :data:`TENANT_COMMANDS_GROUP` names a function that receives
+    ``tenant``'s subparsers (as a ``tenantkit.commands`` function receives the top
+    level's). The runtime adds ``create``, ``list``, ``show``, ``suspend``, ``resume``
+    and ``delete`` this way, since they need its control plane. One that fails to load
+    is left out with a warning; the others still work.
+    """
+    import sys
+    from importlib import metadata
+
+    for entry in sorted(metadata.entry_points(group=TENANT_COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            entry.load()(sub)
+        except Exception as exc:
+            print(
+                f"tenantkit: warning: tenant commands {entry.name!r} failed to load: "
+                f"{type(exc).__name__}",
+                file=sys.stderr,
+            )
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the SOURCE options (read back by :func:`source_of`)."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--config-dir", metavar="DIR", help="tenant secrets in this directory")
     where.add_argument(
@@ -112,7 +145,7 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    _source_args(parser)
+    add_source_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--json", action="store_true", help="progress and result as JSON (lines)")
 

@@ -35,6 +35,11 @@ Refusals:
   "access_denied", "reason": ...}}`` (API Gateway drops the context; ``tenantkit serve``
   shows the reason), REST and WebSocket a ``Deny`` policy (403). A REST ``TOKEN``
   event carries no route parameters, so only the token is checked there;
+* a valid token of a tenant the control plane's registry marks suspended
+  (:mod:`tenantkit_runtime.suspension`; the status is cached per container for
+  ``STATUS_TTL`` seconds, so no database read per request): refused as above, with
+  ``"error": "tenant_suspended"``. Without ``TENANTKIT_CONTROL_PLANE`` there is no
+  registry and nothing to check;
 * the issuer's keys cannot be fetched: the error propagates (API Gateway answers 500)
   rather than refusing valid users.
 
@@ -52,6 +57,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from tenantkit.errors import ConfigurationError, ProviderError
+from tenantkit_runtime import deployment
 from tenantkit_runtime.auth import (
     AccessDenied,
     AuthSettings,
@@ -61,6 +67,7 @@ from tenantkit_runtime.auth import (
     bearer_token,
 )
 from tenantkit_runtime.auth.errors import shown
+from tenantkit_runtime.suspension import TenantStatus, TenantSuspended
 
 __all__ = ["Unauthorized", "authorize", "default_verifier", "forget_verifier", "handler"]
 
@@ -81,11 +88,14 @@ class Unauthorized(Exception):
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """The Lambda entry point."""
-    return authorize(event, _default_verifier())
+    return authorize(event, _default_verifier(), status=deployment.tenant_status())
 
 
-def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
-    """The authorizer's answer to ``event`` (see the module doc), using ``verifier``."""
+def authorize(
+    event: Mapping[str, Any], verifier: TokenVerifier, *, status: TenantStatus | None = None
+) -> dict[str, Any]:
+    """The authorizer's answer to ``event`` (see the module doc), using ``verifier``;
+    with ``status``, a suspended tenant's valid token is refused too."""
     kind = event_kind(event)
     try:
         identity = verifier.verify(_token(event, kind)).identity
@@ -104,11 +114,16 @@ def authorize(event: Mapping[str, Any], verifier: TokenVerifier) -> dict[str, An
         raise
     try:
         _check_route_tenant(event, kind, identity, verifier.settings)
-    except AccessDenied as exc:
+        if status is not None:
+            status.check(identity.tenant_id)
+    except (AccessDenied, TenantSuspended) as exc:
         log.warning(
             "authorizer: access denied: %s",
             exc.message,
-            extra={"auth_reason": "tenant", "event_kind": kind},
+            extra={
+                "auth_reason": "tenant" if isinstance(exc, AccessDenied) else "suspended",
+                "event_kind": kind,
+            },
         )
         if kind == "http":
             # API Gateway ignores a refusal's context and answers {"message": "Forbidden"};
