@@ -148,8 +148,8 @@ _COLD = {
     "provider": """
 import time; t=time.perf_counter()
 from tenantkit import ProviderContext
-from tenantkit_store_azure_blob import AzureBlobSettings, create
-store = create(AzureBlobSettings(account_url=URL, container="bench", account_key=KEY),
+from tenantkit_store_azure_blob import AzureBlobSettings, AzureBlobStore
+store = AzureBlobStore(AzureBlobSettings(account_url=URL, container="bench", account_key=KEY),
                ProviderContext("bench", "azure-blob"))
 store.head("cold/o.bin")
 print(time.perf_counter()-t)
