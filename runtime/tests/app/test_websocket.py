@@ -130,6 +130,12 @@ def test_connect_without_authorizer_context_is_refused(management, events) -> No
     assert registered("acme") == set()
 
 
+def test_a_tenant_without_configuration_opens_no_connection(management, events) -> None:
+    result = call(events.ws("CONNECT", "$connect", "u1=", tenant="umbrella"))
+    assert result["statusCode"] == 404
+    assert registered("umbrella") == set()
+
+
 def test_chat_reply_streams_in_coalesced_chunks(management, events, monkeypatch) -> None:
     monkeypatch.setattr(websocket, "FLUSH_INTERVAL", 60.0)  # size-based flushes only
     words = " ".join(f"word{i:03d}" for i in range(120))  # 959 characters

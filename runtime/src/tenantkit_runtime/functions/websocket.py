@@ -87,8 +87,11 @@ def _connection_id(request: Request[Any]) -> str:
 
 @app.websocket("$connect")
 def connect(request: Request[None]) -> Response:
+    # Resolving the tenant first: a token of a tenant the deployment has no
+    # configuration for opens no connection (404 refuses the handshake).
+    config = request.config
     request.control_plane.add_connection(
-        request.tenant_id,
+        config.tenant_id,
         _connection_id(request),
         user_id=request.user_id,
         endpoint=_endpoint(request),
