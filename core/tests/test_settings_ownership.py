@@ -14,6 +14,7 @@ from tenantkit.settings import (
     PRIVATE_URL_NETWORKS_ENV,
     Owner,
     field_owner,
+    is_secret_field,
     tenant_owned_fields,
 )
 from tenantkit.testing.settings import ownership_problems
@@ -29,6 +30,20 @@ def test_fields_are_the_operators_unless_declared() -> None:
     assert field_owner(_Settings, "endpoint") is Owner.OPERATOR
     assert field_owner(_Settings, "api_key") is Owner.TENANT
     assert tenant_owned_fields(_Settings) == {"api_key", "model"}
+
+
+class _Optional(tenantkit.ProviderSettings):
+    api_key: Annotated[tenantkit.Secret | None, tenantkit.TenantOwned] = None
+    keys: list[tenantkit.Secret] = []
+    name: str | None = None
+
+
+def test_secret_fields_are_known_by_their_type() -> None:
+    assert is_secret_field(_Settings, "api_key")
+    assert not is_secret_field(_Settings, "model")
+    assert is_secret_field(_Optional, "api_key")
+    assert is_secret_field(_Optional, "keys")
+    assert not is_secret_field(_Optional, "name")
 
 
 def test_the_owner_is_in_the_json_schema() -> None:

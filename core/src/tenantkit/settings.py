@@ -27,6 +27,7 @@ import enum
 import ipaddress
 import os
 import socket
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ __all__ = [
     "Secret",
     "TenantOwned",
     "field_owner",
+    "is_secret_field",
     "secret_values",
     "tenant_owned_fields",
 ]
@@ -207,3 +209,15 @@ def tenant_owned_fields(settings: type[BaseModel]) -> frozenset[str]:
     return frozenset(
         name for name in settings.model_fields if field_owner(settings, name) is Owner.TENANT
     )
+
+
+def is_secret_field(settings: type[BaseModel], name: str) -> bool:
+    """Whether field ``name`` of a settings class holds a credential (a :data:`Secret`,
+    also inside ``Optional``, unions, lists or dicts)."""
+
+    def holds_secret(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, SecretStr):
+            return True
+        return any(holds_secret(arg) for arg in typing.get_args(annotation))
+
+    return holds_secret(settings.model_fields[name].annotation)

@@ -215,3 +215,89 @@ def test_defaults_stay_out_of_the_tenant_document(tenants, events, body) -> None
     )
     assert body(result)["features"] == {"search": True, "beta": False}
     assert tenants.read("acme")["features"] == {"beta": False}
+
+
+PLANTED_API_KEY = "sk-planted-tenant-llm-key-3f9a1c77e2"
+
+
+def test_admins_read_the_tenant_owned_provider_fields(tenants, events, body) -> None:
+    result = call(events.http("GET", "/config/providers", **ADMIN))
+    assert result["statusCode"] == 200, result
+    providers = body(result)["providers"]
+    assert sorted(providers) == ["db", "llm", "storage"]
+    assert providers["storage"] == {"provider": "local", "fields": []}  # all operator's
+    llm = providers["llm"]
+    assert llm["provider"] == "echo"
+    by_name = {f["name"]: f for f in llm["fields"]}
+    assert list(by_name) == ["model", "prefix"]  # never replies, fail_with
+    assert by_name["model"]["value"] == "echo-1"
+    assert by_name["model"]["schema"]["type"] == "string"
+    assert by_name["model"]["schema"]["maxLength"] == 200
+    assert by_name["model"]["description"] == "The model name reported when a request names none."
+    assert by_name["prefix"] == {
+        "name": "prefix",
+        "schema": by_name["prefix"]["schema"],
+        "description": None,
+        "secret": False,
+        "editable": True,
+        "value": "echo: ",
+    }
+    assert PRESIGN_KEY not in result["body"]
+    # What the editor shows is what PUT changes.
+    call(events.http("PUT", "/config/providers/llm", body={"prefix": "A: "}, **ADMIN))
+    again = body(call(events.http("GET", "/config/providers", **ADMIN)))
+    assert {f["name"]: f["value"] for f in again["providers"]["llm"]["fields"]}["prefix"] == "A: "
+
+
+def test_members_may_not_read_the_provider_fields(tenants, events, body) -> None:
+    refused = call(events.http("GET", "/config/providers"))
+    assert refused["statusCode"] == 403
+    assert body(refused)["error"]["code"] == "access_denied"
+    assert PRESIGN_KEY not in refused["body"]
+
+
+def test_a_secret_provider_field_says_only_whether_it_is_set(tenants, events, body) -> None:
+    tenants.add(
+        "acme",
+        llm={"provider": "openai", "api_key": PLANTED_API_KEY, "model": "gpt-4o-mini"},
+    )
+    deployment.reset()
+    result = call(events.http("GET", "/config/providers", **ADMIN))
+    assert result["statusCode"] == 200, result
+    assert PLANTED_API_KEY not in result["body"]
+    assert PLANTED_API_KEY[-8:] not in result["body"]
+    fields = {f["name"]: f for f in body(result)["providers"]["llm"]["fields"]}
+    assert set(fields) == {
+        "api_key",
+        "model",
+        "organization",
+        "project",
+        "image_model",
+        "embedding_model",
+    }
+    assert fields["api_key"]["secret"] is True
+    assert fields["api_key"]["set"] is True
+    assert "value" not in fields["api_key"]
+    assert "default" not in fields["api_key"]["schema"]
+    assert fields["model"] == {**fields["model"], "value": "gpt-4o-mini", "secret": False}
+    assert fields["organization"]["value"] is None
+    # Cleared, it says so.
+    tenants.add(
+        "acme", llm={"provider": "openai", "base_url": "https://llm.example.com/v1", "model": "m"}
+    )
+    deployment.reset()
+    cleared = body(call(events.http("GET", "/config/providers", **ADMIN)))
+    api_key = next(f for f in cleared["providers"]["llm"]["fields"] if f["name"] == "api_key")
+    assert api_key["set"] is False
+
+
+def test_a_field_the_defaults_set_is_shown_but_not_editable(tenants, events, body) -> None:
+    (tenants.config_dir / "defaults.json").write_text(
+        json.dumps({"llm": {"provider": "echo", "model": "house-model"}})
+    )
+    deployment.reset()
+    result = body(call(events.http("GET", "/config/providers", **ADMIN)))
+    fields = {f["name"]: f for f in result["providers"]["llm"]["fields"]}
+    assert fields["model"]["editable"] is False
+    assert fields["model"]["value"] == "house-model"
+    assert fields["prefix"]["editable"] is True

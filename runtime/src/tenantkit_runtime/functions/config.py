@@ -5,6 +5,10 @@
 ``GET /config``                        the non-secret configuration (admins)
 ``PATCH /config``                      change ``branding`` and ``features`` (admins);
                                        a ``null`` value goes back to the default
+``GET /config/providers``              the tenant-owned fields of the current
+                                       ``db``, ``llm`` and ``storage`` providers:
+                                       schema, description, value (a secret
+                                       only says whether it is set) (admins)
 ``PUT /config/providers/{kind}``       set tenant-owned settings of the current
                                        ``db``, ``llm`` or ``storage`` provider
                                        (admins); a ``null`` value goes back to the
@@ -50,7 +54,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenantkit.config import deep_merge, merge_secret, parse_tenant_config
 from tenantkit.errors import ConfigurationError, FieldError, NotFound, SecretValidationError
 from tenantkit.metering import parse_range
-from tenantkit.ownership import OperatorOwnedSetting, edit_provider_settings
+from tenantkit.ownership import (
+    OperatorOwnedSetting,
+    describe_tenant_fields,
+    edit_provider_settings,
+)
 from tenantkit.registry import KINDS
 from tenantkit_runtime import deployment, usage
 from tenantkit_runtime.app import App, Request
@@ -145,6 +153,23 @@ def update_settings(request: Request[SettingsPatch]) -> dict[str, Any]:
 
     changed = {"branding": sorted(patch.branding)} if patch.branding else {}
     return _apply(request, edit, action="config.update", details={"changed": changed})
+
+
+@app.get("/config/providers")
+def provider_settings(request: Request[None]) -> dict[str, Any]:
+    _admin(request)
+    source = _writable_source()
+    own = source.read(request.tenant_id)
+    defaults = source.read_defaults()
+    plugins = deployment.resolver().plugins
+    return {
+        "providers": {
+            kind: describe_tenant_fields(
+                own, defaults, kind, request.config.section(kind).settings, plugins=plugins
+            )
+            for kind in KINDS
+        }
+    }
 
 
 @app.put("/config/providers/{kind}", body=ProviderChanges)
