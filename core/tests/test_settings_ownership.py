@@ -34,7 +34,7 @@ def test_fields_are_the_operators_unless_declared() -> None:
 
 class _Optional(tenantkit.ProviderSettings):
     api_key: Annotated[tenantkit.Secret | None, tenantkit.TenantOwned] = None
-    keys: list[tenantkit.Secret] = []
+    keys: tuple[tenantkit.Secret, ...] = ()
     name: str | None = None
 
 
