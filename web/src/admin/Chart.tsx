@@ -4,8 +4,8 @@
  * and for anyone who would rather read (a "Show table" toggle).
  */
 import { useId, useState } from "react";
-import { formatCount, labelIndexes, linearScale, niceTicks, shortDay } from "./chartMath";
-import type { ChartData } from "./usage";
+import { formatCount, labelIndexes, linearScale, niceTicks, shortDay } from "./chartMath.ts";
+import type { ChartData } from "./usage.ts";
 
 export interface ChartProps {
   title: string;

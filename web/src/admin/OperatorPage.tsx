@@ -1,12 +1,12 @@
 /** The platform operator's console: tenants (list, create, suspend, resume) and usage across tenants. */
 import { useState, type FormEvent } from "react";
-import { useAdminApi, type AdminApi } from "./adminApi";
-import { formatBytes, formatCount } from "./chartMath";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { useLoad } from "./load";
-import { ErrorNotice, Loading } from "./Notice";
-import { checkTenantId, tenantActions, usageRows, type Tenant, type TenantList } from "./operator";
-import { RANGES, rangeDates, type RangeKey } from "./usage";
+import { useAdminApi, type AdminApi } from "./adminApi.ts";
+import { formatBytes, formatCount } from "./chartMath.ts";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { useLoad } from "./load.ts";
+import { ErrorMessage, Loading } from "../ui.tsx";
+import { checkTenantId, tenantActions, usageRows, type Tenant, type TenantList } from "./operator.ts";
+import { RANGES, rangeDates, type RangeKey } from "./usage.ts";
 
 export function Operator({ api, now }: { api: AdminApi; now?: Date }) {
   const [tenants, reload] = useLoad((signal) => api.get<TenantList>("/operator/tenants", signal), [api]);
@@ -39,9 +39,9 @@ export function Operator({ api, now }: { api: AdminApi; now?: Date }) {
       <section aria-labelledby="tenants-heading" className="card">
         <h2 id="tenants-heading">Tenants</h2>
         <div aria-live="polite">{notice && <p role="status">{notice}</p>}</div>
-        {error !== null && <ErrorNotice error={error} />}
-        {tenants.state === "loading" && <Loading what="tenants" />}
-        {tenants.state === "error" && <ErrorNotice error={tenants.error} onRetry={reload} />}
+        {error !== null && <ErrorMessage error={error} />}
+        {tenants.state === "loading" && <Loading label="Loading tenants…" />}
+        {tenants.state === "error" && <ErrorMessage error={tenants.error} onRetry={reload} />}
         {tenants.state === "ready" && tenants.value.tenants.length === 0 && <p className="empty">No tenants yet.</p>}
         {tenants.state === "ready" && tenants.value.tenants.length > 0 && (
           <table className="tenants">
@@ -159,7 +159,7 @@ export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated:
           {invalid}
         </p>
       )}
-      {error !== null && <ErrorNotice error={error} />}
+      {error !== null && <ErrorMessage error={error} />}
     </form>
   );
 }
@@ -185,8 +185,8 @@ function UsageAcrossTenants({ api, now }: { api: AdminApi; now?: Date }) {
           ))}
         </select>
       </div>
-      {usage.state === "loading" && <Loading what="usage" />}
-      {usage.state === "error" && <ErrorNotice error={usage.error} onRetry={reload} />}
+      {usage.state === "loading" && <Loading label="Loading usage…" />}
+      {usage.state === "error" && <ErrorMessage error={usage.error} onRetry={reload} />}
       {usage.state === "ready" && rows.length === 0 && <p className="empty">No usage in this range.</p>}
       {rows.length > 0 && (
         <table className="operator-usage">

@@ -1,12 +1,12 @@
 /** Settings for the tenant's admins: branding, features, the tenant-owned provider fields, audit log. */
 import { useState, type FormEvent } from "react";
-import { ApiError } from "../api";
-import { applyTheme, themeFor } from "../theme";
-import { useAdminApi, type AdminApi } from "./adminApi";
-import { auditPath, describeDetails, FIRST_PAGE, newer, older, type AuditPage, type Pager } from "./audit";
-import { BRANDING_FIELDS, brandingChanges, checkContrast, wcagLevel, type Branding, type BrandingField } from "./branding";
-import { useLoad } from "./load";
-import { ErrorNotice, Loading } from "./Notice";
+import { ApiError } from "../api.ts";
+import { applyTheme, themeFor } from "../theme.ts";
+import { useAdminApi, type AdminApi } from "./adminApi.ts";
+import { auditPath, describeDetails, FIRST_PAGE, newer, older, type AuditPage, type Pager } from "./audit.ts";
+import { BRANDING_FIELDS, brandingChanges, checkContrast, wcagLevel, type Branding, type BrandingField } from "./branding.ts";
+import { useLoad } from "./load.ts";
+import { ErrorMessage, Loading } from "../ui.tsx";
 import {
   displayValue,
   fieldErrors,
@@ -16,7 +16,7 @@ import {
   type ProviderField,
   type ProviderFields,
   type ProvidersAnswer,
-} from "./providerForm";
+} from "./providerForm.ts";
 
 interface PublicConfig {
   tenant_id: string;
@@ -31,8 +31,8 @@ export function Settings({ api }: { api: AdminApi }) {
   return (
     <section className="admin-page">
       <h1>Settings</h1>
-      {config.state === "loading" && <Loading what="settings" />}
-      {config.state === "error" && <ErrorNotice error={config.error} onRetry={reload} />}
+      {config.state === "loading" && <Loading label="Loading settings…" />}
+      {config.state === "error" && <ErrorMessage error={config.error} onRetry={reload} />}
       {config.state === "ready" && (
         <>
           <BrandingForm api={api} branding={config.value.branding} onSaved={reload} />
@@ -113,7 +113,7 @@ export function BrandingForm({ api, branding, onSaved }: { api: AdminApi; brandi
           </div>
         ))}
         <BrandingPreview name={draft.display_name || "Your organisation"} colour={colour} />
-        {status.error !== undefined && <ErrorNotice error={status.error} />}
+        {status.error !== undefined && <ErrorMessage error={status.error} />}
         {status.saved && <p role="status">Branding saved.</p>}
         <button type="submit" disabled={status.busy}>
           Save branding
@@ -180,8 +180,8 @@ function ProviderSettings({ api }: { api: AdminApi }) {
       <p className="muted">
         The settings your organisation owns. Where data lives, endpoints and the provider itself are the operator&apos;s.
       </p>
-      {answer.state === "loading" && <Loading what="provider settings" />}
-      {answer.state === "error" && <ErrorNotice error={answer.error} onRetry={reload} />}
+      {answer.state === "loading" && <Loading label="Loading provider settings…" />}
+      {answer.state === "error" && <ErrorMessage error={answer.error} onRetry={reload} />}
       {answer.state === "ready" &&
         Object.entries(answer.value.providers).map(([kind, section]) => (
           <ProviderForm key={kind} api={api} kind={kind} section={section} onSaved={reload} />
@@ -255,7 +255,7 @@ export function ProviderForm({
               }}
             />
           ))}
-          {status.error !== undefined && <ErrorNotice error={status.error} />}
+          {status.error !== undefined && <ErrorMessage error={status.error} />}
           {status.saved && <p role="status">{`${KIND_NAMES[kind] ?? kind} settings saved.`}</p>}
           <button type="submit" disabled={status.busy}>
             Save {(KIND_NAMES[kind] ?? kind).toLowerCase()} settings
@@ -362,8 +362,8 @@ export function AuditLog({ api }: { api: AdminApi }) {
   return (
     <section aria-labelledby="audit-heading" className="card">
       <h2 id="audit-heading">Audit log</h2>
-      {page.state === "loading" && <Loading what="the audit log" />}
-      {page.state === "error" && <ErrorNotice error={page.error} onRetry={reload} />}
+      {page.state === "loading" && <Loading label="Loading the audit log…" />}
+      {page.state === "error" && <ErrorMessage error={page.error} onRetry={reload} />}
       {page.state === "ready" && page.value.entries.length === 0 && <p className="empty">No changes recorded yet.</p>}
       {page.state === "ready" && page.value.entries.length > 0 && (
         <table className="audit">

@@ -1,12 +1,12 @@
 /** Usage: requests, LLM tokens and storage over time, for the tenant's admins. */
 import { useState } from "react";
-import { Chart } from "./Chart";
-import { formatBytes, formatCount } from "./chartMath";
-import { ErrorNotice, Loading } from "./Notice";
-import { useLoad } from "./load";
-import { RANGES, rangeDates, requestSeries, storageSeries, tokenSeries } from "./usage";
-import type { RangeKey, UsageReport } from "./usage";
-import { useAdminApi, type AdminApi } from "./adminApi";
+import { Chart } from "./Chart.tsx";
+import { formatBytes, formatCount } from "./chartMath.ts";
+import { ErrorMessage, Loading } from "../ui.tsx";
+import { useLoad } from "./load.ts";
+import { RANGES, rangeDates, requestSeries, storageSeries, tokenSeries } from "./usage.ts";
+import type { RangeKey, UsageReport } from "./usage.ts";
+import { useAdminApi, type AdminApi } from "./adminApi.ts";
 
 export function Usage({ api, now }: { api: AdminApi; now?: Date }) {
   const [range, setRange] = useState<RangeKey>("30d");
@@ -31,8 +31,8 @@ export function Usage({ api, now }: { api: AdminApi; now?: Date }) {
           {from} to {to} (UTC)
         </span>
       </div>
-      {report.state === "loading" && <Loading what="usage" />}
-      {report.state === "error" && <ErrorNotice error={report.error} onRetry={reload} />}
+      {report.state === "loading" && <Loading label="Loading usage…" />}
+      {report.state === "error" && <ErrorMessage error={report.error} onRetry={reload} />}
       {report.state === "ready" && <UsageCharts report={report.value} />}
     </section>
   );

@@ -1,9 +1,9 @@
 /** Users of the tenant, for its admins: list, invite, change role, disable/enable, remove, resend. */
 import { useState, type FormEvent } from "react";
-import { useAdminApi, type AdminApi } from "./adminApi";
-import { ConfirmDialog } from "./ConfirmDialog";
-import { useLoad } from "./load";
-import { ErrorNotice, Loading } from "./Notice";
+import { useAdminApi, type AdminApi } from "./adminApi.ts";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { useLoad } from "./load.ts";
+import { ErrorMessage, Loading } from "../ui.tsx";
 import {
   ACTION_LABELS,
   actionRequest,
@@ -17,7 +17,7 @@ import {
   type User,
   type UserAction,
   type UserList,
-} from "./users";
+} from "./users.ts";
 
 async function allUsers(api: AdminApi, signal: AbortSignal): Promise<{ users: User[]; me: string | null }> {
   const users: User[] = [];
@@ -84,9 +84,9 @@ export function Users({ api }: { api: AdminApi }) {
         }}
       />
       <div aria-live="polite">{notice && <p role="status">{notice}</p>}</div>
-      {error !== null && <ErrorNotice error={error} />}
-      {list.state === "loading" && <Loading what="users" />}
-      {list.state === "error" && <ErrorNotice error={list.error} onRetry={reload} />}
+      {error !== null && <ErrorMessage error={error} />}
+      {list.state === "loading" && <Loading label="Loading users…" />}
+      {list.state === "error" && <ErrorMessage error={list.error} onRetry={reload} />}
       {list.state === "ready" && list.value.users.length === 0 && <p className="empty">No users yet: invite someone.</p>}
       {list.state === "ready" && list.value.users.length > 0 && (
         <table className="users">
@@ -221,7 +221,7 @@ export function InviteForm({ api, onInvited }: { api: AdminApi; onInvited: (emai
           {invalid}
         </p>
       )}
-      {error !== null && <ErrorNotice error={error} />}
+      {error !== null && <ErrorMessage error={error} />}
     </form>
   );
 }

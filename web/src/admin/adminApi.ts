@@ -1,9 +1,10 @@
-/** The API client as the admin pages use it (the console's own client, narrowed). */
-import type { Api } from "../api";
+/** The API client as the admin pages use it: the session's client, narrowed for tests. */
+import type { Api } from "../api.ts";
+import { useSession } from "../session.tsx";
 
 export type AdminApi = Pick<Api, "get" | "post" | "put" | "patch" | "delete">;
 
-// Filled in against the console's session once merged.
+/** The signed-in session's API client. */
 export function useAdminApi(): AdminApi {
-  throw new Error("not wired yet");
+  return useSession().api;
 }

@@ -1,5 +1,5 @@
 /** The branding form: drafts, the change it makes (`PATCH /config`), the contrast check. */
-import { contrast, parseHex, themeFor } from "../theme";
+import { contrast, parseHex, themeFor } from "../theme.ts";
 
 export interface Branding {
   display_name?: string | null;

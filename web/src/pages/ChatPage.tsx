@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export default function ChatPage(): ReactNode {
+  return <h1>Chat</h1>;
+}

@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export default function FilesPage(): ReactNode {
+  return <h1>Files</h1>;
+}

@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export default function ProfilePage(): ReactNode {
+  return <h1>Profile</h1>;
+}
