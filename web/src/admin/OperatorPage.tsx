@@ -1,4 +1,5 @@
 /** The platform operator's console: tenants (list, create, suspend, resume) and usage across tenants. */
+import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { useAdminApi, type AdminApi } from "./adminApi.ts";
 import { formatBytes, formatCount } from "./chartMath.ts";
@@ -150,7 +151,7 @@ export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated:
           <label htmlFor="tenant-admin">First admin's email</label>
           <input id="tenant-admin" type="email" value={admin} onChange={(e) => setAdmin(e.target.value)} />
         </div>
-        <button type="submit" disabled={busy}>
+        <button type="submit" className="primary" disabled={busy}>
           Create tenant
         </button>
       </div>

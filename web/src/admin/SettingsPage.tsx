@@ -1,4 +1,5 @@
 /** Settings for the tenant's admins: branding, features, the tenant-owned provider fields, audit log. */
+import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { applyTheme, themeFor } from "../theme.ts";
@@ -115,7 +116,7 @@ export function BrandingForm({ api, branding, onSaved }: { api: AdminApi; brandi
         <BrandingPreview name={draft.display_name || "Your organisation"} colour={colour} />
         {status.error !== undefined && <ErrorMessage error={status.error} />}
         {status.saved && <p role="status">Branding saved.</p>}
-        <button type="submit" disabled={status.busy}>
+        <button type="submit" className="primary" disabled={status.busy}>
           Save branding
         </button>
       </form>
@@ -223,6 +224,9 @@ export function ProviderForm({
     setStatus({ busy: true });
     try {
       await api.put(`/config/providers/${encodeURIComponent(kind)}`, changes);
+      // A secret typed in is not kept in the page once saved.
+      setDrafts((current) => ({ ...current, ...Object.fromEntries(section.fields.filter((f) => f.secret).map((f) => [f.name, ""])) }));
+      setClear(new Set());
       setStatus({ saved: true });
       onSaved();
     } catch (error) {
@@ -257,7 +261,7 @@ export function ProviderForm({
           ))}
           {status.error !== undefined && <ErrorMessage error={status.error} />}
           {status.saved && <p role="status">{`${KIND_NAMES[kind] ?? kind} settings saved.`}</p>}
-          <button type="submit" disabled={status.busy}>
+          <button type="submit" className="primary" disabled={status.busy}>
             Save {(KIND_NAMES[kind] ?? kind).toLowerCase()} settings
           </button>
         </>
@@ -336,7 +340,7 @@ function ProviderInput({
       {field.secret && field.set && field.editable && (
         <label className="inline">
           <input type="checkbox" checked={cleared} onChange={(e) => onClear(e.target.checked)} /> Remove the{" "}
-          {fieldLabel(field.name).toLowerCase()}
+          {fieldLabel(field.name)}
         </label>
       )}
       {field.description && (

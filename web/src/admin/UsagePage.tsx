@@ -1,4 +1,5 @@
 /** Usage: requests, LLM tokens and storage over time, for the tenant's admins. */
+import "./admin.css";
 import { useState } from "react";
 import { Chart } from "./Chart.tsx";
 import { formatBytes, formatCount } from "./chartMath.ts";

@@ -1,4 +1,5 @@
 /** Users of the tenant, for its admins: list, invite, change role, disable/enable, remove, resend. */
+import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { useAdminApi, type AdminApi } from "./adminApi.ts";
 import { ConfirmDialog } from "./ConfirmDialog.tsx";
@@ -212,7 +213,7 @@ export function InviteForm({ api, onInvited }: { api: AdminApi; onInvited: (emai
             ))}
           </select>
         </div>
-        <button type="submit" disabled={busy}>
+        <button type="submit" className="primary" disabled={busy}>
           Invite
         </button>
       </div>

@@ -7,8 +7,9 @@ export type Loaded<T> =
   | { state: "ready"; value: T };
 
 /**
- * Runs `load` now and whenever `deps` change; `reload()` runs it again. A result that
- * arrives after a newer load started is dropped (no stale page).
+ * Runs `load` now and whenever `deps` change; `reload()` runs it again, keeping what is
+ * shown until the new answer arrives (forms on the page keep their state). A result
+ * that arrives after a newer load started is dropped.
  */
 export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): [Loaded<T>, () => void] {
   const [result, setResult] = useState<Loaded<T>>({ state: "loading" });
@@ -17,7 +18,7 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
   const run = useCallback(load, deps);
   useEffect(() => {
     const controller = new AbortController();
-    setResult({ state: "loading" });
+    setResult((previous) => (previous.state === "ready" ? previous : { state: "loading" }));
     run(controller.signal).then(
       (value) => {
         if (!controller.signal.aborted) setResult({ state: "ready", value });

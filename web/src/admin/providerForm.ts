@@ -142,6 +142,11 @@ export function fieldErrors(kind: string, details: unknown): Record<string, stri
 
 /** A field's name for people: `embedding_model` → `Embedding model`. */
 export function fieldLabel(name: string): string {
-  const words = name.replace(/_/g, " ");
+  const words = name
+    .split("_")
+    .map((word) => (ACRONYMS.has(word) ? word.toUpperCase() : word))
+    .join(" ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+const ACRONYMS = new Set(["api", "url", "id", "llm", "sas", "dsn"]);
