@@ -33,8 +33,8 @@ export function App(): ReactNode {
       <Route element={<Shell />}>
         <Route index element={<Home />} />
         <Route path="callback" element={<Home />} />
-        <Route path="chat" element={<Page><ChatPage /></Page>} />
-        <Route path="chat/:conversationId" element={<Page><ChatPage /></Page>} />
+        {/* one route for both, so starting a conversation keeps the page (and its stream) */}
+        <Route path="chat/:conversationId?" element={<Page><ChatPage /></Page>} />
         <Route path="files" element={<Page><FilesPage /></Page>} />
         <Route path="profile" element={<Page><ProfilePage /></Page>} />
         <Route path="usage" element={<AdminOnly><Page><UsagePage /></Page></AdminOnly>} />
