@@ -134,3 +134,75 @@ def test_a_hiding_base_url_set_while_serving_is_not_mounted(
     assert storage.paths == []
     assert storage.find("/config") is None
     assert "would hide the API route" in caplog.text
+
+
+def test_presigned_urls_answer_cors_to_this_servers_consoles_only(tmp_path: Path) -> None:
+    """A console at ``http://<tenant>.localhost:PORT`` uploads and downloads with
+    presigned URLs of the storage origin: preflights and answers carry CORS for the
+    consoles of this server, never for another origin."""
+    sock = bind(0)
+    host, port = sock.getsockname()
+    url = f"http://{host}:{port}"
+    config, objects = tmp_path / "config", tmp_path / "objects"
+    _defaults(config, _storage(objects, url + "/_storage"), tmp_path)
+    _tenant(config, "acme")
+    store = _store(objects, url + "/_storage")
+    console = f"http://acme.localhost:{port}"
+    with (
+        LocalServer(Gateway(Functions({}), storage=StorageMounts(config, url)), sock).running(),
+        httpx.Client(trust_env=False) as http,
+    ):
+        put = store.presign_put("acme/up.txt", expires_in=60, content_type="text/plain")
+        preflight = http.options(
+            put,
+            headers={
+                "origin": console,
+                "access-control-request-method": "PUT",
+                "access-control-request-headers": "content-type",
+            },
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == console
+        assert "PUT" in preflight.headers["access-control-allow-methods"]
+        assert preflight.headers["access-control-allow-headers"] == "content-type"
+        assert "origin" in preflight.headers["vary"].lower()
+        answer = http.put(
+            put, content=b"hello", headers={"content-type": "text/plain", "origin": console}
+        )
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == console
+        get = store.presign_get("acme/up.txt", expires_in=60)
+        operator = f"http://localhost:{port}"
+        downloaded = http.get(get, headers={"origin": operator})
+        assert downloaded.content == b"hello"
+        assert downloaded.headers["access-control-allow-origin"] == operator
+        # a refused signature stays refused, and says so to the console's script
+        forged = http.get(get.replace("signature=", "signature=0"), headers={"origin": console})
+        assert forged.status_code == 403
+        # other origins: no CORS grant (another port, another site, a nested label, junk)
+        for other in (
+            f"http://acme.localhost:{port + 1}",
+            "https://evil.example",
+            f"http://a.b.localhost:{port}",
+            f"http://acme.localhost.evil.example:{port}",
+            "null",
+        ):
+            refused = http.options(
+                put, headers={"origin": other, "access-control-request-method": "PUT"}
+            )
+            assert refused.status_code == 403, other
+            assert "access-control-allow-origin" not in refused.headers
+            plain = http.get(get, headers={"origin": other})
+            assert plain.status_code == 200
+            assert "access-control-allow-origin" not in plain.headers
+        # a preflight asking for a header a presigned PUT never sends is refused
+        odd = http.options(
+            put,
+            headers={
+                "origin": console,
+                "access-control-request-method": "PUT",
+                "access-control-request-headers": "x-forwarded-host",
+            },
+        )
+        assert odd.status_code == 403
+    assert store.get("acme/up.txt") == b"hello"

@@ -138,7 +138,7 @@ class StorageQuota:
             QuotaExceeded: the bytes would not fit; the ledger is left as it was.
         """
         if size <= 0:
-            return self.release(tenant_id, -size) if size < 0 else self._held(tenant_id)
+            return self.release(tenant_id, -size) if size < 0 else self.held(tenant_id)
         held = self._meter.change_storage(tenant_id, size)
         if quota is not None and held > quota:
             self._meter.change_storage(tenant_id, -size)
@@ -152,10 +152,11 @@ class StorageQuota:
     def release(self, tenant_id: str, size: int) -> int:
         """Give ``size`` bytes back to the ledger; the new figure."""
         if size <= 0:
-            return self._held(tenant_id)
+            return self.held(tenant_id)
         held = self._meter.change_storage(tenant_id, -size)
         self._meter.add(tenant_id, {}, set={"held": held})
         return held
 
-    def _held(self, tenant_id: str) -> int:
+    def held(self, tenant_id: str) -> int:
+        """The bytes the tenant holds in the ledger now."""
         return self._meter.storage_bytes(tenant_id)

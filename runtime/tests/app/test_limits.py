@@ -322,6 +322,12 @@ def _offer(events: Any, size: int) -> dict[str, Any]:
     )
 
 
+def _storage(events: Any, tenant: str) -> Any:
+    listed = library.handler(events.http("GET", "/files", tenant=tenant), None)
+    assert listed["statusCode"] == 200
+    return json.loads(listed["body"])["storage"]
+
+
 def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> None:
     held = deployment.usage_guard().meter.storage_bytes  # type: ignore[union-attr]
     first = _offer(events, 60)
@@ -340,6 +346,9 @@ def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> Non
     confirmed = library.handler(events.http("POST", f"/files/{fid}/confirm"), None)
     assert confirmed["statusCode"] == 200
     assert held("acme") == 50
+    # the file list shows the ledger's figure and the quota (the console's "X of Y")
+    assert _storage(events, "acme") == {"used_bytes": 50, "quota_bytes": 100}
+    assert _storage(events, "globex") == {"used_bytes": 0, "quota_bytes": 100}
     # an upload larger than declared, past the quota: deleted, its bytes given back
     sneaky = body(_offer(events, 10))
     put = httpx.put(sneaky["upload"]["url"], content=b"y" * 70, headers=sneaky["upload"]["headers"])
@@ -354,6 +363,7 @@ def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> Non
     assert deleted["statusCode"] == 204
     assert held("acme") == 0
     assert held("globex") == 0
+    assert _storage(events, "acme") == {"used_bytes": 0, "quota_bytes": 100}
 
 
 # --- storage quota on the application's own writes ---------------------------------------

@@ -218,7 +218,20 @@ def list_files(request: Request[None]) -> dict[str, Any]:
         limit=request.query_int("limit", 50),
         cursor=request.query.get("cursor") or None,
     )
-    return {"files": [FileInfo(id=i.sk, **i.data) for i in page.items], "cursor": page.cursor}
+    return {
+        "files": [FileInfo(id=i.sk, **i.data) for i in page.items],
+        "cursor": page.cursor,
+        "storage": _storage(request),
+    }
+
+
+def _storage(request: Request[Any]) -> dict[str, int | None]:
+    """The tenant's stored bytes by the ledger (``None`` without one) and its quota."""
+    quota = usage.storage_quota()
+    return {
+        "used_bytes": quota.held(request.tenant_id) if quota is not None else None,
+        "quota_bytes": request.config.limits.storage_quota_bytes,
+    }
 
 
 @app.get("/files/{file_id}")

@@ -71,6 +71,7 @@ from tenantkit_runtime import logs
 from tenantkit_runtime.limits import MAX_HTTP_BODY, MAX_REQUEST_LINE, MAX_WEBSOCKET_MESSAGE
 from tenantkit_runtime.local import gateway, oauth
 from tenantkit_runtime.local.console import Console
+from tenantkit_runtime.local.cors import PresignedCors
 from tenantkit_runtime.local.gateway import Connection, HttpRequest
 from tenantkit_runtime.local.management_auth import ManagementAuth, Refusal
 from tenantkit_runtime.local.oauth import (
@@ -312,7 +313,8 @@ class StorageMounts:
                 mount.tenants = tenants
                 return
             presign = PresignApp(LocalObjectStore(settings), tenants=self.serves)
-            app = cast(ASGIApp, WSGIMiddleware(presign))  # type: ignore[arg-type]
+            wsgi = cast(ASGIApp, WSGIMiddleware(presign))  # type: ignore[arg-type]
+            app = PresignedCors(wsgi, urlsplit(f"//{self._netloc}").port)
             self._mount = _Mount(prefix, identity, app, tenants)
             log.info("serving local storage presigned URLs at %s", settings.base_url)
 

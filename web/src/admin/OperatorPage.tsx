@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export default function OperatorPage(): ReactNode {
+  return <h1>Operator</h1>;
+}

@@ -1,0 +1,5 @@
+import type { ReactNode } from "react";
+
+export default function SettingsPage(): ReactNode {
+  return <h1>Settings</h1>;
+}
