@@ -166,7 +166,7 @@ def instructions(
         f"{t} ({n}, user {USERS[t]})" for t, n in {**TENANTS, SMALL_TENANT: SMALL_NAME}.items()
     )
     consoles = [
-        f"    {url:<34} {tenant}: sign in as admin@{tenant}.example or member@{tenant}.example"
+        f"  {url:<34} {tenant}: sign in as admin@{tenant}.example or member@{tenant}.example"
         for tenant, url in console_urls(local).items()
     ]
     lines = [
