@@ -21,6 +21,10 @@
 ``TENANTKIT_MODEL_ALIASES``        comma-separated model names the OpenAI-compatible
                                    routes accept as meaning the tenant's own model
                                    (``gpt-4o,gpt-4o-mini``); none by default
+``TENANTKIT_OPERATOR_EXPORT``      where the operator API's ``DELETE
+                                   /operator/tenants/{id}`` writes the export it makes
+                                   first: a directory, or ``s3://BUCKET[/PREFIX]``;
+                                   unset, deletes are refused (503)
 =================================  ===================================================
 """
 
@@ -49,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     limits_fail_open: bool = True
     model_aliases: tuple[str, ...] = ()
+    operator_export: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +71,7 @@ class Settings:
             model_aliases=tuple(
                 a.strip() for a in env.get("TENANTKIT_MODEL_ALIASES", "").split(",") if a.strip()
             ),
+            operator_export=env.get("TENANTKIT_OPERATOR_EXPORT") or None,
         )
 
 
