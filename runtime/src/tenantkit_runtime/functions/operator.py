@@ -271,7 +271,9 @@ def _status(request: Request[None], change: Literal["suspend", "resume"]) -> dic
     def work(plane: ControlPlane) -> dict[str, Any]:
         tenant_id = _tenant_param(request)
         _parse(request, _NoBody)
-        return apply(plane, tenant_id, actor=request.user_id).model_dump()
+        record = apply(plane, tenant_id, actor=request.user_id)
+        _forget(tenant_id)
+        return record.model_dump()
 
     return _audited(request, f"operator.tenant.{change}", work, tenant_id=lambda: _named(request))
 
@@ -307,7 +309,7 @@ def delete(request: Request[None]) -> dict[str, Any]:
             )
         finally:
             location.discard(local)
-        deployment.resolver().invalidate(tenant_id)
+        _forget(tenant_id)
         return {**deleted.to_dict(), "export_dir": None, "export": kept[0] if kept else None}
 
     return _audited(
@@ -317,6 +319,15 @@ def delete(request: Request[None]) -> dict[str, Any]:
         tenant_id=lambda: _named(request),
         details=lambda d: {"export": d["export"], "items": d["items"], "objects": d["objects"]},
     )
+
+
+def _forget(tenant_id: str) -> None:
+    """Drop what this process cached about the tenant (its status, its providers);
+    other warm containers see the change within their caches' lifetimes."""
+    status = deployment.tenant_status()
+    if status is not None:
+        status.forget(tenant_id)
+    deployment.resolver().invalidate(tenant_id)
 
 
 def _named(request: Request[Any]) -> str | None:
