@@ -48,8 +48,8 @@ function operatorApi() {
   return scriptedApi({
     "GET /operator/tenants": () => ({ body: { tenants } }),
     "POST /operator/tenants": (call) => {
-      const { tenant_id, display_name } = call.body as { tenant_id: string; display_name?: string };
-      tenants = [...tenants, { tenant_id, display_name: display_name ?? null, status: "active", created_at: "2026-12-05T00:00:00+00:00" }];
+      const { tenant_id } = call.body as { tenant_id: string };
+      tenants = [...tenants, { tenant_id, display_name: null, status: "active", created_at: "2026-12-05T00:00:00+00:00" }];
       return { status: 201, body: { tenant_id } };
     },
     "POST /operator/tenants/acme/suspend": () => set("acme", "suspended"),
@@ -96,9 +96,10 @@ describe("the operator page", () => {
     expect(container.querySelector("#tenant-id-error")).not.toBeNull();
     expect(calls.some((c) => c.method === "POST")).toBe(false);
     await type(byLabel(container, "Tenant id"), "initech");
-    await type(byLabel(container, "Display name"), "Initech");
+    await type(byLabel(container, "Plan (optional)"), "small");
+    await type(byLabel(container, "First admin's email"), "boss@initech.example");
     await submit(button(container, "Create tenant")?.closest("form"));
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ tenant_id: "initech", display_name: "Initech" });
+    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ tenant_id: "initech", plan: "small", admin_email: "boss@initech.example" });
     expect(container.textContent).toContain("Tenant initech was created.");
     expect(container.querySelector("table.tenants")?.textContent).toContain("initech");
   });

@@ -99,7 +99,7 @@ export function Operator({ api, now }: { api: AdminApi; now?: Date }) {
 
 export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated: (id: string) => void }) {
   const [id, setId] = useState("");
-  const [name, setName] = useState("");
+  const [plan, setPlan] = useState("");
   const [admin, setAdmin] = useState("");
   const [invalid, setInvalid] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -114,12 +114,12 @@ export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated:
     setBusy(true);
     try {
       const body: Record<string, unknown> = { tenant_id: id.trim() };
-      if (name.trim()) body.display_name = name.trim();
+      if (plan.trim()) body.plan = plan.trim();
       if (admin.trim()) body.admin_email = admin.trim();
       await api.post("/operator/tenants", body);
       onCreated(id.trim());
       setId("");
-      setName("");
+      setPlan("");
       setAdmin("");
     } catch (e) {
       setError(e);
@@ -131,6 +131,7 @@ export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated:
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="create-tenant-heading">
       <h2 id="create-tenant-heading">Create a tenant</h2>
+      <p className="muted">On the deployment&apos;s default providers; the first admin gets an invitation.</p>
       <div className="field-row">
         <div className="field">
           <label htmlFor="tenant-id">Tenant id</label>
@@ -144,8 +145,8 @@ export function CreateTenantForm({ api, onCreated }: { api: AdminApi; onCreated:
           />
         </div>
         <div className="field">
-          <label htmlFor="tenant-name">Display name</label>
-          <input id="tenant-name" value={name} onChange={(e) => setName(e.target.value)} />
+          <label htmlFor="tenant-plan">Plan (optional)</label>
+          <input id="tenant-plan" value={plan} placeholder="standard" onChange={(e) => setPlan(e.target.value)} />
         </div>
         <div className="field">
           <label htmlFor="tenant-admin">First admin's email</label>
