@@ -9,6 +9,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.13] [--use-runtime-boto3] --out FILE.zip
     tenantkit serve [--port 8000] [--host 127.0.0.1] [--demo [--reset]] [--state-dir DIR]
+                    [--token-ttl SECONDS]
                     [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
     tenantkit user list|invite|set-roles|disable|enable|remove|resend TENANT ...
@@ -185,6 +186,14 @@ def register_serve(subparsers: Any) -> None:
         help="tenant secrets as {tenant}.json over defaults.json (default: "
         "$TENANTKIT_CONFIG_DIR, else STATE_DIR/config)",
     )
+    parser.add_argument(
+        "--token-ttl",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="lifetime of the ID and access tokens the console's local sign-in issues "
+        "(default 900; short ones show the refresh and an expired session)",
+    )
     parser.set_defaults(func=_serve)
 
 
@@ -201,6 +210,8 @@ def _serve(args: argparse.Namespace) -> int:
             "server, whose tokens come from a local issuer",
             file=sys.stderr,
         )
+    if args.token_ttl is not None and not 0 < args.token_ttl <= 86400:
+        raise UsageError(f"--token-ttl must be from 1 to 86400 seconds, got {args.token_ttl}")
     if args.demo and args.config_dir is not None:
         raise UsageError("--demo writes its tenants into STATE_DIR/config: leave out --config-dir")
     try:
@@ -220,6 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
         config_dir=config_dir,
         demo=args.demo,
         reset=args.reset,
+        token_ttl=args.token_ttl,
     )
     return 0
 

@@ -14,6 +14,9 @@
 ``TENANTKIT_CORS_ORIGINS``         comma-separated origins allowed to call the HTTP API
                                    from a browser (``*`` for any); none by default
 ``TENANTKIT_ADMIN_ROLE``           the role that administers a tenant (``admin``)
+``TENANTKIT_CONSOLE_DOMAIN``       the web console's domain: tenant ``acme``'s console
+                                   is ``acme.<domain>`` (``app.example.com``; ``tenantkit
+                                   serve`` uses ``localhost``); none by default
 ``TENANTKIT_LIMITS_ON_OUTAGE``     ``open`` (default): when the control plane cannot be
                                    reached, requests are served unlimited and
                                    unmetered (logged); ``closed``: refused with 503
@@ -49,6 +52,7 @@ class Settings:
     log_level: str = "INFO"
     limits_fail_open: bool = True
     model_aliases: tuple[str, ...] = ()
+    console_domain: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +70,8 @@ class Settings:
             model_aliases=tuple(
                 a.strip() for a in env.get("TENANTKIT_MODEL_ALIASES", "").split(",") if a.strip()
             ),
+            console_domain=(env.get("TENANTKIT_CONSOLE_DOMAIN") or "").strip().lower().strip(".")
+            or None,
         )
 
 

@@ -1,6 +1,8 @@
 """The config function: a tenant's admins read and change its settings.
 
 =====================================  ==============================================
+``GET /branding?host=``                public, no token: the branding of a console
+                                       host (:mod:`tenantkit_runtime.branding`)
 ``GET /config/branding``               the branding (any member of the tenant)
 ``GET /config``                        the non-secret configuration (admins)
 ``PATCH /config``                      change ``branding`` and ``features`` (admins);
@@ -52,9 +54,11 @@ from tenantkit.errors import ConfigurationError, FieldError, NotFound, SecretVal
 from tenantkit.metering import parse_range
 from tenantkit.ownership import OperatorOwnedSetting, edit_provider_settings
 from tenantkit.registry import KINDS
+from tenantkit_runtime import branding as public
 from tenantkit_runtime import deployment, usage
 from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.http_errors import RequestValidationError
+from tenantkit_runtime.responses import Response
 
 __all__ = ["WritableSource", "app", "handler"]
 
@@ -96,6 +100,19 @@ class ProviderChanges(BaseModel):
 
 def _admin(request: Request[Any]) -> None:
     request.require_role(deployment.settings().admin_role)
+
+
+@app.get("/branding", public=True)
+def console_branding(request: Request[None]) -> Response:
+    """The branding of the console host ``?host=`` (public data, any origin)."""
+    host = request.query.get("host", "")
+    return Response(
+        public.public_branding(host[:300]),
+        headers={
+            "cache-control": f"public, max-age={public.MAX_AGE}",
+            "access-control-allow-origin": "*",
+        },
+    )
 
 
 @app.get("/config/branding")

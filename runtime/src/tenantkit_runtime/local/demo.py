@@ -4,8 +4,13 @@ The tenants are those of ``python -m tenantkit.demo`` (``acme`` and ``globex``,
 sharing one sqlite file, one local storage directory and the echo LLM), written
 into the state directory and registered in the control plane. Each gets a user with
 the ``admin`` role and a token from the local issuer; :func:`instructions` is what the
-server prints: shell lines (curl, and :mod:`tenantkit_runtime.local.ws_client`) that
-work as printed once the server listens.
+server prints: each tenant's web console first, then shell lines (curl, and
+:mod:`tenantkit_runtime.local.ws_client`) that work as printed once the server listens.
+
+The console's local sign-in lists the users of the local user pool:
+:func:`create_users` adds ``admin@<tenant>.example`` (role ``admin``) and
+``member@<tenant>.example`` (role ``member``) to each demo tenant, and each tenant
+gets its brand colour (:data:`COLORS`) unless its admin chose another.
 """
 
 from __future__ import annotations
@@ -16,11 +21,23 @@ import shlex
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tenantkit.demo import TENANTS, write_config
 from tenantkit_runtime.local.environment import LocalDeployment
+from tenantkit_runtime.local.users import LocalUserStore
 
-__all__ = ["STORAGE_PATH", "TOKEN_TTL", "USERS", "instructions", "issue_tokens", "write_tenants"]
+__all__ = [
+    "COLORS",
+    "STORAGE_PATH",
+    "TOKEN_TTL",
+    "USERS",
+    "console_urls",
+    "create_users",
+    "instructions",
+    "issue_tokens",
+    "write_tenants",
+]
 
 #: The demo user of each tenant.
 USERS: dict[str, str] = {"acme": "alice", "globex": "bob", "initech": "carol"}
@@ -38,6 +55,10 @@ PLANS: dict[str, dict[str, Any]] = {
 STORAGE_PATH = "/_storage"
 #: How long the printed tokens last (seconds).
 TOKEN_TTL = 12 * 3600
+#: The demo tenants' brand colours (their branding's ``primary_color``).
+COLORS: dict[str, str] = {"acme": "#0b5fff", "globex": "#b3261e", "initech": "#2e7d32"}
+#: The console sign-in's demo users: ``{role}@{tenant}.example`` for each of these roles.
+CONSOLE_ROLES = ("admin", "member")
 
 
 def write_tenants(local: LocalDeployment) -> Path:
@@ -66,7 +87,35 @@ def write_tenants(local: LocalDeployment) -> Path:
         "branding": {"display_name": SMALL_NAME},
     }
     (config_dir / f"{SMALL_TENANT}.json").write_text(json.dumps(small, indent=2), encoding="utf-8")
+    for tenant_id, color in COLORS.items():
+        path = config_dir / f"{tenant_id}.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        branding = document.setdefault("branding", {})
+        if "primary_color" not in branding:
+            branding["primary_color"] = color
+            path.write_text(json.dumps(document, indent=2), encoding="utf-8")
     return config_dir
+
+
+def create_users(store: LocalUserStore) -> None:
+    """Invite the console's demo users that are missing (see the module documentation)
+    into the local pool and the control plane's user table."""
+    from tenantkit_runtime import deployment
+    from tenantkit_runtime.users import Invitation, UserDirectory
+
+    directory = UserDirectory(store, deployment.control_plane())
+    for tenant_id in (*TENANTS, SMALL_TENANT):
+        for role in CONSOLE_ROLES:
+            email = f"{role}@{tenant_id}.example"
+            if store.find_email(email) is None:
+                invitation = Invitation(email=email, roles=[role])
+                directory.invite(tenant_id, invitation, actor="tenantkit-demo")
+
+
+def console_urls(local: LocalDeployment) -> dict[str, str]:
+    """Each demo tenant's console address."""
+    port = urlsplit(local.origin).port
+    return {t: f"http://{t}.localhost:{port}/" for t in (*TENANTS, SMALL_TENANT)}
 
 
 def _storage_key(defaults: Path) -> str:
@@ -116,9 +165,17 @@ def instructions(
     names = ", ".join(
         f"{t} ({n}, user {USERS[t]})" for t, n in {**TENANTS, SMALL_TENANT: SMALL_NAME}.items()
     )
+    consoles = [
+        f"  {url:<34} {tenant}: sign in as admin@{tenant}.example or member@{tenant}.example"
+        for tenant, url in console_urls(local).items()
+    ]
     lines = [
         "tenantkit serve --demo: three tenants on the embedded providers "
         "(sqlite, local storage, echo LLM)",
+        "",
+        "Web consoles (open in a browser; local sign-in, development only):",
+        "",
+        *consoles,
         "",
         f"  HTTP API       {base}",
         f"  WebSocket API  {websocket_url}",

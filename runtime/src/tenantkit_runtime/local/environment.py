@@ -147,6 +147,7 @@ class LocalDeployment:
             "TENANTKIT_CONTROL_PLANE": json.dumps(self.control_plane),
             "TENANTKIT_WEBSOCKET_ENDPOINT": self.websocket_endpoint,
             "TENANTKIT_LOCAL_USERS": str(self.users_path),
+            "TENANTKIT_CONSOLE_DOMAIN": "localhost",
             **self.issuer.auth_environment(self.origin + self.jwks_path),
         }
 

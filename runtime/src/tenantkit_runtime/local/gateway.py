@@ -157,6 +157,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/config", "config"),
     HttpRoute("ANY", "/config/{proxy+}", "config"),
     HttpRoute("GET", "/usage", "config"),
+    HttpRoute("GET", "/branding", "config", authorizer=False),
     HttpRoute("POST", "/v1/images/generations", "chat"),
     HttpRoute("ANY", "/users", "users"),
     HttpRoute("ANY", "/users/{proxy+}", "users"),

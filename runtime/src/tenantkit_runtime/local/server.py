@@ -19,8 +19,11 @@ One port serves what a deployment spreads over several AWS endpoints:
                                     credentials (:mod:`.management_auth`), else 403
 ``/.well-known/jwks.json``          the local token issuer's keys, which the
                                     authorizer fetches like a Cognito pool's
-``POST /oauth2/token``              the local user pool's refresh-token exchange
-                                    (:func:`.users.token_endpoint`)
+``/oauth2/authorize``, ``/token``,   the local sign-in (:mod:`.oauth`): Cognito's
+``/revoke``, ``/logout``            hosted UI endpoints, authorization code + PKCE
+the web console                     ``http://<tenant>.localhost:PORT/`` (and the
+                                    operator's at ``http://localhost:PORT/``): pages,
+                                    assets and ``console.json`` (:mod:`.console`)
 the local storage's ``base_url``    presigned GET/PUT URLs of the deployment's
                                     ``local`` store (its defaults' ``storage``
                                     section), for the tenants that use it
@@ -66,10 +69,18 @@ from tenantkit.errors import ConfigurationError, TenantkitError
 from tenantkit.sources import DirectorySource
 from tenantkit_runtime import logs
 from tenantkit_runtime.limits import MAX_HTTP_BODY, MAX_REQUEST_LINE, MAX_WEBSOCKET_MESSAGE
-from tenantkit_runtime.local import gateway
+from tenantkit_runtime.local import gateway, oauth
+from tenantkit_runtime.local.console import Console
 from tenantkit_runtime.local.cors import PresignedCors
 from tenantkit_runtime.local.gateway import Connection, HttpRequest
 from tenantkit_runtime.local.management_auth import ManagementAuth, Refusal
+from tenantkit_runtime.local.oauth import (
+    AUTHORIZE_PATH,
+    LOGOUT_PATH,
+    REVOKE_PATH,
+    TOKEN_PATH,
+    LocalSignIn,
+)
 
 __all__ = [
     "JWKS_PATH",
@@ -89,8 +100,6 @@ log = logging.getLogger("tenantkit_runtime.local")
 WEBSOCKET_PATH = "/ws"
 #: Where the local issuer's key set is served.
 JWKS_PATH = "/.well-known/jwks.json"
-#: Cognito's token endpoint path: the local refresh-token exchange.
-TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a password
 #: How long a function may run, as the template's ``Timeout``.
 FUNCTION_TIMEOUT = 29.0
 
@@ -343,6 +352,8 @@ class Gateway:
         management_auth: who may call the Management API (requests signed with this
             process's AWS credentials by default).
         max_concurrency: how many function calls run at once.
+        signin: the local sign-in (:mod:`.oauth`), if served.
+        console: the web console (:mod:`.console`), if served.
     """
 
     def __init__(
@@ -353,10 +364,12 @@ class Gateway:
         storage: StorageMounts | None = None,
         management_auth: ManagementAuth | None = None,
         max_concurrency: int = 32,
-        tokens: Callable[[Mapping[str, str]], tuple[int, dict[str, Any]]] | None = None,
+        signin: LocalSignIn | None = None,
+        console: Console | None = None,
     ) -> None:
         self.functions = functions
-        self._tokens = tokens
+        self._signin = signin
+        self._console = console
         self._management_auth = management_auth or ManagementAuth()
         self._jwks = jwks
         self._storage = storage
@@ -393,8 +406,10 @@ class Gateway:
             response = await self._manage(Request(scope, receive), path[len(self._management) :])
         elif path == JWKS_PATH and self._jwks is not None:
             response = JSONResponse(dict(self._jwks()))
-        elif path == TOKEN_PATH and self._tokens is not None and scope["method"] == "POST":
-            response = await self._token(Request(scope, receive))
+        elif self._signin is not None and path in _SIGN_IN_PATHS:
+            response = await self._sign_in(Request(scope, receive))
+        elif (shown := self._console_answer(scope)) is not None:
+            response = _response(shown)
         else:
             mount = self._storage.find(path) if self._storage is not None else None
             if mount is not None:
@@ -440,10 +455,7 @@ class Gateway:
             request_id=gateway.new_request_id(),
         )
         answer = await self._authorized_call(incoming, route, params)
-        response = Response(answer.body, status_code=answer.status)
-        response.raw_headers.extend(
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
-        )
+        response = _response(answer)
         response.headers["apigw-requestid"] = incoming.request_id
         return response
 
@@ -481,17 +493,45 @@ class Gateway:
             _log_failure(route.function, exc)
             return _answer(500, "Internal Server Error")
 
-    async def _token(self, request: Request) -> Response:
-        assert self._tokens is not None
-        data = await _read_body(request, 4096)
-        if data is None:
-            return JSONResponse({"error": "invalid_request"}, status_code=400)
+    def _console_answer(self, scope: Scope) -> gateway.HttpAnswer | None:
+        if self._console is None:
+            return None
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        return self._console.answer(
+            scope["method"], scope["path"], headers.get("host", ""), headers.get("accept")
+        )
+
+    async def _sign_in(self, request: Request) -> Response:
+        assert self._signin is not None
+        signin, method, path = self._signin, request.method, request.url.path
+        host = request.headers.get("host", "")
+        query = dict(parse_qsl(request.url.query, max_num_fields=16))
+        if method == "GET" and path in (AUTHORIZE_PATH, LOGOUT_PATH):
+            page = signin.authorize_page if path == AUTHORIZE_PATH else signin.logout
+            return _response(await anyio.to_thread.run_sync(page, host, query))
+        if method != "POST" or path == LOGOUT_PATH:
+            return _message(405, "Method Not Allowed")
+        data = await _read_body(request, 8192)
         try:
-            form = dict(parse_qsl(data.decode("utf-8", "replace"), max_num_fields=8))
-        except ValueError:  # too many fields
+            if data is None:
+                raise ValueError("too large")
+            form = dict(parse_qsl(data.decode("utf-8", "replace"), max_num_fields=16))
+        except ValueError:  # too large, or too many fields
             return JSONResponse({"error": "invalid_request"}, status_code=400)
-        status, answer = await anyio.to_thread.run_sync(self._tokens, form)
-        return JSONResponse(answer, status_code=status, headers={"cache-control": "no-store"})
+        if path == AUTHORIZE_PATH:
+            answer = await anyio.to_thread.run_sync(
+                functools.partial(
+                    signin.authorize,
+                    host,
+                    form,
+                    cookie=request.cookies.get(oauth.CSRF_COOKIE),
+                    origin=request.headers.get("origin"),
+                )
+            )
+            return _response(answer)
+        exchange = signin.token if path == TOKEN_PATH else signin.revoke
+        status, body = await anyio.to_thread.run_sync(exchange, form)
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
     # --- Management API --------------------------------------------------------------------
 
@@ -676,6 +716,17 @@ def _refusal(answer: Mapping[str, Any], request_id: str) -> gateway.HttpAnswer:
     return gateway.HttpAnswer(403, [("content-type", "application/json")], body.encode())
 
 
+_SIGN_IN_PATHS = frozenset({AUTHORIZE_PATH, TOKEN_PATH, REVOKE_PATH, LOGOUT_PATH})
+
+
+def _response(answer: gateway.HttpAnswer) -> Response:
+    response = Response(answer.body, status_code=answer.status)
+    response.raw_headers.extend(
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
+    )
+    return response
+
+
 def _gone() -> Response:
     return JSONResponse(
         {"message": None}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
@@ -824,9 +875,13 @@ def serve(
     config_dir: Path | None = None,
     demo: bool = False,
     reset: bool = False,
+    token_ttl: int | None = None,
     out: TextIO | None = None,
 ) -> None:
     """Run ``tenantkit serve`` until interrupted (see the module documentation).
+
+    ``token_ttl`` is the lifetime in seconds of the tokens the local sign-in issues
+    (:data:`~tenantkit_runtime.local.users.ACCESS_TOKEN_TTL` by default).
 
     Listens on ``host``:``port``, prepares the local deployment in ``state_dir``
     (:mod:`tenantkit_runtime.local.environment`; with ``reset``, afresh), with ``demo``
@@ -861,15 +916,11 @@ def serve(
         deployment.control_plane().ensure_schema()
         if demo:
             demo_tenants.register_tenants()
-        from tenantkit_runtime.local.users import LocalUserStore, token_endpoint
+        app = build_gateway(local, token_ttl=token_ttl, demo=demo)
+        if demo:
+            from tenantkit_runtime.local.users import LocalUserStore
 
-        users = LocalUserStore(local.users_path)
-        app = Gateway(
-            Functions(),
-            tokens=functools.partial(token_endpoint, users, local.issuer),
-            jwks=local.issuer.jwks,
-            storage=StorageMounts(local.config_dir, server_origin),
-        )
+            demo_tenants.create_users(LocalUserStore(local.users_path))
         server = LocalServer(app, sock)
     except BaseException:
         sock.close()
@@ -891,6 +942,40 @@ def serve(
         pass
     finally:
         deployment.reset()
+
+
+def build_gateway(local: Any, *, token_ttl: int | None = None, demo: bool = False) -> Gateway:
+    """The gateway of ``tenantkit serve`` for a prepared (and applied)
+    :class:`~tenantkit_runtime.local.environment.LocalDeployment`: the functions, the
+    local sign-in on its user pool, the console and the local storage."""
+    from tenantkit_runtime import branding, deployment
+    from tenantkit_runtime.local.users import ACCESS_TOKEN_TTL, LocalUserStore
+    from tenantkit_runtime.users import UserDirectory
+    from tenantkit_runtime.userstore import PoolUser
+
+    users = LocalUserStore(local.users_path, token_ttl=token_ttl or ACCESS_TOKEN_TTL)
+
+    def signed_in(user: PoolUser) -> None:
+        if user.tenant_id is not None:
+            directory = UserDirectory(users, deployment.control_plane())
+            directory.profile(user.tenant_id, user.user_id)  # active, last seen now
+
+    port = urlsplit(local.origin).port or 80
+    app = Gateway(
+        Functions(),
+        jwks=local.issuer.jwks,
+        storage=StorageMounts(local.config_dir, local.origin),
+        signin=LocalSignIn(
+            users, local.issuer, branding=branding.public_branding, on_sign_in=signed_in
+        ),
+        console=Console(
+            local.issuer,
+            port=port,
+            storage_origin=local.origin,
+            deployment="tenantkit demo" if demo else "tenantkit serve",
+        ),
+    )
+    return app
 
 
 def origin(sock: socket.socket) -> str:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tenantkit.errors import ConditionFailed, NotFound
+from tenantkit.errors import ConditionFailed, ConfigurationError, NotFound
 from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.local.issuer import LocalIssuer
 from tenantkit_runtime.userstore import PoolUser
@@ -68,8 +68,12 @@ CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 class LocalUserStore:
     """Users and sessions in one sqlite file (see the module documentation)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, token_ttl: int = ACCESS_TOKEN_TTL) -> None:
+        if not 0 < token_ttl <= 24 * 3600:
+            raise ConfigurationError(f"token lifetime must be 1 to 86400 seconds, got {token_ttl}")
         self.path = Path(path)
+        #: Lifetime of the ID and access tokens this store's sessions get (seconds).
+        self.token_ttl = token_ttl
         self._lock = threading.Lock()
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._db() as db:
@@ -113,6 +117,15 @@ class LocalUserStore:
         with self._db() as db:
             row = db.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
         return None if row is None else _user(row)
+
+    def tenant_users(self, tenant_id: str, *, limit: int = 50) -> list[PoolUser]:
+        """The enabled users of ``tenant_id``, by email (at most ``limit``)."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT * FROM users WHERE tenant_id = ? AND enabled = 1 ORDER BY email LIMIT ?",
+                (tenant_id, limit),
+            ).fetchall()
+        return [_user(row) for row in rows]
 
     def find_email(self, email: str) -> PoolUser | None:
         """The user signing in with ``email``, or ``None``."""
@@ -204,27 +217,33 @@ class LocalUserStore:
             raise TokenRejected("the user does not exist or is disabled", reason="user")
         return self._tokens(user, issuer)
 
-    @staticmethod
-    def _tokens(user: PoolUser, issuer: LocalIssuer) -> dict[str, Any]:
+    def revoke(self, refresh_token: str) -> None:
+        """End the session of ``refresh_token`` (an unknown token is no error, as RFC
+        7009 says): its next refresh fails."""
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE digest = ?", (_digest(refresh_token),))
+
+    def _tokens(self, user: PoolUser, issuer: LocalIssuer) -> dict[str, Any]:
         assert user.tenant_id is not None
+        ttl = self.token_ttl
         claims = {"email": user.email}
         return {
             "id_token": issuer.issue(
                 tenant=user.tenant_id,
                 user=user.user_id,
                 roles=user.roles,
-                ttl=ACCESS_TOKEN_TTL,
+                ttl=ttl,
                 extra_claims=claims,
             ),
             "access_token": issuer.issue(
                 tenant=user.tenant_id,
                 user=user.user_id,
                 roles=user.roles,
-                ttl=ACCESS_TOKEN_TTL,
+                ttl=ttl,
                 token_use="access",  # noqa: S106 - a claim value, not a password
             ),
             "token_type": "Bearer",
-            "expires_in": ACCESS_TOKEN_TTL,
+            "expires_in": ttl,
         }
 
     # --- plumbing --------------------------------------------------------------------------
