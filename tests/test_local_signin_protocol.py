@@ -323,7 +323,7 @@ def test_branding_by_host_is_public_and_tells_no_tenant_apart(served: ServeProce
     assert globex.headers["access-control-allow-origin"] == "*"
     neutral = {
         "tenant": None,
-        "display_name": None,
+        "display_name": "Console",
         "primary_color": None,
         "logo_url": None,
         "support_email": None,

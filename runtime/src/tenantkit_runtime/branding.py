@@ -28,7 +28,7 @@ MAX_AGE = 60
 #: The answer for a host that names no served tenant.
 NEUTRAL: dict[str, Any] = {
     "tenant": None,
-    "display_name": None,
+    "display_name": "Console",
     "primary_color": None,
     "logo_url": None,
     "support_email": None,

@@ -371,7 +371,7 @@ def _page(brand: Mapping[str, Any], body: str, status: int = 200) -> HttpAnswer:
         ),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),  # no-referrer would send Origin: null
     ]
     return HttpAnswer(status, headers, document.encode())
 
