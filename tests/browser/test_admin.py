@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import httpx
-
 import pytest
 from playwright.sync_api import Page, expect
 
