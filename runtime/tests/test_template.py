@@ -22,6 +22,7 @@ FUNCTIONS = {
     "ConfigFunction": "config",
     "WebSocketFunction": "websocket",
     "UsersFunction": "users",
+    "OperatorFunction": "operator",
 }
 
 
@@ -91,15 +92,38 @@ def test_secrets_permissions_are_least_privilege(template: dict[str, Any]) -> No
     secret_policies = {
         n for n, a in actions.items() if any(x.startswith("secretsmanager:") for x in a)
     }
-    assert secret_policies == {"SecretsReadPolicy", "SecretsWritePolicy"}
+    assert secret_policies == {
+        "SecretsReadPolicy",
+        "SecretsWritePolicy",
+        "SecretsProvisionPolicy",
+    }
     writers = {f for f in FUNCTIONS if "SecretsWritePolicy" in _policies_of(template, f)}
     assert writers == {"ConfigFunction"}
+    # Creating and deleting tenants' secrets: the operator function only, tenants' only.
+    (provision,) = statements["SecretsProvisionPolicy"]
+    assert provision["Resource"]["Fn::Sub"].endswith(":secret:${SecretsPrefix}/tenants/*")
+    assert set(provision["Action"]) == {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:DeleteSecret",
+    }
+    provisioners = {f for f in FUNCTIONS if "SecretsProvisionPolicy" in _policies_of(template, f)}
+    assert provisioners == {"OperatorFunction"}
     # The authorizer reads the tenant registry (suspended tenants) and nothing else.
     assert _policies_of(template, "AuthFunction") == {"ControlTableReadPolicy"}
     assert actions["ControlTableReadPolicy"] == {"dynamodb:GetItem", "dynamodb:DescribeTable"}
     everything = json.dumps(statements)
     assert '"*"' not in everything
-    assert "dynamodb:Scan" not in everything
+    # A scan only where a tenant is exported (the operator's delete), on tenants' tables.
+    scans = {n for n, a in actions.items() if "dynamodb:Scan" in a}
+    assert scans == {"TenantExportPolicy"}
+    assert actions["TenantExportPolicy"] == {"dynamodb:Scan"}
+    exporters = {f for f in FUNCTIONS if "TenantExportPolicy" in _policies_of(template, f)}
+    assert exporters == {"OperatorFunction"}
+    (export,) = statements["OperatorExportPolicy"]
+    assert export["Action"] == "s3:PutObject"
+    assert export["Resource"]["Fn::Sub"] == "${OperatorExportBucket.Arn}/deleted-tenants/*"
 
 
 def test_manage_connections_only_on_this_websocket_api(template: dict[str, Any]) -> None:
@@ -184,7 +208,8 @@ def test_the_dashboard_is_json_and_shows_the_alarms(template: dict[str, Any]) ->
     raw = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     for name in alarms - {
-        f"{f}ErrorsAlarm" for f in ("Auth", "Chat", "Library", "Config", "Users", "WebSocket")
+        f"{f}ErrorsAlarm"
+        for f in ("Auth", "Chat", "Library", "Config", "Users", "Operator", "WebSocket")
     }:
         assert f"${{{name}.Arn}}" in raw
 

@@ -4,7 +4,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
 
 ::
 
-    tenantkit token --tenant ID --user ID [--role NAME]... [--ttl SECONDS]
+    tenantkit token (--tenant ID | --operator) --user ID [--role NAME]... [--ttl SECONDS]
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.13] [--use-runtime-boto3] --out FILE.zip
@@ -42,7 +42,13 @@ def register_token(subparsers: Any) -> None:
         "the local server (Authorization: Bearer TOKEN). The issuer's key is created on "
         "first use in the key directory.",
     )
-    parser.add_argument("--tenant", required=True, metavar="ID", help="the tenant id")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--tenant", metavar="ID", help="the tenant id")
+    who.add_argument(
+        "--operator",
+        action="store_true",
+        help="the platform operator's token: no tenant, role operator (the /operator/ API)",
+    )
     parser.add_argument("--user", required=True, metavar="ID", help="the user id (sub)")
     parser.add_argument(
         "--role",
@@ -110,12 +116,16 @@ def register_package(subparsers: Any) -> None:
 
 def _token(args: argparse.Namespace) -> int:
     from tenantkit_runtime.local.issuer import LocalIssuer
+    from tenantkit_runtime.roles import OPERATOR
 
     issuer = LocalIssuer(args.key_dir)
+    roles = list(args.roles)
+    if args.operator and OPERATOR not in roles:
+        roles.append(OPERATOR)
     token = issuer.issue(
-        tenant=args.tenant,
+        tenant=None if args.operator else args.tenant,
         user=args.user,
-        roles=args.roles,
+        roles=roles,
         ttl=args.ttl,
         token_use=args.token_use,
     )
