@@ -418,3 +418,24 @@ def test_a_code_expires_after_a_minute(tmp_path: Path) -> None:
         "code_verifier": verifier,
     }
     assert signin.token(exchange) == (400, {"error": "invalid_grant"})
+
+
+def test_the_operator_signs_in_on_the_bare_host_only(served: ServeProcess) -> None:
+    operator = Client(served, None)
+    page = operator.page(operator.query(_challenge(_verifier())))
+    assert page.status_code == 200
+    assert "operator@tenantkit.local" in page.text
+    assert "acme" not in page.text
+    tokens = operator.sign_in("operator@tenantkit.local")
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert "custom:tenant_id" not in claims
+    assert claims["cognito:groups"] == ["operator"]
+    assert operator.refresh(tokens["refresh_token"]).status_code == 200
+    tenants = operator.http.get(
+        "/operator/tenants", headers={"authorization": f"Bearer {tokens['id_token']}"}
+    )
+    assert tenants.status_code == 200, tenants.text
+    refused = operator.pick("admin@acme.example", _verifier())
+    assert refused.status_code == 403  # a tenant's admin is no operator
+    on_acme = Client(served, "acme").pick("operator@tenantkit.local", _verifier())
+    assert on_acme.status_code == 403  # nor is the operator one of acme's users

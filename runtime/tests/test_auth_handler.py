@@ -250,3 +250,80 @@ def test_refusals_are_logged_without_the_token(
     for secret in (token, expired):
         for part in secret.split("."):
             assert part not in caplog.text
+
+
+# --- the platform operator: no tenant, the /operator/ routes only ---------------------
+
+
+def _on_route(event: dict[str, Any], route_key: str) -> dict[str, Any]:
+    return {**event, "routeKey": route_key}
+
+
+def test_an_operator_token_is_allowed_on_operator_routes_only(
+    events: Events, verifier: TokenVerifier, local_issuer: LocalIssuer
+) -> None:
+    operator = local_issuer.issue(tenant=None, user="op-1", roles=["operator"])
+    on_operator = _on_route(events.http_v2(operator), "ANY /operator/{proxy+}")
+    answer = authorize(on_operator, verifier)
+    assert answer == {
+        "isAuthorized": True,
+        "context": {"tenant_id": "", "user_id": "op-1", "roles": "operator"},
+    }
+    identity = identity_from_event(
+        {"requestContext": {"authorizer": {"lambda": answer["context"]}}}
+    )
+    assert identity is not None
+    assert identity.is_operator
+    assert identity.tenant_id is None
+
+    # The caller's path text does not count, only the route API Gateway matched.
+    sneaky = _on_route(events.http_v2(operator, path="/operator/../conversations"), "ANY /files")
+    for event in (
+        events.http_v2(operator),
+        sneaky,
+        _on_route(events.http_v2(operator), "$default"),
+    ):
+        refused = authorize(event, verifier)
+        assert refused["isAuthorized"] is False
+        assert refused["context"]["error"] == "access_denied"
+    # Naming a tenant on an operator route skips nothing and grants nothing.
+    named = _on_route(
+        events.http_v2(operator, headers={"x-tenant-id": "acme"}), "GET /operator/{proxy+}"
+    )
+    assert authorize(named, verifier)["context"]["tenant_id"] == ""
+    # A TOKEN event names no route, a WebSocket is a tenant's: both denied.
+    for event in (events.rest_token(f"Bearer {operator}"), events.websocket_connect(operator)):
+        denied = authorize(event, verifier)
+        assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    rest = {**events.rest_request(operator), "resource": "/operator/{proxy+}"}
+    assert authorize(rest, verifier)["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_only_a_tenantless_operator_role_is_the_operator(
+    events: Events, verifier: TokenVerifier, local_issuer: LocalIssuer
+) -> None:
+    # A tenant's user in the operator group is that tenant's user, nothing more.
+    admin = local_issuer.issue(tenant="acme", user="alice", roles=["admin", "operator"])
+    answer = authorize(_on_route(events.http_v2(admin), "ANY /operator/{proxy+}"), verifier)
+    assert answer["context"]["tenant_id"] == "acme"
+    # No tenant claim and no operator role: refused like any token without a tenant.
+    now = int(time.time())
+    claims = {
+        "iss": local_issuer.issuer,
+        "sub": "nobody",
+        "token_use": "id",
+        "aud": local_issuer.client_id,
+        "iat": now,
+        "exp": now + 600,
+        "cognito:groups": ["admin"],
+    }
+    bare = local_issuer.sign(claims)
+    refused = authorize(_on_route(events.http_v2(bare), "ANY /operator/{proxy+}"), verifier)
+    assert refused == {"isAuthorized": False}
+    with pytest.raises(ConfigurationError):
+        local_issuer.issue(tenant=None, user="x", roles=["admin"])
+    # A forged context (no tenant, no operator role) is no identity.
+    with pytest.raises(ValueError, match="invalid tenant id"):
+        identity_from_event(
+            {"requestContext": {"authorizer": {"lambda": {"tenant_id": "", "user_id": "x"}}}}
+        )

@@ -126,3 +126,21 @@ def test_token_command_needs_tenant_and_user(capsys: pytest.CaptureFixture[str])
         _parser().parse_args(["token", "--user", "alice"])
     assert info.value.code == 2
     assert "--tenant" in capsys.readouterr().err
+
+
+def test_token_command_issues_the_operators_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jwks_server: JwksServer
+) -> None:
+    args = _parser().parse_args(
+        ["token", "--operator", "--user", "op-1", "--key-dir", str(tmp_path)]
+    )
+    assert args.func(args) == 0
+    token = capsys.readouterr().out.strip()
+    assert "custom:tenant_id" not in _claims(token)
+    issuer = LocalIssuer(tmp_path)
+    verifier = TokenVerifier(issuer.auth_settings(jwks_server.serve("/jwks", issuer.jwks())))
+    identity = verifier.verify(token).identity
+    assert (identity.tenant_id, identity.user_id, identity.roles) == (None, "op-1", ("operator",))
+    assert identity.is_operator
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["token", "--operator", "--tenant", "acme", "--user", "x"])

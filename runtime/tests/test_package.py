@@ -132,6 +132,8 @@ def test_embedded_providers_artifact_runs_from_an_empty_folder(
     assert not (folder / ".lock").exists()
     # The local server and token issuer (tenantkit serve) only run on a laptop.
     assert not (folder / "tenantkit_runtime" / "local").exists()
+    # The web console is served by the CDN, not by a function.
+    assert not (folder / "tenantkit_runtime" / "console").exists()
     assert (folder / "tenantkit_runtime" / "functions" / "auth.py").is_file()
     # Sizes per distribution add up to the zip's entries.
     with zipfile.ZipFile(report.path) as archive:

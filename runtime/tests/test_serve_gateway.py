@@ -24,6 +24,7 @@ _FUNCTIONS = {
     "LibraryFunction": "library",
     "ConfigFunction": "config",
     "UsersFunction": "users",
+    "OperatorFunction": "operator",
     "WebSocketFunction": "websocket",
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ FUNCTIONS = {
     "ConfigFunction": "config",
     "WebSocketFunction": "websocket",
     "UsersFunction": "users",
+    "OperatorFunction": "operator",
 }
 
 
@@ -89,15 +92,38 @@ def test_secrets_permissions_are_least_privilege(template: dict[str, Any]) -> No
     secret_policies = {
         n for n, a in actions.items() if any(x.startswith("secretsmanager:") for x in a)
     }
-    assert secret_policies == {"SecretsReadPolicy", "SecretsWritePolicy"}
+    assert secret_policies == {
+        "SecretsReadPolicy",
+        "SecretsWritePolicy",
+        "SecretsProvisionPolicy",
+    }
     writers = {f for f in FUNCTIONS if "SecretsWritePolicy" in _policies_of(template, f)}
     assert writers == {"ConfigFunction"}
+    # Creating and deleting tenants' secrets: the operator function only, tenants' only.
+    (provision,) = statements["SecretsProvisionPolicy"]
+    assert provision["Resource"]["Fn::Sub"].endswith(":secret:${SecretsPrefix}/tenants/*")
+    assert set(provision["Action"]) == {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:DeleteSecret",
+    }
+    provisioners = {f for f in FUNCTIONS if "SecretsProvisionPolicy" in _policies_of(template, f)}
+    assert provisioners == {"OperatorFunction"}
     # The authorizer reads the tenant registry (suspended tenants) and nothing else.
     assert _policies_of(template, "AuthFunction") == {"ControlTableReadPolicy"}
     assert actions["ControlTableReadPolicy"] == {"dynamodb:GetItem", "dynamodb:DescribeTable"}
     everything = json.dumps(statements)
     assert '"*"' not in everything
-    assert "dynamodb:Scan" not in everything
+    # A scan only where a tenant is exported (the operator's delete), on tenants' tables.
+    scans = {n for n, a in actions.items() if "dynamodb:Scan" in a}
+    assert scans == {"TenantExportPolicy"}
+    assert actions["TenantExportPolicy"] == {"dynamodb:Scan"}
+    exporters = {f for f in FUNCTIONS if "TenantExportPolicy" in _policies_of(template, f)}
+    assert exporters == {"OperatorFunction"}
+    (export,) = statements["OperatorExportPolicy"]
+    assert export["Action"] == "s3:PutObject"
+    assert export["Resource"]["Fn::Sub"] == "${OperatorExportBucket.Arn}/deleted-tenants/*"
 
 
 def test_manage_connections_only_on_this_websocket_api(template: dict[str, Any]) -> None:
@@ -182,7 +208,8 @@ def test_the_dashboard_is_json_and_shows_the_alarms(template: dict[str, Any]) ->
     raw = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     for name in alarms - {
-        f"{f}ErrorsAlarm" for f in ("Auth", "Chat", "Library", "Config", "Users", "WebSocket")
+        f"{f}ErrorsAlarm"
+        for f in ("Auth", "Chat", "Library", "Config", "Users", "Operator", "WebSocket")
     }:
         assert f"${{{name}.Arn}}" in raw
 
@@ -203,3 +230,95 @@ def test_the_user_pool_keeps_the_tenant_attribute_the_servers(template: dict[str
     assert pool["UserPoolAddOns"]["AdvancedSecurityMode"] == {"Ref": "UserPoolAdvancedSecurity"}
     assert client["IdTokenValidity"] == client["AccessTokenValidity"] == 15
     assert _policies_of(template, "UsersFunction") == {"ControlTablePolicy", "UserPoolAdminPolicy"}
+
+
+def test_the_console_cdn_exists_only_with_a_console_domain(template: dict[str, Any]) -> None:
+    console = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if name.startswith("Console")
+    }
+    assert set(console) == {
+        "ConsoleBucket",
+        "ConsoleBucketPolicy",
+        "ConsoleOriginAccessControl",
+        "ConsolePagesFunction",
+        "ConsoleHeadersPolicy",
+        "ConsoleDistribution",
+    }
+    assert all(resource["Condition"] == "CreateConsole" for resource in console.values())
+    assert template["Parameters"]["ConsoleDomain"]["Default"] == ""
+
+
+def test_the_console_bucket_is_private_and_read_through_cloudfront(
+    template: dict[str, Any],
+) -> None:
+    bucket = template["Resources"]["ConsoleBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    statements = template["Resources"]["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+
+
+def test_console_caching_and_security_headers(template: dict[str, Any]) -> None:
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed policies
+    caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    default = config["DefaultCacheBehavior"]
+    assert default["CachePolicyId"] == caching_disabled  # index.html, console.json
+    (assets,) = config["CacheBehaviors"]
+    assert (assets["PathPattern"], assets["CachePolicyId"]) == ("assets/*", caching_optimized)
+    for behavior in (default, assets):
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": "ConsoleHeadersPolicy"}
+    (association,) = default["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    headers = template["Resources"]["ConsoleHeadersPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]["SecurityHeadersConfig"]
+    policy = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert config["Aliases"]["Fn::If"][0] == "ConsoleHasCertificate"
+
+
+def test_the_pages_function_rewrites_pages_not_files(template: dict[str, Any]) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node runs the CloudFront function's code: ./run test installs it")
+    code = template["Resources"]["ConsolePagesFunction"]["Properties"]["FunctionCode"]
+    cases = {
+        "/": "/index.html",
+        "/chat": "/index.html",
+        "/chat/c-1": "/index.html",
+        "/callback": "/index.html",
+        "/assets/index-0a1b2c3d.js": "/assets/index-0a1b2c3d.js",
+        "/console.json": "/console.json",
+        "/favicon.svg": "/favicon.svg",
+    }
+    script = code + (
+        f"const cases = {json.dumps(cases)};\n"
+        "const out = {};\n"
+        "for (const uri of Object.keys(cases)) out[uri] = handler({request: {uri}}).uri;\n"
+        "console.log(JSON.stringify(out));\n"
+    )
+    run = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == cases
+
+
+def test_the_api_answers_console_preflights(template: dict[str, Any]) -> None:
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"]
+    assert cors[0] == "CreateConsole"
+    assert "authorization" in cors[1]["AllowHeaders"]
+    assert "AllowCredentials" not in cors[1]  # bearer tokens, never cookies

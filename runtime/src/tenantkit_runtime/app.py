@@ -20,7 +20,9 @@ The same routes answer REST API (payload 1.0) and HTTP API (payload 2.0) events;
 WebSocket events are routed by their route key (``$connect``, ``$disconnect``,
 ``$default`` or a custom key) on method ``WEBSOCKET``. Every route needs the
 authorizer's tenant and user unless declared ``public``; ``roles`` restricts it
-further. A suspended tenant's requests are refused with 403 ``tenant_suspended``
+further. Only a route declared ``operator`` takes the platform operator's identity,
+which has no tenant (:mod:`tenantkit_runtime.auth.identity`); any other answers it 403.
+A suspended tenant's requests are refused with 403 ``tenant_suspended``
 (:mod:`tenantkit_runtime.suspension`). Bodies are parsed with
 :func:`tenantkit.untrusted.loads` (bounded nesting, no repeated keys) and validated
 with pydantic; errors become the JSON answers of :mod:`tenantkit_runtime.http_errors`;
@@ -48,7 +50,7 @@ from tenantkit import TenantConfig, untrusted
 from tenantkit.errors import NotFound, TenantkitError
 from tenantkit.validation import field_errors
 from tenantkit_runtime import deployment, logs, metrics
-from tenantkit_runtime.auth.errors import TokenRejected
+from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.context import Request
 from tenantkit_runtime.events import Incoming, parse_event
 from tenantkit_runtime.http_errors import (
@@ -86,6 +88,7 @@ class Route:
     body: BodyModel | None
     roles: tuple[str, ...]
     public: bool
+    operator: bool = False
 
 
 def _tenant_config(tenant_id: str) -> TenantConfig | None:
@@ -140,9 +143,12 @@ class App:
         body: BodyModel | None = None,
         roles: Sequence[str] = (),
         public: bool = False,
+        operator: bool = False,
     ) -> Callable[[F], F]:
         """Declare a route. ``{name}`` in ``path`` captures one path segment; ``body`` is
-        the model the request body must validate against (or a function returning it)."""
+        the model the request body must validate against (or a function returning it).
+        ``operator``: the route takes the platform operator's identity (no tenant);
+        every other route refuses it with 403."""
 
         def decorate(handler: F) -> F:
             names = _PARAM.findall(path)
@@ -161,6 +167,7 @@ class App:
                 body=body,
                 roles=tuple(roles),
                 public=public,
+                operator=operator,
             )
             if any((r.method, r.template) == (route.method, path) for r in self._routes):
                 raise ValueError(f"route {route.method} {path} is declared twice")
@@ -292,8 +299,8 @@ class App:
     def _usage(self, incoming: Incoming, event: Mapping[str, Any]) -> RequestUsage | None:
         """The request's meter and rate limit: for a tenant's requests, not preflights."""
         identity = incoming.identity
-        if identity is None or incoming.method == "OPTIONS":
-            return None
+        if identity is None or identity.tenant_id is None or incoming.method == "OPTIONS":
+            return None  # the operator's requests are nobody's usage
         return RequestUsage(
             identity.tenant_id,
             self.name,
@@ -315,6 +322,15 @@ class App:
         route, params = self._match(incoming)
         if not route.public and incoming.identity is None:
             raise TokenRejected("the request carries no authorizer context", reason="missing")
+        if (
+            incoming.identity is not None
+            and incoming.identity.tenant_id is None
+            and not (route.operator or route.public)
+        ):
+            raise AccessDenied(
+                "an operator token (no tenant) is accepted only on the operator API, "
+                "not on a tenant's routes"
+            )
         # A disconnect is a notice: a suspended tenant's connections are still cleaned up.
         if (
             incoming.identity is not None
@@ -322,7 +338,7 @@ class App:
             and incoming.route_key != "$disconnect"
         ):
             status = deployment.tenant_status()
-            if status is not None:
+            if status is not None and incoming.identity.tenant_id is not None:
                 status.check(incoming.identity.tenant_id)
         if usage is not None and not route.public:
             usage.admit(_tenant_config(usage.tenant_id))

@@ -4,7 +4,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
 
 ::
 
-    tenantkit token --tenant ID --user ID [--role NAME]... [--ttl SECONDS]
+    tenantkit token (--tenant ID | --operator) --user ID [--role NAME]... [--ttl SECONDS]
                     [--token-use id|access] [--key-dir DIR]
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.13] [--use-runtime-boto3] --out FILE.zip
@@ -13,6 +13,7 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
                     [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
     tenantkit user list|invite|set-roles|disable|enable|remove|resend TENANT ...
+    tenantkit console publish --stack STACK --auth-domain URL [--client-id ID] [--dist DIR]
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ def register_token(subparsers: Any) -> None:
         "the local server (Authorization: Bearer TOKEN). The issuer's key is created on "
         "first use in the key directory.",
     )
-    parser.add_argument("--tenant", required=True, metavar="ID", help="the tenant id")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--tenant", metavar="ID", help="the tenant id")
+    who.add_argument(
+        "--operator",
+        action="store_true",
+        help="the platform operator's token: no tenant, role operator (the /operator/ API)",
+    )
     parser.add_argument("--user", required=True, metavar="ID", help="the user id (sub)")
     parser.add_argument(
         "--role",
@@ -109,12 +116,16 @@ def register_package(subparsers: Any) -> None:
 
 def _token(args: argparse.Namespace) -> int:
     from tenantkit_runtime.local.issuer import LocalIssuer
+    from tenantkit_runtime.roles import OPERATOR
 
     issuer = LocalIssuer(args.key_dir)
+    roles = list(args.roles)
+    if args.operator and OPERATOR not in roles:
+        roles.append(OPERATOR)
     token = issuer.issue(
-        tenant=args.tenant,
+        tenant=None if args.operator else args.tenant,
         user=args.user,
-        roles=args.roles,
+        roles=roles,
         ttl=args.ttl,
         token_use=args.token_use,
     )
@@ -233,6 +244,51 @@ def _serve(args: argparse.Namespace) -> int:
         reset=args.reset,
         token_ttl=args.token_ttl,
     )
+    return 0
+
+
+def register_console(subparsers: Any) -> None:
+    """Add ``tenantkit console publish``: upload the built web console to the CDN."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "console",
+        help="publish the web console to the deployment's CDN",
+        description="Manage the deployed web console.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    publish = actions.add_parser(
+        "publish",
+        help="upload the build and console.json to the stack's console bucket",
+        description="Upload the built console (hashed assets immutable, index.html and "
+        "console.json no-cache) to the console bucket of a stack deployed with "
+        "ConsoleDomain, and write console.json from the stack's outputs.",
+    )
+    publish.add_argument("--stack", required=True, metavar="STACK", help="the stack's name")
+    publish.add_argument(
+        "--auth-domain",
+        required=True,
+        metavar="URL",
+        help="the user pool domain's origin (https://PREFIX.auth.REGION.amazoncognito.com)",
+    )
+    publish.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="the app client of the console (default: the stack's UserPoolClientId)",
+    )
+    publish.add_argument(
+        "--dist",
+        type=Path,
+        metavar="DIR",
+        help="the build (default: the one in the installed tenantkit-runtime)",
+    )
+    publish.set_defaults(func=_console_publish)
+
+
+def _console_publish(args: argparse.Namespace) -> int:
+    from tenantkit_runtime.console_publish import publish
+
+    dist = args.dist or Path(__file__).resolve().parent / "console" / "dist"
+    report = publish(args.stack, dist=dist, auth_domain=args.auth_domain, client_id=args.client_id)
+    print(report.summary())
     return 0
 
 

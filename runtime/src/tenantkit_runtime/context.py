@@ -153,7 +153,11 @@ class Request(Generic[B]):
 
     @property
     def tenant_id(self) -> str:
-        return self.identity.tenant_id
+        """The caller's tenant; 403 for the platform operator, who has none."""
+        tenant_id = self.identity.tenant_id
+        if tenant_id is None:
+            raise AccessDenied("the operator belongs to no tenant: this is a tenant's route")
+        return tenant_id
 
     @property
     def user_id(self) -> str:

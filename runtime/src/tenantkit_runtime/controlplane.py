@@ -10,6 +10,8 @@ goes through a :class:`tenantkit.TenantDatabase` bound to one namespace:
 what                   namespace               collection / partition / sort key
 =====================  ======================  ===========================================
 tenant registry        ``RESERVED_NAMESPACE``  ``tenants`` / ``tenants`` / tenant id
+operator's audit log   ``RESERVED_NAMESPACE``  ``audit`` / ``operator`` / time + random
+                                               suffix (the tenant acted on is a field)
 WebSocket connections  the tenant id           ``connections`` / ``connections`` / conn. id
 audit log              the tenant id           ``audit`` / ``audit`` / time + random suffix
                                                (a limit refusal burst: its minute + limit)
@@ -57,6 +59,7 @@ __all__ = ["AuditEntry", "Connection", "ControlPlane", "TenantRecord", "UserReco
 #: WebSocket connections last at most 2 hours on API Gateway; entries expire after.
 CONNECTION_TTL = 2 * 3600 + 300
 _SETTING = "TENANTKIT_CONTROL_PLANE"
+_OPERATOR_LOG = "operator"
 _frozen = ConfigDict(frozen=True, defer_build=True)
 
 
@@ -82,11 +85,12 @@ class Connection(BaseModel):
 
 
 class AuditEntry(BaseModel):
-    """One audited change: who did what, and when."""
+    """One audited change: who did what, and when. In the operator's log,
+    ``tenant_id`` is the tenant acted on (``None`` for an action on none)."""
 
     model_config = _frozen
     id: str
-    tenant_id: str
+    tenant_id: str | None
     actor: str
     action: str
     details: dict[str, Any] = {}
@@ -374,9 +378,52 @@ class ControlPlane:
 
     def _put_audit(self, entry: AuditEntry) -> None:
         item = entry.model_dump(exclude={"id", "tenant_id"}, exclude_none=True)
-        self._tenant(entry.tenant_id).put(
+        self._tenant(str(entry.tenant_id)).put(
             "audit", {"pk": "audit", "sk": entry.id, **item}, condition=IfAbsent()
         )
+
+    # --- the operator's audit log --------------------------------------------------------
+
+    def operator_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        tenant_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        source_ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> AuditEntry:
+        """Record a platform operator's action (or a refused attempt at one) in the
+        operator's own log, outside every tenant's namespace. ``details`` must hold no
+        credential."""
+        at = _now()
+        entry = AuditEntry(
+            id=f"{at}#{secrets.token_hex(4)}",
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            details=dict(details or {}),
+            at=at,
+            source_ip=source_ip,
+            user_agent=_short(user_agent),
+        )
+        item = entry.model_dump(exclude={"id"}, exclude_none=True)
+        self._scope(RESERVED_NAMESPACE).put(
+            "audit", {"pk": _OPERATOR_LOG, "sk": entry.id, **item}, condition=IfAbsent()
+        )
+        return entry
+
+    def operator_audit_log(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditEntry], str | None]:
+        """One page of the operator's log, newest first."""
+        page = self._scope(RESERVED_NAMESPACE).query(
+            "audit", _OPERATOR_LOG, descending=True, limit=limit, cursor=cursor
+        )
+        data = [{"tenant_id": None, **i.data} for i in page.items]
+        entries = [AuditEntry(id=i.sk, **d) for i, d in zip(page.items, data, strict=True)]
+        return entries, page.cursor
 
     def audit_log(
         self, tenant_id: str, *, cursor: str | None = None, limit: int = 50

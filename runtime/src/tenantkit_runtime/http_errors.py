@@ -6,7 +6,9 @@ Every error answer has the same JSON body::
 
 ``code`` is the error's ``kind``. Errors about the request (4xx) carry their own
 message, scrubbed of the tenant's credentials; errors on the server's side (5xx)
-carry a fixed message, and the details go to the log only. No traceback ever
+carry a fixed message, and the details go to the log only (unless the error class
+says ``public_message = True``: its message names a setting an operator must set,
+never a value). No traceback ever
 reaches a client.
 
 The status is chosen by class: :func:`status_for` walks the error's MRO and takes
@@ -146,8 +148,10 @@ def error_response(
     """The JSON error answer for ``exc``; ``secrets`` are masked from its message."""
     status = status_for(exc)
     code = exc.kind if isinstance(exc, TenantkitError) and status != 500 else "internal_error"
-    if status >= 500:
+    if status >= 500 and not getattr(exc, "public_message", False):
         message = _SERVER_MESSAGES.get(status, "internal error")
+    elif status >= 500:  # an error whose message names a setting to fix, nothing secret
+        message = exc.message if isinstance(exc, TenantkitError) else str(exc)
     else:
         message = scrub(exc.message if isinstance(exc, TenantkitError) else str(exc), secrets)
     error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}

@@ -16,7 +16,8 @@ deployment names.
    --platform manylinux2014_{arch}`` does the same.
 4. ``__pycache__`` and ``tests`` directories, the ``bin`` scripts, the installer's
    ``.lock`` file and the runtime's local-only code (``tenantkit_runtime/local``: the
-   ``tenantkit serve`` server and the local token issuer, which no function imports)
+   ``tenantkit serve`` server and the local token issuer, which no function imports;
+   ``tenantkit_runtime/console``: the built web console, which the CDN serves)
    are dropped; a frozen entry-point index
    (:func:`tenantkit.plugins.write_frozen_index`) is written at the root, so a cold
    Lambda container finds its providers in one small read.
@@ -80,8 +81,9 @@ DEFAULT_PYTHON = "3.13"
 #: The distributions the Lambda Python runtime provides, left out with ``use_runtime_boto3``.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 #: Installed code that only runs on a developer's machine (``tenantkit serve``, the local
-#: token issuer), relative to the artifact's root.
-_LOCAL_ONLY = ("tenantkit_runtime/local",)
+#: token issuer, the built web console: CloudFront serves it on AWS), relative to the
+#: artifact's root.
+_LOCAL_ONLY = ("tenantkit_runtime/local", "tenantkit_runtime/console")
 #: The distributions every artifact holds, whatever the providers.
 BASE_DISTRIBUTIONS = ("tenantkit", "tenantkit-runtime")
 

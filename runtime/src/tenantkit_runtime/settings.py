@@ -24,6 +24,10 @@
 ``TENANTKIT_MODEL_ALIASES``        comma-separated model names the OpenAI-compatible
                                    routes accept as meaning the tenant's own model
                                    (``gpt-4o,gpt-4o-mini``); none by default
+``TENANTKIT_OPERATOR_EXPORT``      where the operator API's ``DELETE
+                                   /operator/tenants/{id}`` writes the export it makes
+                                   first: a directory, or ``s3://BUCKET[/PREFIX]``;
+                                   unset, deletes are refused (503)
 =================================  ===================================================
 """
 
@@ -53,6 +57,7 @@ class Settings:
     limits_fail_open: bool = True
     model_aliases: tuple[str, ...] = ()
     console_domain: str | None = None
+    operator_export: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +77,7 @@ class Settings:
             ),
             console_domain=(env.get("TENANTKIT_CONSOLE_DOMAIN") or "").strip().lower().strip(".")
             or None,
+            operator_export=env.get("TENANTKIT_OPERATOR_EXPORT") or None,
         )
 
 

@@ -6,7 +6,8 @@ allows:
 ==============  ===============================================================
 key             value
 ==============  ===============================================================
-``tenant_id``   the caller's tenant (a tenant id, see :mod:`tenantkit.identifiers`)
+``tenant_id``   the caller's tenant (a tenant id, see :mod:`tenantkit.identifiers`);
+                ``""`` for the platform operator, who belongs to no tenant
 ``user_id``     the token's ``sub``
 ``roles``       the caller's roles joined with commas (``"admin,member"``; ``""``
                 when none)
@@ -19,7 +20,13 @@ Where API Gateway delivers that context to the function behind the route:
   ``principalId``, which is the user id too)
 
 :func:`identity_from_event` reads it from any of those events. This module imports
-nothing beyond the standard library and :mod:`tenantkit.identifiers`.
+nothing beyond the standard library, :mod:`tenantkit.identifiers` and
+:mod:`tenantkit_runtime.roles`.
+
+The platform operator (role ``operator``, no tenant claim) is an identity whose
+``tenant_id`` is ``None``: :attr:`Identity.is_operator`. Only the ``/operator/*``
+routes accept it; the authorizer refuses it elsewhere, and so does every function
+(:class:`tenantkit_runtime.app.App`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantkit.identifiers import is_tenant_id
+from tenantkit_runtime.roles import OPERATOR
 
 __all__ = [
     "CONTEXT_ROLES",
@@ -46,11 +54,22 @@ CONTEXT_ROLES = "roles"
 
 @dataclass(frozen=True)
 class Identity:
-    """An authenticated caller: tenant, user and roles."""
+    """An authenticated caller: tenant, user and roles. ``tenant_id`` is ``None`` only
+    for the platform operator (:attr:`is_operator`)."""
 
-    tenant_id: str
+    tenant_id: str | None
     user_id: str
     roles: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tenant_id is None and OPERATOR not in self.roles:
+            raise ValueError("only the operator has no tenant")
+
+    @property
+    def is_operator(self) -> bool:
+        """The platform operator: the operator role and no tenant. A tenant's user in
+        the operator group is not the operator."""
+        return self.tenant_id is None and OPERATOR in self.roles
 
     def has_role(self, *roles: str) -> bool:
         """Whether the caller has at least one of ``roles``."""
@@ -59,7 +78,7 @@ class Identity:
     def to_context(self) -> dict[str, str]:
         """The authorizer context API Gateway passes on (string values only)."""
         return {
-            CONTEXT_TENANT_ID: self.tenant_id,
+            CONTEXT_TENANT_ID: self.tenant_id or "",
             CONTEXT_USER_ID: self.user_id,
             CONTEXT_ROLES: ",".join(self.roles),
         }
@@ -75,8 +94,6 @@ class Identity:
         user_id = context.get(CONTEXT_USER_ID)
         if tenant_id is None and user_id is None:
             return None
-        if not is_tenant_id(tenant_id):
-            raise ValueError("the authorizer context carries an invalid tenant id")
         if not isinstance(user_id, str) or not user_id or len(user_id) > MAX_USER_ID:
             raise ValueError("the authorizer context carries an invalid user id")
         roles = context.get(CONTEXT_ROLES) or ""
@@ -86,6 +103,10 @@ class Identity:
             names = tuple(str(r).strip() for r in roles if str(r).strip())
         else:
             names = ()
+        if tenant_id == "" and OPERATOR in names:
+            return cls(None, user_id, names)
+        if not is_tenant_id(tenant_id):
+            raise ValueError("the authorizer context carries an invalid tenant id")
         return cls(tenant_id, user_id, names)
 
 

@@ -23,6 +23,9 @@ The checks, in order (https://github.com/awslabs/aws-jwt-verify, ``src/jwt.ts``,
    ``aud`` or an access token's ``client_id`` is an allowed app client;
 9. ``sub`` is present; the tenant comes from the issuer (pool per tenant) or the
    tenant claim (one pool), and is a valid tenant id; roles come from the role claim.
+   A token of the one pool without a tenant claim is the platform operator's when its
+   roles hold ``operator`` (its identity has no tenant: only the ``/operator/*``
+   routes take it, see :mod:`tenantkit_runtime.functions.auth`); refused otherwise.
 
 Any failure raises :class:`TokenRejected`; its message never contains the token.
 PyJWT and ``cryptography`` are imported on the first verification, not on import.
@@ -48,6 +51,7 @@ from tenantkit_runtime.auth.identity import Identity
 from tenantkit_runtime.auth.jwks import Jwk, JwksCache
 from tenantkit_runtime.auth.settings import AuthSettings, TokenUse
 from tenantkit_runtime.limits import MAX_TOKEN_LENGTH
+from tenantkit_runtime.roles import OPERATOR
 
 if TYPE_CHECKING:
     from jwt import PyJWK
@@ -224,8 +228,9 @@ class TokenVerifier:
         sub = payload.get("sub")
         if not isinstance(sub, str) or not sub:
             raise TokenRejected("the token has no subject (sub)", reason="claims")
+        roles = self._roles(payload)
         identity = Identity(
-            tenant_id=self._tenant(payload, issuer), user_id=sub, roles=self._roles(payload)
+            tenant_id=self._tenant(payload, issuer, roles), user_id=sub, roles=roles
         )
         return VerifiedToken(
             identity=identity,
@@ -236,7 +241,9 @@ class TokenVerifier:
             claims=payload,
         )
 
-    def _tenant(self, payload: Mapping[str, Any], issuer: str) -> str:
+    def _tenant(
+        self, payload: Mapping[str, Any], issuer: str, roles: tuple[str, ...]
+    ) -> str | None:
         claim = self.settings.tenant_claim
         claimed = payload.get(claim)
         mapped = self.settings.issuer_tenants.get(issuer)
@@ -247,6 +254,8 @@ class TokenVerifier:
                 )
             return mapped
         if claimed is None:
+            if OPERATOR in roles:
+                return None  # the platform operator belongs to no tenant
             raise TokenRejected(f"the token has no {claim} claim", reason="tenant")
         if not is_tenant_id(claimed):
             raise TokenRejected(

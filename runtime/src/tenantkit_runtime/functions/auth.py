@@ -40,6 +40,15 @@ Refusals:
   ``STATUS_TTL`` seconds, so no database read per request): refused as above, with
   ``"error": "tenant_suspended"``. Without ``TENANTKIT_CONTROL_PLANE`` there is no
   registry and nothing to check;
+* the platform operator's token (role ``operator``, no tenant claim: see
+  :mod:`tenantkit_runtime.auth.verifier`) on any route but the operator API's
+  (``/operator/*``, told by the route API Gateway matched, ``routeKey`` or
+  ``resource``, never by the caller's path text): refused as above, ``access_denied``.
+  On ``/operator/*`` it skips the route-tenant and suspension checks (it names no
+  tenant of its own). A TOKEN or WebSocket event carries no route: refused there.
+  A tenant's token on ``/operator/*`` is let through like any tenant route; the
+  operator function refuses it (403) and audits the attempt
+  (:mod:`tenantkit_runtime.functions.operator`);
 * the issuer's keys cannot be fetched: the error propagates (API Gateway answers 500)
   rather than refusing valid users.
 
@@ -69,7 +78,18 @@ from tenantkit_runtime.auth import (
 from tenantkit_runtime.auth.errors import shown
 from tenantkit_runtime.suspension import TenantStatus, TenantSuspended
 
-__all__ = ["Unauthorized", "authorize", "default_verifier", "forget_verifier", "handler"]
+__all__ = [
+    "OPERATOR_PREFIX",
+    "Unauthorized",
+    "authorize",
+    "default_verifier",
+    "forget_verifier",
+    "handler",
+    "is_operator_path",
+]
+
+#: The operator API's routes: the only ones a tenant-less operator token may call.
+OPERATOR_PREFIX = "/operator"
 
 log = logging.getLogger("tenantkit_runtime.functions.auth")
 
@@ -113,9 +133,12 @@ def authorize(
         log.error("authorizer: cannot verify tokens now: %s", exc, extra={"event_kind": kind})
         raise
     try:
-        _check_route_tenant(event, kind, identity, verifier.settings)
-        if status is not None:
-            status.check(identity.tenant_id)
+        if identity.tenant_id is None:
+            _check_operator_route(event, kind)
+        else:
+            _check_route_tenant(event, kind, identity, verifier.settings)
+            if status is not None:
+                status.check(identity.tenant_id)
     except (AccessDenied, TenantSuspended) as exc:
         log.warning(
             "authorizer: access denied: %s",
@@ -176,6 +199,33 @@ def _token(event: Mapping[str, Any], kind: EventKind) -> str | None:
         if isinstance(sources, list) and sources:
             token = bearer_token(sources[0])
     return token
+
+
+def is_operator_path(path: str) -> bool:
+    """Whether ``path`` (a route template or a request path) is one of the operator's."""
+    return path == OPERATOR_PREFIX or path.startswith(OPERATOR_PREFIX + "/")
+
+
+def _route_path(event: Mapping[str, Any], kind: EventKind) -> str | None:
+    """The path of the route API Gateway matched (its template, not the caller's text)."""
+    if kind == "http":
+        route_key = event.get("routeKey")
+        if isinstance(route_key, str) and " " in route_key:
+            return route_key.split(" ", 1)[1]
+    elif kind == "request":
+        resource = event.get("resource")
+        if isinstance(resource, str):
+            return resource
+    return None
+
+
+def _check_operator_route(event: Mapping[str, Any], kind: EventKind) -> None:
+    path = _route_path(event, kind)
+    if path is None or not is_operator_path(path):
+        raise AccessDenied(
+            "an operator token (no tenant) is accepted only on the operator API "
+            f"({OPERATOR_PREFIX}/...), not on a tenant's routes"
+        )
 
 
 def _check_route_tenant(

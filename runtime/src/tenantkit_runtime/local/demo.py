@@ -9,7 +9,8 @@ server prints: each tenant's web console first, then shell lines (curl, and
 
 The console's local sign-in lists the users of the local user pool:
 :func:`create_users` adds ``admin@<tenant>.example`` (role ``admin``) and
-``member@<tenant>.example`` (role ``member``) to each demo tenant, and each tenant
+``member@<tenant>.example`` (role ``member``) to each demo tenant and the platform
+operator ``operator@tenantkit.local`` (no tenant), and each tenant
 gets its brand colour (:data:`COLORS`) unless its admin chose another.
 """
 
@@ -63,6 +64,8 @@ TOKEN_TTL = 12 * 3600
 COLORS: dict[str, str] = {"acme": "#0b5fff", "globex": "#b3261e", "initech": "#2e7d32"}
 #: The console sign-in's demo users: ``{role}@{tenant}.example`` for each of these roles.
 CONSOLE_ROLES = ("admin", "member")
+#: The demo's platform operator, who signs in at ``http://localhost:PORT/``.
+OPERATOR_EMAIL = "operator@tenantkit.local"
 
 
 def write_tenants(local: LocalDeployment) -> Path:
@@ -114,6 +117,8 @@ def create_users(store: LocalUserStore) -> None:
             if store.find_email(email) is None:
                 invitation = Invitation(email=email, roles=[role])
                 directory.invite(tenant_id, invitation, actor="tenantkit-demo")
+    if store.find_email(OPERATOR_EMAIL) is None:
+        store.create_operator(OPERATOR_EMAIL)
 
 
 def console_urls(local: LocalDeployment) -> dict[str, str]:
@@ -180,6 +185,8 @@ def instructions(
         "Web consoles (open in a browser; local sign-in, development only):",
         "",
         *consoles,
+        f"  {f'http://localhost:{urlsplit(local.origin).port}/':<34} "
+        f"the operator's console: sign in as {OPERATOR_EMAIL}",
         "",
         f"  HTTP API       {base}",
         f"  WebSocket API  {websocket_url}",

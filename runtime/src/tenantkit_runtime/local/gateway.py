@@ -163,6 +163,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/users/{proxy+}", "users"),
     HttpRoute("POST", "/v1/embeddings", "chat", authorizer=False),
     HttpRoute("GET", "/v1/models", "chat", authorizer=False),
+    HttpRoute("ANY", "/operator/{proxy+}", "operator"),
 )
 
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),

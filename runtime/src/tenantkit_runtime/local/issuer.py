@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from tenantkit.errors import ConfigurationError
 from tenantkit.identifiers import check_tenant_id
 from tenantkit_runtime.auth.settings import AuthSettings, TokenUse
+from tenantkit_runtime.roles import OPERATOR
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -79,7 +80,7 @@ class LocalIssuer:
     def issue(
         self,
         *,
-        tenant: str,
+        tenant: str | None,
         user: str,
         roles: Iterable[str] = (),
         ttl: int = 3600,
@@ -88,9 +89,18 @@ class LocalIssuer:
     ) -> str:
         """A signed token for ``user`` of ``tenant`` with ``roles``, valid ``ttl`` seconds.
 
-        ``extra_claims`` are added last (and may override the standard ones).
+        ``tenant`` ``None``: the platform operator's token (no tenant claim; ``roles``
+        must hold ``operator``). ``extra_claims`` are added last (and may override the
+        standard ones).
         """
-        check_tenant_id(tenant)
+        roles = list(roles)
+        if tenant is None:
+            if OPERATOR not in roles:
+                raise ConfigurationError(
+                    "a token without a tenant is the operator's: role operator"
+                )
+        else:
+            check_tenant_id(tenant)
         if not user:
             raise ConfigurationError("a token needs a user (its sub)")
         if not 0 < ttl <= 7 * 24 * 3600:
@@ -107,8 +117,9 @@ class LocalIssuer:
             "auth_time": now,
             "exp": now + ttl,
             "jti": secrets.token_hex(16),
-            "custom:tenant_id": tenant,
         }
+        if tenant is not None:
+            claims["custom:tenant_id"] = tenant
         if token_use == "id":  # noqa: S105 - a claim value, not a password
             claims["aud"] = self.client_id
             claims["cognito:username"] = user

@@ -287,7 +287,7 @@ class LocalSignIn:
 
     def _users(self, tenant: str | None) -> list[PoolUser]:
         if tenant is None:
-            return []
+            return self.store.operators()
         return self.store.tenant_users(tenant)
 
     def _user(self, tenant: str | None, email: str) -> PoolUser:

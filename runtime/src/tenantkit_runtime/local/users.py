@@ -33,6 +33,7 @@ from typing import Any
 from tenantkit.errors import ConditionFailed, ConfigurationError, NotFound
 from tenantkit_runtime.auth.errors import TokenRejected
 from tenantkit_runtime.local.issuer import LocalIssuer
+from tenantkit_runtime.roles import OPERATOR
 from tenantkit_runtime.userstore import PoolUser
 
 __all__ = ["ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "LocalUserStore", "token_endpoint"]
@@ -127,6 +128,25 @@ class LocalUserStore:
             ).fetchall()
         return [_user(row) for row in rows]
 
+    def create_operator(self, email: str) -> PoolUser:
+        """Add a platform operator: role ``operator``, no tenant (kept as ``""``), able to
+        sign in at once (the operator is given the role by hand, never invited)."""
+        user_id = str(uuid.uuid4())
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO users (user_id, email, tenant_id, roles, enabled, confirmed,"
+                    " created_at) VALUES (?, ?, '', ?, 1, 1, ?)",
+                    (user_id, email.lower(), json.dumps([OPERATOR]), _now()),
+                )
+        except sqlite3.IntegrityError:
+            raise ConditionFailed("a user with this email already exists") from None
+        return self._existing(user_id)
+
+    def operators(self, *, limit: int = 50) -> list[PoolUser]:
+        """The enabled platform operators, by email."""
+        return [u for u in self.tenant_users("", limit=limit) if OPERATOR in u.roles]
+
     def find_email(self, email: str) -> PoolUser | None:
         """The user signing in with ``email``, or ``None``."""
         with self._db() as db:
@@ -186,7 +206,7 @@ class LocalUserStore:
         sign-in): tokens as Cognito's token endpoint answers them. An invited user
         becomes active."""
         user = self.find_email(email)
-        if user is None or not user.enabled or user.tenant_id is None:
+        if user is None or not user.enabled or not _may_sign_in(user):
             raise TokenRejected("the user does not exist or is disabled", reason="user")
         if not user.confirmed:
             self._update(user.user_id, confirmed=1)
@@ -213,7 +233,7 @@ class LocalUserStore:
         if row is None or row["expires_at"] <= time.time():
             raise TokenRejected("the refresh token is invalid, expired or revoked", reason="user")
         user = self.get(row["user_id"])
-        if user is None or not user.enabled or user.tenant_id is None:
+        if user is None or not user.enabled or not _may_sign_in(user):
             raise TokenRejected("the user does not exist or is disabled", reason="user")
         return self._tokens(user, issuer)
 
@@ -224,7 +244,6 @@ class LocalUserStore:
             db.execute("DELETE FROM sessions WHERE digest = ?", (_digest(refresh_token),))
 
     def _tokens(self, user: PoolUser, issuer: LocalIssuer) -> dict[str, Any]:
-        assert user.tenant_id is not None
         ttl = self.token_ttl
         claims = {"email": user.email}
         return {
@@ -276,11 +295,16 @@ class LocalUserStore:
                 db.close()
 
 
+def _may_sign_in(user: PoolUser) -> bool:
+    """A tenant's user, or the platform operator (no tenant, role operator)."""
+    return user.tenant_id is not None or OPERATOR in user.roles
+
+
 def _user(row: sqlite3.Row) -> PoolUser:
     return PoolUser(
         user_id=row["user_id"],
         email=row["email"],
-        tenant_id=row["tenant_id"],
+        tenant_id=row["tenant_id"] or None,
         roles=tuple(json.loads(row["roles"])),
         enabled=bool(row["enabled"]),
         confirmed=bool(row["confirmed"]),

@@ -148,24 +148,25 @@ def _section(kind: str, text: str) -> dict[str, Any]:
 def _secret(args: argparse.Namespace) -> dict[str, Any]:
     from tenantkit.cli import UsageError
     from tenantkit.config import parse_secret_text
+    from tenantkit.errors import InvalidRequest
+    from tenantkit_runtime.provisioning.create import compose_secret
 
-    sections = {k: getattr(args, k) for k in ("db", "llm", "storage")}
+    texts = {k: getattr(args, k) for k in ("db", "llm", "storage")}
+    whole: dict[str, Any] | None = None
     if args.from_file:
-        if any(sections.values()):
+        if any(texts.values()):
             raise UsageError("--from FILE holds the providers: leave out --db, --llm, --storage")
         try:
             with open(args.from_file, encoding="utf-8") as f:
-                raw = parse_secret_text(f.read(), source=args.from_file)
+                whole = parse_secret_text(f.read(), source=args.from_file)
         except OSError as exc:
             raise UsageError(f"--from {args.from_file}: {exc.strerror}") from None
-    else:
-        missing = [f"--{k}" for k, v in sections.items() if not v]
-        if missing:
-            raise UsageError(f"name the providers ({', '.join(missing)}), or --from FILE")
-        raw = {"schema_version": 1, **{k: _section(k, v) for k, v in sections.items()}}
-    if args.plan:
-        raw["plan"] = args.plan
-    return raw
+    sections = {k: _section(k, v) if v else None for k, v in texts.items()}
+    try:
+        return compose_secret(whole, sections, plan=args.plan)
+    except InvalidRequest as exc:
+        missing = [f"--{k}" for k, v in texts.items() if not v]
+        raise UsageError(f"name the providers ({', '.join(missing)}), or --from FILE") from exc
 
 
 def _create(args: argparse.Namespace) -> int:

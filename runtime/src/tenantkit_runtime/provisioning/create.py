@@ -18,6 +18,7 @@ failed half-way is finished by running it again, and nothing is ever made twice:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +36,12 @@ from tenantkit_runtime.roles import ADMIN
 from tenantkit_runtime.users import Invitation, UserDirectory
 from tenantkit_runtime.userstore import UserStore
 
-__all__ = ["CREATING", "Created", "create_tenant"]
+__all__ = ["CREATING", "Created", "compose_secret", "create_tenant"]
 
 #: The registry status of a tenant whose create has not finished.
 CREATING = "creating"
 _ACTOR = "operator"
+_SECTIONS = ("db", "llm", "storage")
 
 
 @dataclass
@@ -69,8 +71,10 @@ def create_tenant(
     admin_email: str | None = None,
     users: UserStore | None = None,
     plugins: Plugins | None = None,
+    actor: str = _ACTOR,
 ) -> Created:
     """Create (or finish creating) ``tenant_id`` with the secret ``raw``; see the module doc.
+    ``actor`` names the operator in the audit log and as the admin's inviter.
 
     Raises:
         SecretValidationError: the secret is not valid (every problem, by field).
@@ -128,7 +132,7 @@ def create_tenant(
             result.admin_user_id = found
         else:
             try:
-                user = directory.invite(tenant_id, invitation, actor=_ACTOR)
+                user = directory.invite(tenant_id, invitation, actor=actor)
             except ConditionFailed:
                 raise InvalidRequest(
                     f"the user pool has a user with email {invitation.email!r} that this "
@@ -141,12 +145,41 @@ def create_tenant(
         plane.register_tenant(tenant_id, display_name=record.display_name, status=ACTIVE)
         plane.audit(
             tenant_id,
-            actor=_ACTOR,
+            actor=actor,
             action="tenant.created",
             details={"plan": raw.get("plan", "standard"), "admin_user_id": result.admin_user_id},
         )
         result.done.append("active")
     return result
+
+
+def compose_secret(
+    whole: Mapping[str, Any] | None,
+    sections: Mapping[str, Mapping[str, Any] | None],
+    *,
+    plan: str | None = None,
+) -> dict[str, Any]:
+    """A new tenant's secret: ``whole`` (a complete secret), or the ``db``, ``llm`` and
+    ``storage`` ``sections`` (all three); ``plan`` set over either.
+
+    Raises:
+        InvalidRequest: both or neither given, or a section missing (named as given).
+    """
+    given = {kind: section for kind, section in sections.items() if section}
+    if whole is not None:
+        if given:
+            raise InvalidRequest(
+                f"the whole secret holds the providers: leave out {', '.join(given)}"
+            )
+        raw = dict(whole)
+    else:
+        missing = [kind for kind in _SECTIONS if kind not in given]
+        if missing:
+            raise InvalidRequest(f"name the providers ({', '.join(missing)}), or the whole secret")
+        raw = {"schema_version": 1, **{kind: dict(given[kind]) for kind in _SECTIONS}}
+    if plan:
+        raw["plan"] = plan
+    return raw
 
 
 def _invitation(email: str) -> Invitation:

@@ -19,6 +19,7 @@ The steps, in this order so that a run that stops half-way can be run again:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,17 +76,24 @@ def delete_tenant(
     *,
     users: UserStore | None = None,
     plugins: Plugins | None = None,
+    actor: str = _ACTOR,
+    exported: Callable[[Path, Summary], object] | None = None,
 ) -> Deleted:
     """Export ``tenant_id`` to ``export_dir``, then remove it (see the module doc).
 
-    A tenant whose secret is gone already (an earlier run stopped after step 5) is
-    not exported again; its remaining users and registry entry are removed.
+    ``exported`` is called with the export's directory and summary before anything is
+    removed (it copies the export elsewhere; if it raises, nothing is removed).
+    ``actor`` names the operator in the audit log. A tenant whose secret is gone
+    already (an earlier run stopped after step 5) is not exported again; its
+    remaining users and registry entry are removed.
     """
     check_tenant_id(tenant_id)
     resolver = Resolver(source, plugins=plugins, signing_key=secrets.token_bytes(32))
     try:
         tenant = None if _secret_gone(source, tenant_id) else resolver.resolve(tenant_id)
         summary = export_tenant(tenant, export_dir, progress) if tenant is not None else None
+        if summary is not None and exported is not None:
+            exported(Path(export_dir), summary)
         record = plane.tenant(tenant_id)
         if record is not None and record.status != SUSPENDED:
             plane.register_tenant(tenant_id, display_name=record.display_name, status=SUSPENDED)
@@ -110,7 +118,7 @@ def delete_tenant(
             "items_digest": summary.items.hexdigest,
             "objects_digest": summary.objects.hexdigest,
         }
-    plane.audit(tenant_id, actor=_ACTOR, action="tenant.deleted", details=details)
+    plane.audit(tenant_id, actor=actor, action="tenant.deleted", details=details)
     return Deleted(
         tenant_id=tenant_id,
         export=summary,

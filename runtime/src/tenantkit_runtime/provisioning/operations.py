@@ -12,17 +12,20 @@ ACTIVE = "active"
 _ACTOR = "operator"
 
 
-def suspend(plane: ControlPlane, tenant_id: str) -> TenantRecord:
-    """Mark the tenant suspended: its requests are refused, its data kept."""
-    return _set_status(plane, tenant_id, SUSPENDED, "tenant.suspended")
+def suspend(plane: ControlPlane, tenant_id: str, *, actor: str = _ACTOR) -> TenantRecord:
+    """Mark the tenant suspended: its requests are refused, its data kept. ``actor``
+    names the operator in the tenant's audit log."""
+    return _set_status(plane, tenant_id, SUSPENDED, "tenant.suspended", actor)
 
 
-def resume(plane: ControlPlane, tenant_id: str) -> TenantRecord:
+def resume(plane: ControlPlane, tenant_id: str, *, actor: str = _ACTOR) -> TenantRecord:
     """Serve a suspended tenant again."""
-    return _set_status(plane, tenant_id, ACTIVE, "tenant.resumed")
+    return _set_status(plane, tenant_id, ACTIVE, "tenant.resumed", actor)
 
 
-def _set_status(plane: ControlPlane, tenant_id: str, status: str, action: str) -> TenantRecord:
+def _set_status(
+    plane: ControlPlane, tenant_id: str, status: str, action: str, actor: str
+) -> TenantRecord:
     record = plane.tenant(tenant_id)
     if record is None:
         raise NotFound(
@@ -32,5 +35,5 @@ def _set_status(plane: ControlPlane, tenant_id: str, status: str, action: str) -
     if record.status == status:
         return record
     updated = plane.register_tenant(tenant_id, display_name=record.display_name, status=status)
-    plane.audit(tenant_id, actor=_ACTOR, action=action, details={"previous": record.status})
+    plane.audit(tenant_id, actor=actor, action=action, details={"previous": record.status})
     return updated
