@@ -1,6 +1,7 @@
 /** The page frame: the tenant's banner, navigation by role, and the page. */
+import { useEffect, useRef } from "react";
 import type { ReactNode } from "react";
-import { NavLink, Outlet } from "react-router";
+import { NavLink, Outlet, useLocation } from "react-router";
 import { useSession } from "./session.tsx";
 
 interface NavItem {
@@ -25,6 +26,15 @@ export function navItems(options: { tenant: string | null; isAdmin: boolean; isO
 export function Shell(): ReactNode {
   const { branding, claims, isAdmin, isOperator, signOut, config } = useSession();
   const items = navItems({ tenant: claims.tenant, isAdmin, isOperator });
+  // Moving to another page puts the keyboard focus at its start (not within a page:
+  // starting a conversation changes the address while the person types).
+  const section = useLocation().pathname.split("/")[1] ?? "";
+  const main = useRef<HTMLElement | null>(null);
+  const previous = useRef(section);
+  useEffect(() => {
+    if (previous.current !== section) main.current?.focus();
+    previous.current = section;
+  }, [section]);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -52,7 +62,7 @@ export function Shell(): ReactNode {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         <Outlet />
       </main>
     </>

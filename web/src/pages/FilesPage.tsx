@@ -37,6 +37,32 @@ export function quotaText(storage: Storage | undefined, files: FileInfo[]): stri
   return storage?.quota_bytes ? `${formatBytes(used)} of ${formatBytes(storage.quota_bytes)} used` : `${formatBytes(used)} used`;
 }
 
+/**
+ * Save a presigned URL's object under `name`: fetched as a blob (the storage answers CORS
+ * for consoles) so the browser names the file; a storage without CORS opens in a new tab.
+ */
+async function saveAs(url: string, name: string): Promise<void> {
+  let href: string;
+  let revoke = false;
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`The storage refused the download (HTTP ${response.status}).`);
+    href = URL.createObjectURL(await response.blob());
+    revoke = true;
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    window.open(url, "_blank", "noopener");
+    return;
+  }
+  const link = document.createElement("a");
+  link.href = href;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  if (revoke) setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}
+
 export default function FilesPage(): ReactNode {
   const { api, claims, isAdmin } = useSession();
   const [listing, setListing] = useState<Listing | null>(null);
@@ -99,13 +125,7 @@ export default function FilesPage(): ReactNode {
     setActionError(null);
     try {
       const answer = await api.get<{ url: string }>(`/files/${encodeURIComponent(file.id)}/download`);
-      const link = document.createElement("a");
-      link.href = answer.url;
-      link.download = file.name;
-      link.rel = "noopener";
-      document.body.appendChild(link);
-      link.click();
-      link.remove();
+      await saveAs(answer.url, file.name);
     } catch (error) {
       setActionError(error);
     }

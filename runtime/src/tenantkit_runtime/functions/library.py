@@ -10,7 +10,10 @@ presigned URLs straight to and from the tenant's storage.
                                    is over the tenant's ``limits.max_upload_bytes``
 ``POST /files/{id}/confirm``       after the PUT: the object's real size is checked;
                                    over the limit it is deleted and the answer is 413
-``GET /files``                     the tenant's files (``?limit=&cursor=``)
+``GET /files``                     the tenant's files (``?limit=&cursor=``), and
+                                   ``"storage": {"used_bytes", "quota_bytes"}``: the
+                                   ledger's figure (``null`` without a control plane)
+                                   and ``limits.storage_quota_bytes`` (``null``: none)
 ``GET /files/{id}``                one file's metadata
 ``GET /files/{id}/download``       a presigned GET URL for a confirmed file
 ``DELETE /files/{id}``             delete the object and its metadata (the uploader

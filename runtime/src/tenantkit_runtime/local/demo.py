@@ -46,9 +46,13 @@ USERS: dict[str, str] = {"acme": "alice", "globex": "bob", "initech": "carol"}
 SMALL_TENANT, SMALL_NAME = "initech", "Initech"
 #: The plans of the demo deployment (in ``defaults.json``).
 PLANS: dict[str, dict[str, Any]] = {
-    "standard": {"limits": {"requests_per_minute": 600}},
+    "standard": {"limits": {"requests_per_minute": 600, "storage_quota_bytes": 100_000_000}},
     "small": {
-        "limits": {"requests_per_minute": 5, "llm_tokens_per_day": 2000},
+        "limits": {
+            "requests_per_minute": 5,
+            "llm_tokens_per_day": 2000,
+            "storage_quota_bytes": 10_000_000,
+        },
         "features": {"image_generation": False},
     },
 }
