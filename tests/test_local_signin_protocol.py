@@ -439,3 +439,22 @@ def test_the_operator_signs_in_on_the_bare_host_only(served: ServeProcess) -> No
     assert refused.status_code == 403  # a tenant's admin is no operator
     on_acme = Client(served, "acme").pick("operator@tenantkit.local", _verifier())
     assert on_acme.status_code == 403  # nor is the operator one of acme's users
+
+
+def test_the_api_answers_preflights_of_this_servers_consoles_only(
+    served: ServeProcess, acme: Client
+) -> None:
+    ask = {"access-control-request-method": "PATCH", "access-control-request-headers": "x"}
+    console = f"http://globex.localhost:{served.port}"
+    preflight = acme.http.options("/config", headers={"origin": console, **ask})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == console
+    assert "PATCH" in preflight.headers["access-control-allow-methods"].split(",")
+    assert "authorization" in preflight.headers["access-control-allow-headers"].split(",")
+    foreign = acme.http.options("/config", headers={"origin": "https://evil.example", **ask})
+    assert foreign.status_code == 204
+    assert "access-control-allow-origin" not in foreign.headers
+    answer = acme.http.get("/files", headers={"origin": console, "accept": "application/json"})
+    assert answer.status_code == 401
+    assert answer.headers["access-control-allow-origin"] == console
+    assert answer.headers["access-control-expose-headers"] == "retry-after"

@@ -33,6 +33,7 @@ def test_the_commands_are_declared_as_entry_points() -> None:
         "package": "tenantkit_runtime.commands:register_package",
         "serve": "tenantkit_runtime.commands:register_serve",
         "usage": "tenantkit_runtime.commands:register_usage",
+        "console": "tenantkit_runtime.commands:register_console",
         "user": "tenantkit_runtime.commands:register_user",
     }
 

@@ -322,3 +322,13 @@ def test_the_api_answers_console_preflights(template: dict[str, Any]) -> None:
     assert cors[0] == "CreateConsole"
     assert "authorization" in cors[1]["AllowHeaders"]
     assert "AllowCredentials" not in cors[1]  # bearer tokens, never cookies
+
+
+def test_the_local_gateway_mirrors_the_apis_cors(template: dict[str, Any]) -> None:
+    from tenantkit_runtime.local import gateway
+
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"][1]
+    assert tuple(cors["AllowMethods"]) == gateway.CORS_ALLOW_METHODS
+    assert tuple(cors["AllowHeaders"]) == gateway.CORS_ALLOW_HEADERS
+    assert tuple(cors["ExposeHeaders"]) == gateway.CORS_EXPOSE_HEADERS
+    assert cors["MaxAge"] == gateway.CORS_MAX_AGE

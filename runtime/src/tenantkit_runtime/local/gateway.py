@@ -166,6 +166,30 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("ANY", "/operator/{proxy+}", "operator"),
 )
 
+#: The HTTP API's CORS configuration (the template's ``CorsConfiguration``, set when the
+#: deployment has a console): API Gateway answers preflights itself and sets these
+#: headers on every answer to an allowed origin, ignoring the functions' own.
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
+CORS_ALLOW_METHODS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_ALLOW_HEADERS: tuple[str, ...] = ("authorization", "content-type")
+CORS_EXPOSE_HEADERS: tuple[str, ...] = ("retry-after",)
+CORS_MAX_AGE = 600
+
+
+def cors_headers(origin: str, *, preflight: bool) -> list[tuple[str, str]]:
+    """The CORS headers of an answer to the allowed ``origin`` (a preflight's too)."""
+    headers = [("access-control-allow-origin", origin), ("vary", "Origin")]
+    if preflight:
+        headers += [
+            ("access-control-allow-methods", ",".join(CORS_ALLOW_METHODS)),
+            ("access-control-allow-headers", ",".join(CORS_ALLOW_HEADERS)),
+            ("access-control-max-age", str(CORS_MAX_AGE)),
+        ]
+    else:
+        headers.append(("access-control-expose-headers", ",".join(CORS_EXPOSE_HEADERS)))
+    return headers
+
+
 #: The WebSocket API's route keys (route selection expression ``$request.body.action``),
 #: all served by one function.
 WEBSOCKET_ROUTES: tuple[str, ...] = ("$connect", "$disconnect", "$default", "chat", "broadcast")

@@ -71,7 +71,7 @@ from tenantkit_runtime import logs
 from tenantkit_runtime.limits import MAX_HTTP_BODY, MAX_REQUEST_LINE, MAX_WEBSOCKET_MESSAGE
 from tenantkit_runtime.local import gateway, oauth
 from tenantkit_runtime.local.console import Console
-from tenantkit_runtime.local.cors import PresignedCors
+from tenantkit_runtime.local.cors import PresignedCors, is_console_origin
 from tenantkit_runtime.local.gateway import Connection, HttpRequest
 from tenantkit_runtime.local.management_auth import ManagementAuth, Refusal
 from tenantkit_runtime.local.oauth import (
@@ -435,6 +435,24 @@ class Gateway:
             )
 
     async def _api(self, request: Request) -> Response:
+        """The HTTP API, with the template's CORS configuration for the consoles of this
+        server (:func:`.cors.is_console_origin`)."""
+        origin = request.headers.get("origin")
+        port = request.scope.get("server", (None, None))[1]
+        allowed = origin if origin and is_console_origin(origin, port) else None
+        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            preflight = Response(status_code=204)
+            if allowed is not None:
+                _add_headers(preflight, gateway.cors_headers(allowed, preflight=True))
+            return preflight
+        response = await self._route(request)
+        if allowed is not None:
+            for name in [k for k in response.headers if k.startswith("access-control-")]:
+                del response.headers[name]
+            _add_headers(response, gateway.cors_headers(allowed, preflight=False))
+        return response
+
+    async def _route(self, request: Request) -> Response:
         method = request.method
         matched = gateway.match_route(gateway.HTTP_ROUTES, method, request.url.path)
         if matched is None:
@@ -721,10 +739,14 @@ _SIGN_IN_PATHS = frozenset({AUTHORIZE_PATH, TOKEN_PATH, REVOKE_PATH, LOGOUT_PATH
 
 def _response(answer: gateway.HttpAnswer) -> Response:
     response = Response(answer.body, status_code=answer.status)
-    response.raw_headers.extend(
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers
-    )
+    _add_headers(response, answer.headers)
     return response
+
+
+def _add_headers(response: Response, headers: list[tuple[str, str]]) -> None:
+    response.raw_headers.extend(
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers
+    )
 
 
 def _gone() -> Response:
