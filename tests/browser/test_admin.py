@@ -87,12 +87,13 @@ def test_a_branding_change_rethemes_the_console(
     expect(page.get_by_role("banner")).to_have_css("background-color", "rgb(11, 95, 255)")
 
 
-def test_the_audit_log_shows_the_change(page: Page, sign_in: SignIn) -> None:
+def test_a_name_change_shows_in_the_header_and_the_audit_log(page: Page, sign_in: SignIn) -> None:
     sign_in(page, "admin@acme.example")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     page.get_by_label("Display name").fill("Acme Corporation")
     page.get_by_role("button", name="Save branding").click()
     expect(page.get_by_text("Branding saved.")).to_be_visible()
+    expect(page.get_by_role("banner")).to_contain_text("Acme Corporation")
     audit = page.get_by_role("table", name="Audit log, newest first")
     expect(audit).to_contain_text("config.update")
     page.get_by_label("Display name").fill("Acme Corp")

@@ -83,6 +83,9 @@ async function redirectToSignIn(config: ConsoleConfig, returnTo = returnPath()):
   window.location.assign(await beginSignIn(config.auth, returnTo));
 }
 
+/** The window event the Settings page sends with the saved branding (its `detail`). */
+export const BRANDING_CHANGED = "tenantkit:branding";
+
 export const OTHER_ORGANISATION = "This account belongs to another organisation.";
 
 export function SessionProvider({ children }: { children: ReactNode }): ReactNode {
@@ -175,6 +178,30 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
     })();
     return refreshing.current;
   }, [state, adopt]);
+
+  // The Settings page announces saved branding: the header takes the new name and logo.
+  useEffect(() => {
+    const changed = (event: Event): void => {
+      const saved = (event as CustomEvent<Partial<Branding>>).detail;
+      setState((current) =>
+        current.kind === "ready"
+          ? {
+              ...current,
+              branding: {
+                ...current.branding,
+                display_name: saved.display_name ?? NEUTRAL.display_name,
+                primary_color: saved.primary_color ?? null,
+                logo_url: saved.logo_url ?? null,
+                support_email: saved.support_email ?? null,
+              },
+            }
+          : current,
+      );
+      if (saved.display_name) document.title = saved.display_name;
+    };
+    window.addEventListener(BRANDING_CHANGED, changed);
+    return () => window.removeEventListener(BRANDING_CHANGED, changed);
+  }, []);
 
   const session = state.kind === "ready" ? state.session : null;
   useEffect(() => {

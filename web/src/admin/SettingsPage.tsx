@@ -2,6 +2,7 @@
 import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
+import { BRANDING_CHANGED } from "../session.tsx";
 import { applyTheme, themeFor } from "../theme.ts";
 import { useAdminApi, type AdminApi } from "./adminApi.ts";
 import { auditPath, describeDetails, FIRST_PAGE, newer, older, type AuditPage, type Pager } from "./audit.ts";
@@ -72,7 +73,7 @@ export function BrandingForm({ api, branding, onSaved }: { api: AdminApi; brandi
     try {
       const saved = await api.patch<PublicConfig>("/config", { branding: changes });
       applyTheme(themeFor(saved.branding.primary_color));
-      window.dispatchEvent(new CustomEvent("tenantkit:branding", { detail: saved.branding }));
+      window.dispatchEvent(new CustomEvent(BRANDING_CHANGED, { detail: saved.branding }));
       setStatus({ saved: true });
       onSaved();
     } catch (error) {
