@@ -126,3 +126,31 @@ def test_axe_finds_no_serious_violation_on_the_admin_pages(
     expect(page.get_by_role("heading", level=1)).to_have_text(path.title())
     expect(page.get_by_role("status").filter(has_text="Loading")).to_have_count(0)
     assert axe(page) == []
+
+
+def test_an_admin_edits_a_tenant_owned_provider_field(page: Page, sign_in: SignIn) -> None:
+    sign_in(page, "admin@acme.example")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    llm = page.get_by_role("form", name="Language model (echo)")
+    # ``model`` comes from the deployment's defaults: shown, not the tenant's to change.
+    expect(llm.get_by_label("Model")).to_be_disabled()
+    expect(llm).to_contain_text("Set by the operator for every organisation.")
+    prefix = llm.get_by_label("Prefix")
+    before = prefix.input_value()
+    assert before.startswith("Acme")
+    prefix.fill("Acme helper: ")
+    llm.get_by_role("button", name="Save language model settings").click()
+    expect(llm.get_by_text("Language model settings saved.")).to_be_visible()
+    expect(page.get_by_role("table", name="Audit log, newest first")).to_contain_text(
+        "config.provider.update"
+    )
+    page.reload()
+    llm = page.get_by_role("form", name="Language model (echo)")
+    expect(llm.get_by_label("Prefix")).to_have_value("Acme helper: ")
+    # Operator-owned settings are not on the page at all.
+    expect(page.get_by_role("form", name="File storage (local)")).to_contain_text(
+        "Nothing here is yours to change"
+    )
+    llm.get_by_label("Prefix").fill(before)
+    llm.get_by_role("button", name="Save language model settings").click()
+    expect(llm.get_by_text("Language model settings saved.")).to_be_visible()

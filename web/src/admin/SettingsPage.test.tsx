@@ -161,7 +161,10 @@ describe("the settings page", () => {
     expect((container.querySelector("#llm-image_model") as HTMLInputElement).disabled).toBe(true);
     await type(container.querySelector("#llm-model"), "gpt-5");
     await type(key, SECRET);
+    const auditReads = calls.filter((c) => c.path.startsWith("/config/audit")).length;
     await submit(container.querySelector('form[aria-label="Language model (openai)"]'));
+    // The change is a new audit entry: the log reads again.
+    expect(calls.filter((c) => c.path.startsWith("/config/audit")).length).toBe(auditReads + 1);
     expect(calls.find((c) => c.method === "PUT")).toEqual({
       method: "PUT",
       path: "/config/providers/llm",

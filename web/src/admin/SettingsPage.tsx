@@ -30,6 +30,9 @@ interface PublicConfig {
 
 export function Settings({ api }: { api: AdminApi }) {
   const [config, reload] = useLoad((signal) => api.get<PublicConfig>("/config", signal), [api]);
+  // Every saved change is a new audit entry: the log reads again.
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((n) => n + 1);
   return (
     <section className="admin-page">
       <h1>Settings</h1>
@@ -37,10 +40,17 @@ export function Settings({ api }: { api: AdminApi }) {
       {config.state === "error" && <ErrorMessage error={config.error} onRetry={reload} />}
       {config.state === "ready" && (
         <>
-          <BrandingForm api={api} branding={config.value.branding} onSaved={reload} />
+          <BrandingForm
+            api={api}
+            branding={config.value.branding}
+            onSaved={() => {
+              reload();
+              changed();
+            }}
+          />
           <Features config={config.value} />
-          <ProviderSettings api={api} />
-          <AuditLog api={api} />
+          <ProviderSettings api={api} onChanged={changed} />
+          <AuditLog api={api} changes={changes} />
         </>
       )}
     </section>
@@ -174,7 +184,7 @@ function Features({ config }: { config: PublicConfig }) {
   );
 }
 
-function ProviderSettings({ api }: { api: AdminApi }) {
+function ProviderSettings({ api, onChanged }: { api: AdminApi; onChanged: () => void }) {
   const [answer, reload] = useLoad((signal) => api.get<ProvidersAnswer>("/config/providers", signal), [api]);
   return (
     <section aria-labelledby="providers-heading" className="card">
@@ -186,7 +196,16 @@ function ProviderSettings({ api }: { api: AdminApi }) {
       {answer.state === "error" && <ErrorMessage error={answer.error} onRetry={reload} />}
       {answer.state === "ready" &&
         Object.entries(answer.value.providers).map(([kind, section]) => (
-          <ProviderForm key={kind} api={api} kind={kind} section={section} onSaved={reload} />
+          <ProviderForm
+            key={kind}
+            api={api}
+            kind={kind}
+            section={section}
+            onSaved={() => {
+              reload();
+              onChanged();
+            }}
+          />
         ))}
     </section>
   );
@@ -361,9 +380,12 @@ function ProviderInput({
 
 const AUDIT_PAGE = 20;
 
-export function AuditLog({ api }: { api: AdminApi }) {
+export function AuditLog({ api, changes = 0 }: { api: AdminApi; changes?: number }) {
   const [pager, setPager] = useState<Pager>(FIRST_PAGE);
-  const [page, reload] = useLoad((signal) => api.get<AuditPage>(auditPath(pager, AUDIT_PAGE), signal), [api, pager]);
+  const [page, reload] = useLoad(
+    (signal) => api.get<AuditPage>(auditPath(pager, AUDIT_PAGE), signal),
+    [api, pager, changes],
+  );
   return (
     <section aria-labelledby="audit-heading" className="card">
       <h2 id="audit-heading">Audit log</h2>
@@ -384,7 +406,7 @@ export function AuditLog({ api }: { api: AdminApi }) {
           <tbody>
             {page.value.entries.map((entry) => (
               <tr key={entry.id}>
-                <td>{entry.at.replace("T", " ").replace(/\+00:00$|Z$/, "")}</td>
+                <td>{entry.at.slice(0, 19).replace("T", " ")}</td>
                 <td>{entry.actor}</td>
                 <td>{entry.action}</td>
                 <td>{describeDetails(entry.details)}</td>
