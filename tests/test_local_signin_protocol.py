@@ -285,6 +285,12 @@ def test_a_disabled_users_refresh_is_invalid_grant(served: ServeProcess) -> None
     admin = initech.sign_in("admin@initech.example")
     as_admin = {"authorization": f"Bearer {admin['id_token']}"}
     user_id = jwt.decode(member["id_token"], options={"verify_signature": False})["sub"]
+    # Signing in made the invited demo user active in the control plane's user table.
+    listed = initech.http.get("/users", headers=as_admin)
+    assert listed.status_code == 200, listed.text
+    (row,) = [u for u in listed.json()["users"] if u["user_id"] == user_id]
+    assert row["status"] == "active"
+    assert row["last_seen"] is not None
     refreshed = initech.refresh(member["refresh_token"])
     assert refreshed.status_code == 200
     assert refreshed.json()["expires_in"] == 120
