@@ -285,6 +285,12 @@ def test_a_disabled_users_refresh_is_invalid_grant(served: ServeProcess) -> None
     admin = initech.sign_in("admin@initech.example")
     as_admin = {"authorization": f"Bearer {admin['id_token']}"}
     user_id = jwt.decode(member["id_token"], options={"verify_signature": False})["sub"]
+    # Signing in made the invited demo user active in the control plane's user table.
+    listed = initech.http.get("/users", headers=as_admin)
+    assert listed.status_code == 200, listed.text
+    (row,) = [u for u in listed.json()["users"] if u["user_id"] == user_id]
+    assert row["status"] == "active"
+    assert row["last_seen"] is not None
     refreshed = initech.refresh(member["refresh_token"])
     assert refreshed.status_code == 200
     assert refreshed.json()["expires_in"] == 120
@@ -458,3 +464,34 @@ def test_the_api_answers_preflights_of_this_servers_consoles_only(
     assert answer.status_code == 401
     assert answer.headers["access-control-allow-origin"] == console
     assert answer.headers["access-control-expose-headers"] == "retry-after"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content"),
+    [
+        ("GET", "/oauth2/authorize?" + "&".join(f"f{i}=1" for i in range(40)), b""),
+        ("POST", "/oauth2/token", "&".join(f"f{i}=1" for i in range(40)).encode()),
+        ("POST", "/oauth2/token", b"grant_type=refresh_token&refresh_token=" + b"x" * 9000),
+        ("POST", "/oauth2/authorize", b"\xff\xfe" * 100),
+        ("PUT", "/oauth2/token", b""),
+        ("GET", "/logout?client_id=tenantkit-local&logout_uri=%00", b""),
+    ],
+)
+def test_hostile_sign_in_requests_get_a_4xx(
+    acme: Client, method: str, path: str, content: bytes
+) -> None:
+    answer = acme.http.request(method, path, content=content)
+    assert 400 <= answer.status_code < 500, answer.text
+
+
+def test_codes_and_tokens_never_reach_the_log(served: ServeProcess, acme: Client) -> None:
+    verifier = _verifier()
+    code = acme.code("admin@acme.example", verifier)
+    tokens = acme.exchange(code, verifier).json()
+    acme.refresh(tokens["refresh_token"])
+    acme.http.post(
+        "/oauth2/revoke", data={"token": tokens["refresh_token"], "client_id": CLIENT_ID}
+    )
+    logs = served.logs + served.printed
+    for secret in (code, verifier, tokens["refresh_token"], tokens["id_token"]):
+        assert secret not in logs

@@ -523,7 +523,10 @@ class Gateway:
         assert self._signin is not None
         signin, method, path = self._signin, request.method, request.url.path
         host = request.headers.get("host", "")
-        query = dict(parse_qsl(request.url.query, max_num_fields=16))
+        try:
+            query = dict(parse_qsl(request.url.query, max_num_fields=16))
+        except ValueError:  # too many fields
+            return _message(400, "Bad Request")
         if method == "GET" and path in (AUTHORIZE_PATH, LOGOUT_PATH):
             page = signin.authorize_page if path == AUTHORIZE_PATH else signin.logout
             return _response(await anyio.to_thread.run_sync(page, host, query))
