@@ -106,11 +106,12 @@ def iter_entries(
 
 
 def iter_objects(
-    storage: TenantStorage, cursor: str | None = None
+    storage: TenantStorage, cursor: str | None = None, prefix: str = ""
 ) -> Iterator[tuple[list[ObjectInfo], str | None]]:
-    """Pages of every object of the tenant and the cursor after each, to the end."""
+    """Pages of every object of the tenant (under ``prefix``) and the cursor after
+    each, to the end."""
     while True:
-        listing = storage.list("", cursor=cursor)
+        listing = storage.list(prefix, cursor=cursor)
         yield listing.objects, listing.cursor
         if listing.cursor is None:
             return
