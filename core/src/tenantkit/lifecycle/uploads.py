@@ -24,7 +24,6 @@ Memory: one 1 MiB chunk of one file, and one directory's entry names per level.
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import os
 from collections.abc import Iterator
@@ -33,13 +32,12 @@ from typing import NamedTuple
 
 from tenantkit.errors import CallerError, InvalidRequest, NotFound
 from tenantkit.identifiers import check_storage_key, check_storage_prefix
-from tenantkit.lifecycle.archive import iter_objects
+from tenantkit.lifecycle.archive import file_sha256, iter_objects
 from tenantkit.lifecycle.digest import Tally
 from tenantkit.lifecycle.ledger import Ledger
 from tenantkit.lifecycle.migration import MigrationSummary
 from tenantkit.lifecycle.progress import Progress
 from tenantkit.resolver import Tenant
-from tenantkit.storage import DEFAULT_CHUNK_SIZE
 
 __all__ = ["SHA256_METADATA", "import_uploads"]
 
@@ -150,7 +148,7 @@ def _upload(
     except InvalidRequest as exc:
         return _Refusal("bad_key", exc.message)
     try:
-        size, sha = _file_sha256(entry.path)
+        size, sha = os.stat(entry.path).st_size, file_sha256(entry.path)
     except OSError as exc:
         return _Refusal("unreadable", str(exc.strerror))
     try:
@@ -170,16 +168,6 @@ def _upload(
     except CallerError as exc:
         return _Refusal("refused", f"{type(exc).__name__}: {exc.message}")
     return _Migrated(key, size, sha, sent=True)
-
-
-def _file_sha256(path: str) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(DEFAULT_CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def _walk(root: Path, parts: tuple[str, ...] = ()) -> Iterator[Entry]:
