@@ -450,3 +450,32 @@ def test_the_reader_takes_what_json_takes_one_document_at_a_time(tmp_path: Path)
     (tmp_path / "latin1.json").write_bytes(b'{"t": {"1": {"a": "\xe9"}}}')
     with pytest.raises(InvalidRequest, match="not UTF-8"):
         list(read_tinydb(tmp_path / "latin1.json"))
+
+
+def test_migrate_output_never_shows_credentials(
+    postgres_server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    planted = f"planted-{secrets.token_hex(8)}"
+    dsn = postgres_server.dsn_for("postgres", password=planted).replace("127.0.0.1", "127.0.0.2")
+    directory = tmp_path / "tenants"
+    directory.mkdir()
+    secret = _secret(tmp_path, {"provider": "postgres", "dsn": dsn})
+    (directory / f"{TENANT}.json").write_text(json.dumps(secret))
+    path = tmp_path / "db.json"
+    db = TinyDB(path)
+    db.insert({"a": 1})
+    db.close()
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "f.txt").write_text("x")
+    where = ["--tenant", TENANT, "--config-dir", str(directory)]
+    for command in (["tinydb", str(path)], ["uploads", str(uploads)]):
+        for mode in ([], ["--json"]):
+            status = main(["migrate", *command, *where, *mode])
+            out, err = capsys.readouterr()
+            assert planted not in out + err
+            if command[0] == "tinydb":  # the database is unreachable
+                assert status == 1
+                assert "ConnectionFailed" in err or "ProviderUnavailable" in err, err
+            else:  # local storage: the database is not needed
+                assert status == 0, err
