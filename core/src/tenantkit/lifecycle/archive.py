@@ -56,6 +56,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Summary",
     "export_tenant",
+    "file_sha256",
     "import_tenant",
     "iter_entries",
     "iter_objects",
@@ -106,11 +107,12 @@ def iter_entries(
 
 
 def iter_objects(
-    storage: TenantStorage, cursor: str | None = None
+    storage: TenantStorage, cursor: str | None = None, prefix: str = ""
 ) -> Iterator[tuple[list[ObjectInfo], str | None]]:
-    """Pages of every object of the tenant and the cursor after each, to the end."""
+    """Pages of every object of the tenant (under ``prefix``) and the cursor after
+    each, to the end."""
     while True:
-        listing = storage.list("", cursor=cursor)
+        listing = storage.list(prefix, cursor=cursor)
         yield listing.objects, listing.cursor
         if listing.cursor is None:
             return
@@ -255,7 +257,8 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 (hex) of a file's bytes, read a chunk at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(DEFAULT_CHUNK_SIZE):
@@ -310,12 +313,12 @@ def check_archive(root: Path, manifest: dict[str, Any]) -> None:
     for part in ("items", "objects"):
         section = manifest[part]
         path = _inside(root, section["file"], f"manifest {part}")
-        if not path.is_file() or _file_sha256(path) != section["sha256"]:
+        if not path.is_file() or file_sha256(path) != section["sha256"]:
             raise ConditionFailed(f"{section['file']}: checksum does not match the manifest")
     objects_path = _inside(root, manifest["objects"]["file"], "manifest objects")
     for number, line in _lines(objects_path, OBJECTS):
         path = _inside(root, line.get("file"), f"{OBJECTS} line {number}")
-        if not path.is_file() or _file_sha256(path) != line.get("sha256"):
+        if not path.is_file() or file_sha256(path) != line.get("sha256"):
             raise ConditionFailed(
                 f"{OBJECTS} line {number}: the bytes of {line.get('key')!r} do not match "
                 "their checksum"

@@ -34,7 +34,14 @@ from tenantkit.lifecycle.progress import Progress
 from tenantkit.resolver import Resolver
 from tenantkit.sources import ConfigDocument, DirectorySource, SecretsManagerSource
 
-__all__ = ["register"]
+__all__ = [
+    "add_common_arguments",
+    "add_source_arguments",
+    "operator_resolver",
+    "progress_for",
+    "register",
+    "source_of",
+]
 
 SecretSource = DirectorySource | SecretsManagerSource
 
@@ -56,7 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     export.add_argument("tenant", metavar="TENANT")
     export.add_argument("directory", metavar="DIR")
-    _common(export)
+    add_common_arguments(export)
     export.set_defaults(func=_export)
 
     imp = sub.add_parser(
@@ -68,7 +75,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     imp.add_argument("tenant", metavar="TENANT")
     imp.add_argument("directory", metavar="DIR")
-    _common(imp)
+    add_common_arguments(imp)
     imp.set_defaults(func=_import)
 
     copy = sub.add_parser(
@@ -90,7 +97,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     copy.add_argument(
         "--no-cut-over", action="store_true", help="copy and verify, keep the old secret"
     )
-    _common(copy)
+    add_common_arguments(copy)
     copy.set_defaults(func=_copy)
 
     back = sub.add_parser(
@@ -144,7 +151,8 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", metavar="REGION", help="Secrets Manager region")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add SOURCE, ``--quiet`` and ``--json`` (every long command has them)."""
     add_source_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--json", action="store_true", help="progress and result as JSON (lines)")
@@ -167,12 +175,14 @@ def source_of(args: argparse.Namespace) -> SecretSource:
     )
 
 
-def _resolver(source: Any, signing_key: bytes | None = None) -> Resolver:
+def operator_resolver(source: Any, signing_key: bytes | None = None) -> Resolver:
+    """A resolver for the operator's commands on ``source``'s tenants."""
     # Cursors never leave the process (or its checkpoint), so a key of its own will do.
     return Resolver(source, signing_key=signing_key or secrets.token_bytes(32), max_tenants=4)
 
 
-def _progress(args: argparse.Namespace, what: str) -> Progress:
+def progress_for(args: argparse.Namespace, what: str) -> Progress:
+    """The progress report ``--quiet`` and ``--json`` ask for."""
     return Progress(what, quiet=args.quiet, as_json=args.json)
 
 
@@ -189,10 +199,10 @@ def _print(args: argparse.Namespace, summary: Summary, what: str, extra: str = "
 
 
 def _export(args: argparse.Namespace) -> int:
-    resolver = _resolver(source_of(args))
+    resolver = operator_resolver(source_of(args))
     try:
         tenant = resolver.resolve(args.tenant)
-        summary = export_tenant(tenant, args.directory, _progress(args, "export"))
+        summary = export_tenant(tenant, args.directory, progress_for(args, "export"))
     finally:
         resolver.close()
     _print(args, summary, "export", f" -> {args.directory}")
@@ -200,10 +210,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    resolver = _resolver(source_of(args))
+    resolver = operator_resolver(source_of(args))
     try:
         tenant = resolver.resolve(args.tenant)
-        summary = import_tenant(tenant, args.directory, _progress(args, "import"))
+        summary = import_tenant(tenant, args.directory, progress_for(args, "import"))
     finally:
         resolver.close()
     _print(args, summary, "import")
@@ -249,12 +259,12 @@ def _copy(args: argparse.Namespace) -> int:
         args.checkpoint or f"{args.to}.checkpoint", args.tenant, target_id(raw)
     )
     target_source = _TargetSource(args.tenant, raw, source.read_defaults())
-    old = _resolver(source, checkpoint.signing_key)
-    new = _resolver(target_source, checkpoint.signing_key)
+    old = operator_resolver(source, checkpoint.signing_key)
+    new = operator_resolver(target_source, checkpoint.signing_key)
     try:
         src, dst = old.resolve(args.tenant), new.resolve(args.tenant)
         dst.provider_instance("db").ensure_schema(dst.schema)
-        summary = copy_tenant(src, dst, checkpoint, _progress(args, "copy"), rounds=args.rounds)
+        summary = copy_tenant(src, dst, checkpoint, progress_for(args, "copy"), rounds=args.rounds)
     finally:
         old.close()
         new.close()
