@@ -112,33 +112,20 @@ def test_plugin_installs_alone(plugin: str, wheels: Path, index: str, tmp_path: 
     python = venv / "bin" / "python"
     uv = _uv()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
-    subprocess.run(
-        [uv, "venv", "--quiet", "--no-config", "--python", sys.executable, str(venv)],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        timeout=60,
+
+    def run(*command: str) -> str:
+        done = subprocess.run(
+            command, cwd=tmp_path, env=env, check=True, capture_output=True, text=True, timeout=120
+        )
+        return done.stdout
+
+    run(uv, "venv", "--quiet", "--no-config", "--python", sys.executable, str(venv))
+    run(
+        *(uv, "pip", "install", "--quiet", "--no-config", "--python", str(python)),
+        *("--index-url", index),
+        *(str(_wheel(wheels, "tenantkit")), str(_wheel(wheels, distribution))),
     )
-    subprocess.run(
-        [
-            *(uv, "pip", "install", "--quiet", "--no-config", "--python", str(python)),
-            *("--index-url", index),
-            *(str(_wheel(wheels, "tenantkit")), str(_wheel(wheels, distribution))),
-        ],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    listed = subprocess.run(
-        [uv, "pip", "list", "--no-config", "--python", str(python), "--format", "freeze"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    listed = run(uv, "pip", "list", "--no-config", "--python", str(python), "--format", "freeze")
     installed = {line.split("==")[0].lower() for line in listed.split() if "==" in line}
     assert {"tenantkit", distribution} <= installed
     assert {d for d in installed if d.startswith("tenantkit")} == {"tenantkit", distribution}
@@ -153,14 +140,5 @@ def test_plugin_installs_alone(plugin: str, wheels: Path, index: str, tmp_path: 
         "assert md.version('tenantkit') == '0.1.0'\n"
         "assert not any(p.startswith(%r) for p in sys.path)\n" % str(ROOT)
     )
-    subprocess.run([str(python), "-c", check], cwd=tmp_path, env=env, check=True, timeout=60)
-    providers = subprocess.run(
-        [str(python), "-m", "tenantkit", "providers"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    assert name in providers
+    run(str(python), "-c", check)
+    assert name in run(str(python), "-m", "tenantkit", "providers")

@@ -51,6 +51,7 @@ from tenantkit_store_gcs._wire import (
     CODES,
     PROVIDER,
     REQUEST_ID_HEADER,
+    object_fields,
     object_info,
     object_path,
     parse_error,
@@ -353,10 +354,13 @@ class GCSStore(ObjectStore):
         cursor = _cursor("pageToken", following) if following else None
         if len(items) + len(prefixes) > limit or (following and prefixes):
             items, prefixes, cursor = _cut(items, prefixes, bool(following), limit, delimiter)
-        return Listing(
-            objects=[object_info(self._strip(item["name"]), item) for item in items],
-            prefixes=[self._strip(name) for name in prefixes],
-            cursor=cursor,
+        # One validation for the page, not one per object.
+        return Listing.model_validate(
+            {
+                "objects": [object_fields(self._strip(item["name"]), item) for item in items],
+                "prefixes": [self._strip(name) for name in prefixes],
+                "cursor": cursor,
+            }
         )
 
     # --- copying and deleting -----------------------------------------------------------
