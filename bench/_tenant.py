@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from tenantkit import TenantStorage
-from tenantkit.cursors import CursorSigner
+from tenantkit.retry import RetryPolicy
 from tenantkit.storage import ObjectStore
-
-TENANT = "bench"
+from tenantkit.testing.scoped import tenant_storage as _scoped
 
 
 def tenant_storage(store: ObjectStore, provider: str) -> TenantStorage:
     """``store`` behind :class:`TenantStorage` for the tenant ``bench`` (keys land
-    under ``bench/``), with a fresh cursor key and the default retry policy."""
-    return TenantStorage(
-        store,
-        tenant_id=TENANT,
-        provider=provider,
-        capabilities=frozenset(store.capabilities),
-        signer=CursorSigner(os.urandom(32)),
-    )
+    under ``bench/``), with the default retry policy, as a deployment has it."""
+    return _scoped(store, "bench", provider=provider, retry=RetryPolicy())
