@@ -7,7 +7,7 @@ head, list 10, delete) through (a) the provider as applications reach it
 with SharedKey, the same requests; its list parses the XML listing into (name,
 properties) pairs, as any client that returns a listing must), and (c)
 azure-storage-blob's ``BlobClient``. The three take turns, operation by operation, in
-a rotating order, so load on the machine falls on all alike; medians and ratios.
+an order drawn at random per round (``bench/_sides.py``); medians and ratios.
 
 Cold start: in fresh interpreters (bytecode compiled), import, build the client and
 complete one ``head`` (Get Blob Properties) of an existing blob, with the provider and
@@ -24,16 +24,19 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _sides import interleave, profile, table
+from _tenant import tenant_storage
+
 from testharness.azurite import ACCOUNT, KEY, AzuriteServer
 
 CONTAINER = "bench"
+OPERATIONS = ("put", "get", "head", "list", "delete")
 PAYLOAD = os.urandom(1024)
 
 
@@ -41,8 +44,7 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     import httpx
     from azure.storage.blob import BlobServiceClient
 
-    from tenantkit import ProviderContext, TenantStorage
-    from tenantkit.cursors import CursorSigner
+    from tenantkit import ProviderContext
     from tenantkit.http import make_client
     from tenantkit_store_azure_blob import AzureBlobSettings
     from tenantkit_store_azure_blob._auth import SharedKeyAuth
@@ -52,13 +54,7 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
 
     settings = AzureBlobSettings(account_url=url, container=CONTAINER, account_key=KEY)
     store = AzureBlobStore(settings, ProviderContext("bench", "azure-blob"))
-    storage = TenantStorage(
-        store,
-        tenant_id="bench",
-        provider="azure-blob",
-        capabilities=frozenset(store.capabilities),
-        signer=CursorSigner(os.urandom(32)),
-    )
+    storage = tenant_storage(store, "azure-blob")
     raw = make_client(url, headers={"x-ms-version": API_VERSION})
     auth = SharedKeyAuth(ACCOUNT, KEY)
     path = f"/{CONTAINER}/raw/o.bin"
@@ -115,33 +111,14 @@ def _clients(url: str) -> dict[str, dict[str, Callable[[], Any]]]:
     }
 
 
-def per_call(url: str, rounds: int) -> None:
+def per_call(url: str, rounds: int, seed: int, profiled: str | None) -> None:
     clients = _clients(url)
-    operations = ["put", "get", "head", "list", "delete"]
-    times: dict[str, dict[str, list[float]]] = {c: {o: [] for o in operations} for c in clients}
-    names = list(clients)
-    for round_ in range(rounds):
-        order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        for op in operations:
-            for name in order:
-                calls = clients[name]
-                started = time.perf_counter()
-                calls[op]()
-                times[name][op].append(time.perf_counter() - started)
-    print(
-        f"| operation ({rounds} rounds, median µs) | "
-        + " | ".join(clients)
-        + " | provider / raw REST | provider / SDK |"
-    )
-    print("|---|" + "---:|" * (len(clients) + 2))
-    for op in operations:
-        med = {name: statistics.median(times[name][op]) * 1e6 for name in clients}
-        provider, raw, sdk = med.values()
-        print(
-            f"| {op} | "
-            + " | ".join(f"{v:.0f}" for v in med.values())
-            + f" | {provider / raw:.2f} | {provider / sdk:.2f} |"
-        )
+    ops = {op: {name: calls[op] for name, calls in clients.items()} for op in OPERATIONS}
+    samples = interleave(ops, rounds, warmup=10, seed=seed)
+    if profiled:
+        print(profile(ops[profiled]["provider"], 500))
+    print(f"{rounds} rounds, seed {seed}, load {os.getloadavg()[0]:.2f}\n")
+    print(table(samples, "provider", list(clients)[1:]))
 
 
 _COLD = {
@@ -190,6 +167,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0, help="of the random order of sides")
+    parser.add_argument(
+        "--profile", metavar="OPERATION", help="also profile 500 provider calls of OPERATION"
+    )
+    parser.add_argument("--no-cold-start", action="store_true", help="per-call figures only")
     args = parser.parse_args()
     server = AzuriteServer()
     server.start()
@@ -203,8 +185,9 @@ def main() -> None:
             "cold/o.bin",
             credential={"account_name": ACCOUNT, "account_key": KEY},
         ).upload_blob(b"cold", overwrite=True)
-        per_call(server.account_url, args.rounds)
-        cold_start(server.account_url, args.runs)
+        per_call(server.account_url, args.rounds, args.seed, args.profile)
+        if not args.no_cold_start:
+            cold_start(server.account_url, args.runs)
     finally:
         server.stop()
     print(json.dumps({"load": os.getloadavg()}))

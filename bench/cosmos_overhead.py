@@ -12,7 +12,7 @@ and page size on every side).
 * SDK: ``azure-cosmos``'s ``ContainerProxy`` (``upsert_item``, ``read_item``,
   ``query_items`` in one partition).
 
-Calls alternate between the sides, and which side goes first turns each round.
+Calls alternate between the sides, in a random order drawn per round (``bench/_sides.py``).
 
     uv run python bench/cosmos_overhead.py [--rounds 200]
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import sys
 import tempfile
 import time
@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _sides import interleave, profile, table
 
 from tenantkit import ProviderContext, RetryPolicy, Schema, TenantDatabase
 from tenantkit.cursors import CursorSigner
@@ -139,15 +141,13 @@ class SDK:
         )
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter_ns()
-    fn()
-    return (time.perf_counter_ns() - start) / 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0, help="of the random order of sides")
+    parser.add_argument(
+        "--profile", metavar="OPERATION", help="also profile 500 provider calls of OPERATION"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
         settings = CosmosSettings(
@@ -198,27 +198,12 @@ def main() -> None:
                 "SDK": lambda: sdk.query("part"),
             },
         }
-        for sides in ops.values():  # warm connections and caches
-            for fn in sides.values():
-                for _ in range(5):
-                    fn()
-        samples = {op: {side: [] for side in sides} for op, sides in ops.items()}
-        for r in range(args.rounds):
-            for op, sides in ops.items():
-                order = list(sides)
-                order = order[r % 3 :] + order[: r % 3]
-                for side in order:
-                    samples[op][side].append(timed(sides[side]))
+        samples = interleave(ops, args.rounds, warmup=10, seed=args.seed)
+        if args.profile:
+            print(profile(ops[args.profile]["provider"], 500))
         provider.close()
-    print(f"{args.rounds} rounds, median µs per call\n")
-    print("| operation | provider | raw REST | SDK | provider / raw REST | provider / SDK |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for op, sides in samples.items():
-        m = {side: statistics.median(values) for side, values in sides.items()}
-        print(
-            f"| {op} | {m['provider']:.0f} | {m['raw REST']:.0f} | {m['SDK']:.0f} | "
-            f"{m['provider'] / m['raw REST']:.2f} | {m['provider'] / m['SDK']:.2f} |"
-        )
+    print(f"{args.rounds} rounds, seed {args.seed}, load {os.getloadavg()[0]:.2f}\n")
+    print(table(samples, "provider", ["raw REST", "SDK"]))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ prefix of 20 objects (asking for the same ``fields``). The provider side goes th
 what application code uses, ``TenantStorage`` (key validation, the retry policy,
 cursor sealing, answer checks) over ``GCSStore`` (bearer token from google-auth's
 cached credentials); the raw side is an ``httpx.Client`` with a fixed bearer header.
-Calls alternate between the sides, and which side goes first alternates each round.
+Calls alternate between the sides, in an order drawn at random per round
+(``bench/_sides.py``).
 
     uv run python bench/gcs_overhead.py [--rounds 300]
 """
@@ -14,19 +15,18 @@ Calls alternate between the sides, and which side goes first alternates each rou
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from _gcs import TOKEN, gcs_and_token, service_account_key
+from _sides import interleave, profile, table
+from _tenant import tenant_storage
 
-from tenantkit import ProviderContext, TenantStorage
-from tenantkit.cursors import CursorSigner
+from tenantkit import ProviderContext
 from tenantkit_store_gcs import GCSSettings
 from tenantkit_store_gcs.store import GCSStore
 
@@ -87,15 +87,13 @@ class Raw:
         return [item["name"] for item in response.json().get("items", [])]
 
 
-def _time(fn: Callable[[int], object], i: int) -> float:
-    started = time.perf_counter()
-    fn(i)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0, help="of the random order of sides")
+    parser.add_argument(
+        "--profile", metavar="OPERATION", help="also profile 500 provider calls of OPERATION"
+    )
     args = parser.parse_args()
     with gcs_and_token() as (endpoint, token_url):
         httpx.post(
@@ -108,56 +106,44 @@ def main() -> None:
             service_account_key=service_account_key(),
         )
         store = GCSStore(settings, ProviderContext(tenant_id="bench", provider="gcs"))
-        storage = TenantStorage(
-            store,
-            tenant_id="bench",
-            provider="gcs",
-            capabilities=frozenset(store.capabilities),
-            signer=CursorSigner(os.urandom(32)),
-        )
+        storage = tenant_storage(store, "gcs")
         raw = Raw(endpoint)
         for i in range(20):
             storage.put(f"listing/o{i:02d}", BODY)
             raw.put(f"raw/listing/o{i:02d}")
-        operations: dict[str, tuple[Callable[[int], object], Callable[[int], object]]] = {
-            "put (4 KiB)": (
-                lambda i: storage.put(f"objects/o{i % 10}", BODY),
-                lambda i: raw.put(f"raw/objects/o{i % 10}"),
-            ),
-            "get (4 KiB)": (
-                lambda i: storage.get(f"objects/o{i % 10}"),
-                lambda i: raw.get(f"raw/objects/o{i % 10}"),
-            ),
-            "head": (
-                lambda i: storage.head(f"objects/o{i % 10}"),
-                lambda i: raw.head(f"raw/objects/o{i % 10}"),
-            ),
-            "list (20 objects)": (
-                lambda i: storage.list("listing/"),
-                lambda i: raw.list("raw/listing/"),
-            ),
+        # Each side turns over 10 objects: a round's put writes the next, its get and head
+        # (later in the same round) read it.
+        mine, theirs = itertools.count(), itertools.count()
+        last = {"provider": 0, "raw": 0}
+
+        def put_mine() -> object:
+            last["provider"] = next(mine) % 10
+            return storage.put(f"objects/o{last['provider']}", BODY)
+
+        def put_theirs() -> object:
+            last["raw"] = next(theirs) % 10
+            return raw.put(f"raw/objects/o{last['raw']}")
+
+        ops = {
+            "put (4 KiB)": {"provider": put_mine, "raw httpx": put_theirs},
+            "get (4 KiB)": {
+                "provider": lambda: storage.get(f"objects/o{last['provider']}"),
+                "raw httpx": lambda: raw.get(f"raw/objects/o{last['raw']}"),
+            },
+            "head": {
+                "provider": lambda: storage.head(f"objects/o{last['provider']}"),
+                "raw httpx": lambda: raw.head(f"raw/objects/o{last['raw']}"),
+            },
+            "list (20 objects)": {
+                "provider": lambda: storage.list("listing/"),
+                "raw httpx": lambda: raw.list("raw/listing/"),
+            },
         }
-        for provider, direct in operations.values():  # warm-up
-            for i in range(10):
-                provider(i)
-                direct(i)
-        print("| operation | provider median (ms) | raw httpx median (ms) | median ratio |")
-        print("|---|---:|---:|---:|")
-        for name, (provider, direct) in operations.items():
-            ours: list[float] = []
-            theirs: list[float] = []
-            for i in range(args.rounds):
-                if i % 2:
-                    ours.append(_time(provider, i))
-                    theirs.append(_time(direct, i))
-                else:
-                    theirs.append(_time(direct, i))
-                    ours.append(_time(provider, i))
-            ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
-            print(
-                f"| {name} | {statistics.median(ours) * 1000:.2f} "
-                f"| {statistics.median(theirs) * 1000:.2f} | {ratio:.3f} |"
-            )
+        samples = interleave(ops, args.rounds, warmup=10, seed=args.seed)
+        if args.profile:
+            print(profile(ops[args.profile]["provider"], 500))
+        print(f"{args.rounds} rounds, seed {args.seed}, load {os.getloadavg()[0]:.2f}\n")
+        print(table(samples, "provider", ["raw httpx"]))
         store.close()
         raw.client.close()
 

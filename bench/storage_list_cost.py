@@ -11,15 +11,14 @@ the tenant-relative copy of each object, the retry wrapper). Best of 25 repeats.
 
 from __future__ import annotations
 
-import os
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tenantkit import TenantStorage
-from tenantkit.cursors import CursorSigner
+from _tenant import tenant_storage
+
 from tenantkit.storage import Listing, ObjectInfo, ObjectStore
 from tenantkit_store_gcs._wire import object_info
 
@@ -70,13 +69,7 @@ def _best(fn: Callable[[], object], number: int) -> float:
 
 def main() -> None:
     store = _Listed()
-    storage = TenantStorage(
-        store,
-        tenant_id="bench",
-        provider="gcs",
-        capabilities=frozenset(),
-        signer=CursorSigner(os.urandom(32)),
-    )
+    storage = tenant_storage(store, "gcs")
     alone = _best(lambda: store.list("bench/listing/"), 1000)
     through = _best(lambda: storage.list("listing/"), 1000)
     print("| 20-object list | µs |\n|---|---:|")

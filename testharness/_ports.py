@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 
@@ -24,3 +25,13 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
             time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """Terminate a server process, killing it if it has not exited within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from testharness._ports import free_port, wait_for_port
+from testharness._ports import free_port, stop_process, wait_for_port
 
 ACCOUNT = "devstoreaccount1"
 #: The emulator's published account key (https://learn.microsoft.com/azure/storage/common/storage-use-azurite#well-known-storage-account-and-key).
@@ -113,12 +113,7 @@ class AzuriteServer:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop_process(self._process)
             self._process = None
         if self._location is not None:
             shutil.rmtree(self._location, ignore_errors=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from testharness._ports import free_port, wait_for_port
+from testharness._ports import free_port, stop_process, wait_for_port
 
 NODE_DIR = Path(__file__).parent / "node"
 SCRIPT = NODE_DIR / "cosmosdb-server.js"
@@ -84,12 +84,7 @@ def running_server(directory: Path) -> Iterator[CosmosServer]:
         context = ssl.create_default_context(cafile=str(cert))
         yield CosmosServer(f"https://127.0.0.1:{port}", context, cert)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

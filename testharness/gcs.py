@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from testharness._ports import free_port, wait_for_port
+from testharness._ports import free_port, stop_process, wait_for_port
 
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -90,12 +90,7 @@ class GCSServer:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop_process(self._process)
             self._process = None
         if self._log is not None:
             with contextlib.suppress(OSError):

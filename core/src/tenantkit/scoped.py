@@ -683,7 +683,12 @@ class TenantStorage(_Scoped):
         )
         # One check per key: inside the tenant and under the prefix at once.
         within = self._root + prefix
-        objects = [self._relative(o, within) for o in listing.objects]
+        cut = len(self._root)
+        objects = []
+        for info in listing.objects:
+            if not info.key.startswith(within):
+                raise self._violation(f"returned key {info.key!r} outside {within!r}")
+            objects.append(_rekeyed(info, info.key[cut:]))
         prefixes = [self._strip(p, within) for p in listing.prefixes]
         sealed = (
             self._signer.seal(self._tenant_id, query, listing.cursor) if listing.cursor else None
@@ -733,14 +738,40 @@ class TenantStorage(_Scoped):
         return full[len(self._root) :]
 
     def _relative(self, info: ObjectInfo, within: str | None = None) -> ObjectInfo:
-        # A new model from the fields is about twice as fast as ``model_copy`` (which
-        # copies private and extra state ObjectInfo does not have), and validates the key.
-        return ObjectInfo(**{**vars(info), "key": self._strip(info.key, within)})
+        # The provider's object was validated when it was built; only the key changes,
+        # to a part of its own (checked by _strip), so the copy is not validated again.
+        return _rekeyed(info, self._strip(info.key, within))
 
     def _violation(self, what: str) -> IsolationViolation:
         return IsolationViolation(
             f"{self._provider} answered outside the tenant: {what}", provider=self._provider
         )
+
+
+def _rekeyed(info: ObjectInfo, key: str) -> ObjectInfo:
+    """``info`` with ``key``, without validating it again.
+
+    Set as ``model_construct`` sets a model (its ``__dict__``, fields set, no extra or
+    private state), at a fifth of its cost: a listing makes one per object. Anything
+    not exactly an :class:`ObjectInfo` is validated as a new one.
+    """
+    if type(info) is not ObjectInfo:
+        return ObjectInfo.model_validate({**dict(info), "key": key})
+    fields = info.__dict__.copy()
+    fields["key"] = key
+    if fields["metadata"]:
+        fields["metadata"] = dict(fields["metadata"])  # not shared with the provider's
+    copy = _new_object(ObjectInfo)
+    _set_attribute(copy, "__dict__", fields)
+    # ``key`` is required, so always in the set; a frozen model never changes it.
+    _set_attribute(copy, "__pydantic_fields_set__", info.__pydantic_fields_set__)
+    _set_attribute(copy, "__pydantic_extra__", None)
+    _set_attribute(copy, "__pydantic_private__", None)
+    return copy
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
 
 
 def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:

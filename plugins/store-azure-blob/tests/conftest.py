@@ -10,11 +10,14 @@ import pytest
 
 from tenantkit import ProviderContext, RetryPolicy, TenantStorage
 from tenantkit.cursors import CursorSigner
+from tenantkit.testing.scoped import tenant_storage
 from tenantkit_store_azure_blob import AzureBlobSettings
 from tenantkit_store_azure_blob.store import AzureBlobStore
 from testharness.azurite import AzuriteServer
 
 #: Retries without waiting, so tests that exhaust the budget stay fast.
+#: One cursor key for every wrapper a test makes (a cursor from one works in another).
+SIGNER = CursorSigner(b"0123456789abcdef0123456789abcdef")
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_delay=0.0, max_delay=0.0, sleep=lambda _: None)
 
 
@@ -79,14 +82,8 @@ def scoped() -> Callable[..., TenantStorage]:
         retry: RetryPolicy = FAST_RETRY,
         secrets: tuple[str, ...] = (),
     ) -> TenantStorage:
-        return TenantStorage(
-            store,
-            tenant_id=tenant_id,
-            provider="azure-blob",
-            capabilities=frozenset(store.capabilities),
-            signer=CursorSigner(b"0123456789abcdef0123456789abcdef"),
-            retry=retry,
-            secrets=secrets,
+        return tenant_storage(
+            store, tenant_id, provider="azure-blob", retry=retry, secrets=secrets, signer=SIGNER
         )
 
     return make

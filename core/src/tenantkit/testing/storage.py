@@ -54,9 +54,9 @@ from tenantkit.errors import (
     Unsupported,
 )
 from tenantkit.registry import Kind
-from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantStorage
 from tenantkit.storage import ObjectStore, StorageCapability
+from tenantkit.testing.scoped import tenant_storage
 from tenantkit.testing.settings import SettingsOwnershipConformance
 
 __all__ = ["BAD_KEYS", "BAD_PREFIXES", "StorageConformance"]
@@ -216,14 +216,7 @@ class StorageConformance(SettingsOwnershipConformance):
     def _scoped(
         store: ObjectStore, tenant_id: str, signer: CursorSigner
     ) -> Iterator[TenantStorage]:
-        storage = TenantStorage(
-            store,
-            tenant_id=tenant_id,
-            provider=type(store).__name__,
-            capabilities=frozenset(str(c) for c in store.capabilities),
-            signer=signer,
-            retry=NO_RETRY,
-        )
+        storage = tenant_storage(store, tenant_id, signer=signer)
         yield storage
         with contextlib.suppress(TenantkitError):
             for key in _all_keys(storage):

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from tenantkit.cursors import CursorSigner
 from tenantkit.errors import InvalidCursor, NotFound
-from tenantkit.retry import NO_RETRY
 from tenantkit.scoped import TenantStorage
 from tenantkit.storage import ObjectStore
+from tenantkit.testing.scoped import tenant_storage
 
 __all__ = ["isolation_property", "run_operations"]
 
@@ -177,17 +177,7 @@ def run_operations(store: ObjectStore, pair: tuple[str, str], operations: list[O
     """Apply ``operations`` for the two tenants of ``pair`` on ``store`` (which must hold
     nothing of theirs yet) and check every answer and the final state against the model."""
     signer = CursorSigner(secrets.token_bytes(32))
-    storage = [
-        TenantStorage(
-            store,
-            tenant_id=tenant,
-            provider=type(store).__name__,
-            capabilities=frozenset(str(c) for c in store.capabilities),
-            signer=signer,
-            retry=NO_RETRY,
-        )
-        for tenant in pair
-    ]
+    storage = [tenant_storage(store, tenant, signer=signer) for tenant in pair]
     models: list[Model] = [{}, {}]
     for op in operations:
         _apply(op, storage, models)

@@ -43,8 +43,8 @@ from tenantkit.storage import (
     ObjectInfo,
     ObjectStore,
     StorageCapability,
-    iter_body,
 )
+from tenantkit.uploads import Part, PartReader
 from tenantkit_store_azure_blob._auth import SasAuth, SharedKeyAuth
 from tenantkit_store_azure_blob._signing import (
     API_VERSION,
@@ -195,24 +195,15 @@ class AzureBlobStore(ObjectStore):
     ) -> ObjectInfo:
         path = self._path(key)
         headers = _blob_headers(content_type, metadata)
-        blocks: Iterator[bytes | memoryview]
-        if isinstance(body, bytes | bytearray | memoryview):
-            data = memoryview(body)
-            if len(data) <= self._block_size:
-                return self._put_blob(key, path, bytes(data), headers, content_type, metadata)
-            size = self._block_size
-            blocks = (data[i : i + size] for i in range(0, len(data), size))
-            # The core retries a call with a bytes body as a whole: no retry per block.
-            send: Callable[[Callable[[], str]], str] = _once
-        else:
-            blocks = _blocks(iter_body(body), self._block_size)
-            first = next(blocks, b"")
-            if len(first) < self._block_size:
-                return self._put_blob(key, path, bytes(first), headers, content_type, metadata)
-            blocks = _prepend(first, blocks)
-            del first
-            # A stream cannot be read twice, so the core does not retry: each block is.
-            send = self._retry.call
+        blocks = PartReader(body, self._block_size)
+        whole = blocks.whole()
+        if whole is not None:
+            return self._put_blob(key, path, bytes(whole), headers, content_type, metadata)
+        # The core retries a call with a bytes body as a whole: no retry per block. A
+        # stream cannot be read twice, so the core does not retry it: each block is.
+        send: Callable[[Callable[[], str]], str] = (
+            _once if isinstance(body, bytes | bytearray | memoryview) else self._retry.call
+        )
         size, tag, modified = self._put_blocks(path, blocks, headers, send)
         return ObjectInfo(
             key=key,
@@ -248,7 +239,7 @@ class AzureBlobStore(ObjectStore):
     def _put_blocks(
         self,
         path: str,
-        blocks: Iterator[bytes | memoryview],
+        blocks: Iterator[Part],
         headers: dict[str, str],
         send: Callable[[Callable[[], str]], str],
     ) -> tuple[int, str | None, datetime | None]:
@@ -295,9 +286,7 @@ class AzureBlobStore(ObjectStore):
             http_date(response.headers.get("last-modified")),
         )
 
-    def _block_sender(
-        self, path: str, block_id: str, block: bytes | memoryview
-    ) -> Callable[[], str]:
+    def _block_sender(self, path: str, block_id: str, block: Part) -> Callable[[], str]:
         data = memoryview(block)
         # Sent in slices with an explicit length: the HTTP layer then never joins the
         # block into one more copy of it (memory stays a few blocks, not twice that).
@@ -545,33 +534,6 @@ def _once(step: Callable[[], str]) -> str:
     return step()
 
 
-def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into blocks of exactly ``size`` bytes (the last may be shorter),
-    each block built with one allocation."""
-    pending: list[bytes] = []
-    held = 0
-    for chunk in chunks:
-        while chunk:
-            take = min(len(chunk), size - held)
-            pending.append(chunk[:take] if take < len(chunk) else chunk)
-            held += take
-            chunk = chunk[take:]
-            if held == size:
-                block = b"".join(pending)
-                pending.clear()
-                held = 0
-                yield block
-                del block
-    if pending:
-        yield b"".join(pending)
-
-
 def _slices(data: memoryview, size: int = 256 * 1024) -> Iterator[memoryview]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    del first
-    yield from rest

@@ -78,19 +78,23 @@ def object_path(bucket: str, name: str) -> str:
 def object_info(key: str, resource: dict[str, Any]) -> ObjectInfo:
     """An object resource (https://cloud.google.com/storage/docs/json_api/v1/objects)
     as an :class:`ObjectInfo` for ``key``."""
+    return ObjectInfo(**object_fields(key, resource))
+
+
+def object_fields(key: str, resource: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`ObjectInfo` fields of an object resource, not yet validated (a
+    listing validates all of its objects in one call)."""
     metadata = resource.get("metadata")
-    etag = resource.get("etag") or resource.get("md5Hash")
-    content_type = resource.get("contentType")
-    return ObjectInfo(
-        key=key,
-        size=int(resource.get("size", 0)),
-        etag=etag or None,
-        content_type=content_type or None,
-        last_modified=_timestamp(resource.get("updated")),
-        metadata={str(k): str(v) for k, v in metadata.items()}
+    return {
+        "key": key,
+        "size": int(resource.get("size", 0)),
+        "etag": resource.get("etag") or resource.get("md5Hash") or None,
+        "content_type": resource.get("contentType") or None,
+        "last_modified": _timestamp(resource.get("updated")),
+        "metadata": {str(k): str(v) for k, v in metadata.items()}
         if isinstance(metadata, dict)
         else {},
-    )
+    }
 
 
 def _timestamp(value: Any) -> datetime | None:

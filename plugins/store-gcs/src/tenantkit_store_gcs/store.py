@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import json
 import logging
 import secrets
@@ -44,14 +43,15 @@ from tenantkit.storage import (
     ObjectInfo,
     ObjectStore,
     StorageCapability,
-    iter_body,
 )
+from tenantkit.uploads import Part, PartReader
 from tenantkit_store_gcs._auth import BearerAuth, Signer, build_credentials, token_http
 from tenantkit_store_gcs._signing import signed_url
 from tenantkit_store_gcs._wire import (
     CODES,
     PROVIDER,
     REQUEST_ID_HEADER,
+    object_fields,
     object_info,
     object_path,
     parse_error,
@@ -136,17 +136,14 @@ class GCSStore(ObjectStore):
         resource = self._resource(key, content_type, metadata)
         if isinstance(body, bytes | bytearray | memoryview):
             return object_info(key, self._upload_whole(resource, bytes(body)))
-        chunks = _chunks(iter_body(body), self._chunk)
-        first = next(chunks, b"")
-        following = next(chunks, None)
-        if following is None:
+        chunks = PartReader(body, self._chunk)
+        whole = chunks.whole()
+        if whole is not None:
             # The whole stream fits in one chunk: one request, retried here because the
             # core does not retry a stream (this step is safe to repeat: it is in memory).
-            answer = self._retry.call(functools.partial(self._upload_whole, resource, first))
+            answer = self._retry.call(functools.partial(self._upload_whole, resource, bytes(whole)))
             return object_info(key, answer)
-        pieces = itertools.chain((first, following), chunks)
-        del first, following  # held by the chain only until sent
-        return object_info(key, self._upload_resumable(resource, pieces))
+        return object_info(key, self._upload_resumable(resource, chunks))
 
     def _resource(
         self, key: str, content_type: str | None, metadata: Mapping[str, str] | None
@@ -186,23 +183,18 @@ class GCSStore(ObjectStore):
         )
         return self._json(response)
 
-    def _upload_resumable(
-        self, resource: dict[str, Any], pieces: Iterator[bytes]
-    ) -> dict[str, Any]:
-        """Upload ``pieces`` (at least two) as one resumable upload, holding the chunk
-        being sent and the next one (to know which chunk is the last)."""
+    def _upload_resumable(self, resource: dict[str, Any], chunks: PartReader) -> dict[str, Any]:
+        """Upload ``chunks`` (at least two) as one resumable upload, holding the chunk
+        being sent (the reader tells the last one with a small look-ahead)."""
         retry = self._retry.budget()  # every request of the upload is a step of one budget
         session = retry.call(functools.partial(self._start_session, resource))
         try:
             offset = 0
-            current = next(pieces, None)
-            upcoming = next(pieces, None)
-            while current is not None:
-                total = offset + len(current) if upcoming is None else None
-                answer = retry.call(self._chunk_step(session, current, offset, total))
-                offset += len(current)
-                current = upcoming  # the sent chunk is released before the next is read
-                upcoming = next(pieces, None) if current is not None else None
+            for chunk in chunks:
+                total = offset + len(chunk) if chunks.at_end() else None
+                answer = retry.call(self._chunk_step(session, chunk, offset, total))
+                offset += len(chunk)
+                del chunk  # released before the next is read
                 if total is not None:
                     assert answer is not None
                     return answer
@@ -228,7 +220,7 @@ class GCSStore(ObjectStore):
         return session
 
     def _chunk_step(
-        self, session: str, chunk: bytes, offset: int, total: int | None
+        self, session: str, chunk: Part, offset: int, total: int | None
     ) -> Callable[[], dict[str, Any] | None]:
         """One step of the upload: send ``chunk`` (at ``offset``; ``total`` is known at
         the last chunk). A repeated attempt first asks how much the server kept and
@@ -246,12 +238,14 @@ class GCSStore(ObjectStore):
                 skip = min(len(chunk), max(0, kept - offset))
                 if skip == len(chunk) and total is None:
                     return None
-            return self._send_chunk(session, chunk[skip:] if skip else chunk, offset + skip, total)
+            return self._send_chunk(
+                session, memoryview(chunk)[skip:] if skip else chunk, offset + skip, total
+            )
 
         return step
 
     def _send_chunk(
-        self, session: str, part: bytes, start: int, total: int | None
+        self, session: str, part: Part, start: int, total: int | None
     ) -> dict[str, Any] | None:
         size = "*" if total is None else str(total)
         span = f"{start}-{start + len(part) - 1}" if len(part) else "*"
@@ -360,10 +354,13 @@ class GCSStore(ObjectStore):
         cursor = _cursor("pageToken", following) if following else None
         if len(items) + len(prefixes) > limit or (following and prefixes):
             items, prefixes, cursor = _cut(items, prefixes, bool(following), limit, delimiter)
-        return Listing(
-            objects=[object_info(self._strip(item["name"]), item) for item in items],
-            prefixes=[self._strip(name) for name in prefixes],
-            cursor=cursor,
+        # One validation for the page, not one per object.
+        return Listing.model_validate(
+            {
+                "objects": [object_fields(self._strip(item["name"]), item) for item in items],
+                "prefixes": [self._strip(name) for name in prefixes],
+                "cursor": cursor,
+            }
         )
 
     # --- copying and deleting -----------------------------------------------------------
@@ -472,14 +469,14 @@ class _Body:
     keeps memory bounded to the chunks in hand, not to every chunk sent so far.
     """
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
+    def __init__(self, data: Part) -> None:
+        self._data: Part = data
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[Part]:
         yield self._data
 
     def release(self) -> None:
-        self._data = b""
+        self._data = bytearray()
 
 
 def _now() -> datetime:
@@ -551,21 +548,6 @@ def _open_cursor(cursor: str) -> dict[str, str]:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
-
-
-def _chunks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into pieces of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
-    for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            with memoryview(buffer) as view:
-                piece = bytes(view[:size])
-            del buffer[:size]
-            yield piece
-            del piece
-    if buffer:
-        yield bytes(buffer)
 
 
 def _read(stack: contextlib.ExitStack, response: httpx.Response, size: int) -> Iterator[bytes]:

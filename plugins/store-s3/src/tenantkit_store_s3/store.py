@@ -37,8 +37,8 @@ from tenantkit.storage import (
     ObjectInfo,
     ObjectStore,
     StorageCapability,
-    iter_body,
 )
+from tenantkit.uploads import PartReader
 from tenantkit_store_s3.settings import S3Settings
 
 __all__ = ["S3Store"]
@@ -140,21 +140,10 @@ class S3Store(ObjectStore):
         target = self._full(key)
         extra = self._object_args(content_type, metadata)
         retry = self._retry.budget()
-        parts: Iterator[bytearray | memoryview]
-        if isinstance(body, bytes | bytearray | memoryview):
-            data = memoryview(body)
-            if len(data) <= self._part_size:
-                return self._put_one(key, target, bytes(data), extra, content_type, metadata, retry)
-            parts = (data[i : i + self._part_size] for i in range(0, len(data), self._part_size))
-        else:
-            stream = _parts(iter_body(body), self._part_size)
-            first = next(stream, bytearray())
-            if len(first) < self._part_size:
-                return self._put_one(
-                    key, target, bytes(first), extra, content_type, metadata, retry
-                )
-            parts = _prepend(first, stream)
-            del first
+        parts = PartReader(body, self._part_size)
+        whole = parts.whole()
+        if whole is not None:
+            return self._put_one(key, target, bytes(whole), extra, content_type, metadata, retry)
         size, etag = self._multipart(target, extra, parts, self._upload_part, retry)
         return ObjectInfo(
             key=key,
@@ -453,37 +442,6 @@ class S3Store(ObjectStore):
                 request_id=error.request_id,
             )
         return error
-
-
-def _parts(chunks: Iterator[bytes], size: int) -> Iterator[bytearray]:
-    """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter).
-
-    Each part is filled in place and handed on as it is (never copied), so memory
-    holds the parts in flight and the one being filled, nothing more.
-    """
-    part: bytearray | None = None
-    filled = 0
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while view:
-            if part is None:
-                part, filled = bytearray(size), 0
-            n = min(size - filled, len(view))
-            part[filled : filled + n] = view[:n]
-            filled += n
-            view = view[n:]
-            if filled == size:
-                yield part
-                part = None
-    if part is not None:
-        del part[filled:]
-        yield part
-
-
-def _prepend(first: bytearray, rest: Iterator[bytearray]) -> Iterator[bytearray]:
-    yield first
-    del first
-    yield from rest
 
 
 def _length(part: Any) -> int:
