@@ -176,7 +176,8 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 class Plan(BaseModel):
     """A named plan in the deployment's defaults: the limits and features it grants."""
 
-    model_config = _strict
+    # Built on first use: only deployments whose defaults declare plans need it.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     limits: dict[str, Any] = Field(default_factory=dict)
     features: dict[str, bool] = Field(default_factory=dict)

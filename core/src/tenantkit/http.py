@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import email.utils
 import functools
 import re
 import ssl
@@ -99,33 +98,49 @@ COMMON_CODES: dict[str, type[TenantkitError]] = {
     "FAILED_PRECONDITION": InvalidRequest,
 }
 
-_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[TenantkitError]], ...] = (
-    # OpenAI answers a request larger than the whole per-minute token limit with 429
-    # ``rate_limit_exceeded`` "Request too large ... on tokens per min (TPM): Limit 30000,
-    # Requested 50000": no wait ever lets that request through, only a smaller one does.
-    # The request is at fault, as with Anthropic's 413 ``request_too_large``.
-    (re.compile(r"\brequest too large\b", re.IGNORECASE), InvalidRequest),
-    (
-        re.compile(
-            r"context (length|window|limit)|maximum context|prompt is too long|too many tokens|"
-            r"input token count.*exceeds|exceeds the maximum number of tokens|"
-            r"reduce the length of the messages",
-            re.IGNORECASE,
+
+# The patterns below read error messages only: compiled on the first error, not on
+# every cold start.
+@functools.cache
+def _message_patterns() -> tuple[tuple[re.Pattern[str], type[TenantkitError]], ...]:
+    return (
+        # OpenAI answers a request larger than the whole per-minute token limit with 429
+        # ``rate_limit_exceeded`` "Request too large ... on tokens per min (TPM): Limit
+        # 30000, Requested 50000": no wait ever lets that request through, only a smaller
+        # one does. The request is at fault, as with Anthropic's 413 ``request_too_large``.
+        (re.compile(r"\brequest too large\b", re.IGNORECASE), InvalidRequest),
+        (
+            re.compile(
+                r"context (length|window|limit)|maximum context|prompt is too long|"
+                r"too many tokens|input token count.*exceeds|"
+                r"exceeds the maximum number of tokens|reduce the length of the messages",
+                re.IGNORECASE,
+            ),
+            ContextWindowExceeded,
         ),
-        ContextWindowExceeded,
-    ),
-    (re.compile(r"exceeded your current quota|quota exceeded|billing", re.I), QuotaExceeded),
-    (re.compile(r"content (management )?(policy|filter)|safety system", re.I), ContentFiltered),
-)
+        (re.compile(r"exceeded your current quota|quota exceeded|billing", re.I), QuotaExceeded),
+        (
+            re.compile(r"content (management )?(policy|filter)|safety system", re.I),
+            ContentFiltered,
+        ),
+    )
+
 
 #: "Please try again in 6ms", "Try again in 2 s", "try again in 1m30s": how long a 429's
 #: message says to wait, for services that send no ``Retry-After`` header.
-_TRY_AGAIN = re.compile(
-    r"try again in\s+((?:\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)"
-    r"(?![a-z])\s*)+)",
-    re.IGNORECASE,
-)
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.IGNORECASE)
+@functools.cache
+def _try_again() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The sentence and one of its durations."""
+    return (
+        re.compile(
+            r"try again in\s+((?:\d+(?:\.\d+)?\s*"
+            r"(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)(?![a-z])\s*)+)",
+            re.IGNORECASE,
+        ),
+        re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.IGNORECASE),
+    )
+
+
 _UNIT_SECONDS = {"ms": 0.001, "millisecond": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0}
 _UNIT_SECONDS |= {"m": 60.0, "min": 60.0, "minute": 60.0}
 
@@ -198,7 +213,7 @@ def classify(
             cls = by_code
             decided = own is not None
     if cls in _REFINABLE and info.message and not decided:
-        for pattern, refined in _MESSAGE_PATTERNS:
+        for pattern, refined in _message_patterns():
             if pattern.search(info.message):
                 cls = refined
                 break
@@ -225,11 +240,12 @@ def classify(
 
 def _retry_after_in(message: str) -> float | None:
     """Seconds an error message asks to wait ("Please try again in 1m30.5s"), if it says."""
-    found = _TRY_AGAIN.search(message)
+    sentence, duration = _try_again()
+    found = sentence.search(message)
     if found is None:
         return None
     total = 0.0
-    for amount, unit in _DURATION_PART.findall(found.group(1)):
+    for amount, unit in duration.findall(found.group(1)):
         unit = unit.lower()
         scale = _UNIT_SECONDS.get(unit) or _UNIT_SECONDS.get(unit.rstrip("s"))
         if scale is None:
@@ -260,6 +276,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # only for an HTTP-date, rare
+
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None

@@ -60,7 +60,7 @@ STORAGE_SK = "storage"
 MAX_RANGE_DAYS = 366
 
 _NAME = re.compile(r"[^A-Za-z0-9]")
-_frozen = ConfigDict(frozen=True)
+_frozen = ConfigDict(frozen=True, defer_build=True)  # reports only: built on first use
 
 Scope = Callable[[str], TenantDatabase]
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import enum
+import importlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from tenantkit.db import Database, DbCapability, Schema
 from tenantkit.errors import InvalidPlugin
-from tenantkit.llm import LLM, LLMCapability
 from tenantkit.retry import RetryPolicy
 from tenantkit.settings import ProviderSettings
-from tenantkit.storage import ObjectStore, StorageCapability
+
+if TYPE_CHECKING:
+    from tenantkit.db import Schema
 
 __all__ = [
     "KINDS",
@@ -30,12 +31,26 @@ KINDS: tuple[Kind, ...] = ("db", "llm", "storage")
 #: Provider names: lowercase letters, digits and single hyphens (``azure-openai``).
 PROVIDER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 
-_INTERFACE: dict[Kind, type] = {"db": Database, "llm": LLM, "storage": ObjectStore}
-_CAPABILITY: dict[Kind, type[enum.StrEnum]] = {
-    "db": DbCapability,
-    "llm": LLMCapability,
-    "storage": StorageCapability,
+# Each kind's interface module is imported when a provider of that kind registers, not
+# with this module: an LLM-only program never loads the database or storage interfaces.
+_INTERFACE: dict[Kind, tuple[str, str, str]] = {
+    "db": ("tenantkit.db", "Database", "DbCapability"),
+    "llm": ("tenantkit.llm", "LLM", "LLMCapability"),
+    "storage": ("tenantkit.storage", "ObjectStore", "StorageCapability"),
 }
+
+
+def _interface(kind: Kind) -> tuple[type, type[enum.StrEnum]]:
+    """The interface class and the capability enum of ``kind``."""
+    module, interface, capability = _INTERFACE[kind]
+    imported = importlib.import_module(module)
+    return getattr(imported, interface), getattr(imported, capability)
+
+
+def _empty_schema() -> Schema:
+    from tenantkit.db import Schema
+
+    return Schema()
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,7 @@ class ProviderContext:
     tenant_id: str
     """The tenant this instance serves (for logs and metrics; scoping is the core's job)."""
     provider: str
-    schema: Schema = field(default_factory=Schema)
+    schema: Schema = field(default_factory=_empty_schema)
     """The application's declared secondary indexes (database providers)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """The deployment's one retry policy. A provider that must loop inside one call
@@ -101,13 +116,13 @@ def make_spec(
         )
     if not callable(factory):
         raise InvalidPlugin(f"{where}: factory is not callable", provider=name)
-    if isinstance(factory, type) and not issubclass(factory, _INTERFACE[kind]):
+    interface, allowed = _interface(kind)
+    if isinstance(factory, type) and not issubclass(factory, interface):
         raise InvalidPlugin(
-            f"{where}: {factory.__name__} does not implement {_INTERFACE[kind].__name__}",
+            f"{where}: {factory.__name__} does not implement {interface.__name__}",
             provider=name,
         )
     declared = capabilities if capabilities is not None else getattr(factory, "capabilities", ())
-    allowed = _CAPABILITY[kind]
     caps: set[str] = set()
     for cap in declared:
         try:
@@ -126,3 +141,8 @@ def make_spec(
         description=description,
         module=module,
     )
+
+
+# Last, as it imports this module: loading the plugin machinery also spares pydantic
+# its plugin scan before the first provider settings are built.
+import tenantkit.plugins  # noqa: E402, F401
