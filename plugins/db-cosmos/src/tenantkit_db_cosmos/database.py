@@ -422,6 +422,9 @@ class CosmosDatabase(Database):
             if isinstance(op, TxUpdate) and not alive and not op.upsert:
                 reasons.append(_CONDITION_FAILED)
                 continue
+            if isinstance(op, TxUpdate) and _increments_non_number(op, doc if alive else None):
+                reasons.append("ValidationError")
+                continue
             reasons.append(None)
             new: dict[str, Any] | None = None
             match op:
@@ -829,6 +832,13 @@ def _sort_value(doc: Mapping[str, Any], order_by: str) -> str:
         return str(doc["s"])
     name = json.loads(order_by[len("c.ix[") : order_by.index("]")])
     return str(doc["ix"][name]["s"])
+
+
+def _increments_non_number(op: TxUpdate, current: dict[str, Any] | None) -> bool:
+    """Whether ``op`` increments a field that holds something else than a number."""
+    fields = dict(current.get("d") or {}) if current is not None else {}
+    fields.update(op.set)
+    return any(name in fields and not _is_number(fields[name]) for name in op.increment)
 
 
 def _is_number(value: Any) -> bool:
