@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,12 @@ from tenantkit.lifecycle.progress import Progress
 from tenantkit.lifecycle.tinydb_file import Document as Read
 from tenantkit.lifecycle.tinydb_file import read_tinydb
 from tenantkit.lifecycle.tinydb_import import import_tinydb
-from tenantkit.resolver import Resolver, Tenant
+from tenantkit.resolver import Tenant
 from tenantkit.scoped import TenantDatabase
-from tenantkit.sources import DirectorySource
 from testharness.moto import MotoServer
 from testharness.postgres import PostgresServer
+from tests.lifecycle._tenants import TENANT, open_tenant
 
-TENANT = "acme"
 SIGNING = "local-presign-key-0123456789"
 MAPPING = {
     "version": 1,
@@ -164,25 +162,9 @@ def tenant_dir(
     directory = tmp_path / "tenants"
     directory.mkdir()
     (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
-    tenant = _open(directory)
+    tenant = open_tenant(directory)
     tenant.provider_instance("db").ensure_schema(tenant.schema)
     return directory
-
-
-_RESOLVERS: list[Resolver] = []
-
-
-def _open(directory: Path) -> Tenant:
-    resolver = Resolver(DirectorySource(directory), signing_key=secrets.token_bytes(32))
-    _RESOLVERS.append(resolver)
-    return resolver.resolve(TENANT)
-
-
-@pytest.fixture(autouse=True)
-def _close_resolvers() -> Iterator[None]:
-    yield
-    while _RESOLVERS:
-        _RESOLVERS.pop().close()
 
 
 def _report(path: Path) -> dict[tuple[str, str], str]:
@@ -255,7 +237,7 @@ def test_the_legacy_database_is_imported_with_every_rejection_reported(
     assert summary["sources"]["empty"]["read"] == 0
     assert '"progress": "migrate tinydb"' in err
 
-    tenant = _open(tenant_dir)
+    tenant = open_tenant(tenant_dir)
     items, _ = tally_tenant(tenant, with_storage=False)
     assert items.count == summary["written"]["count"]
     assert items.hexdigest == summary["written"]["digest"]
@@ -297,11 +279,11 @@ def test_an_interrupted_import_resumes_after_its_last_finished_page(
 
     monkeypatch.setattr(TenantDatabase, "restore", restore)
     with pytest.raises(ProviderUnavailable):
-        _import(_open(directory), path, tmp_path)
+        _import(open_tenant(directory), path, tmp_path)
     first = [key for page in pages for key in page]
     assert len(pages) == 8
     pages.clear()
-    resumed = _import(_open(directory), path, tmp_path, resume=True)
+    resumed = _import(open_tenant(directory), path, tmp_path, resume=True)
     assert resumed.resumed
     assert resumed.verified, resumed.problems
     again = [key for page in pages for key in page]
@@ -313,13 +295,13 @@ def test_an_interrupted_import_resumes_after_its_last_finished_page(
     other.mkdir()
     db = {"provider": "sqlite", "path": str(tmp_path / "other.sqlite3")}
     (other / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
-    whole = _import(_open(other), path, tmp_path / "other")
+    whole = _import(open_tenant(other), path, tmp_path / "other")
     assert whole.written == resumed.written
     assert whole.rejected == resumed.rejected
 
     # resumed once more, when it is done: nothing is written again
     pages.clear()
-    done = _import(_open(directory), path, tmp_path, resume=True)
+    done = _import(open_tenant(directory), path, tmp_path, resume=True)
     assert pages == []
     assert done.written == resumed.written
     assert done.verified
@@ -333,15 +315,15 @@ def test_an_import_run_again_changes_nothing(
     directory.mkdir()
     db = {"provider": "sqlite", "path": str(tmp_path / "acme.sqlite3")}
     (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
-    first = _import(_open(directory), path, tmp_path)
-    second = _import(_open(directory), path, tmp_path)
+    first = _import(open_tenant(directory), path, tmp_path)
+    second = _import(open_tenant(directory), path, tmp_path)
     assert not second.resumed
     assert second.written == first.written
     assert second.verified
-    assert tally_tenant(_open(directory), with_storage=False)[0].count == first.written.count
+    assert tally_tenant(open_tenant(directory), with_storage=False)[0].count == first.written.count
     # the tenant written to since: the verification names the collection
-    _open(directory).db.put("notes", {"pk": "new"})
-    third = _import(_open(directory), path, tmp_path)
+    open_tenant(directory).db.put("notes", {"pk": "new"})
+    third = _import(open_tenant(directory), path, tmp_path)
     assert third.problems == [f"collection 'notes': {NOTES + 1} items found, {NOTES} imported"]
 
 
@@ -355,10 +337,10 @@ def test_the_default_mapping_keys_by_document_id(tmp_path: Path) -> None:
     directory.mkdir()
     secret = _secret(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
     (directory / f"{TENANT}.json").write_text(json.dumps(secret))
-    summary = _import(_open(directory), path, tmp_path, mapping={})
+    summary = _import(open_tenant(directory), path, tmp_path, mapping={})
     assert summary.ok
     assert summary.written.by_collection == {"default": 250, "orders": 1}
-    tenant = _open(directory)
+    tenant = open_tenant(directory)
     item = tenant.db.get("default", "250")
     assert item is not None
     assert (item.pk, item.sk, item.data) == ("250", "", {"n": 249})
@@ -407,11 +389,11 @@ def test_a_table_without_a_collection_name_needs_the_mapping(tmp_path: Path) -> 
     secret = _secret(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
     (directory / f"{TENANT}.json").write_text(json.dumps(secret))
     with pytest.raises(InvalidRequest, match=r"set tables\.Bad-Name\.collection"):
-        _import(_open(directory), path, tmp_path, mapping={})
+        _import(open_tenant(directory), path, tmp_path, mapping={})
     fixed = {"tables": {"Bad-Name": {"collection": "bad_name"}}}
-    assert _import(_open(directory), path, tmp_path, mapping=fixed).written.count == 1
+    assert _import(open_tenant(directory), path, tmp_path, mapping=fixed).written.count == 1
     with pytest.raises(InvalidRequest, match="belongs to another input"):
-        _import(_open(directory), path, tmp_path, mapping={}, resume=True)
+        _import(open_tenant(directory), path, tmp_path, mapping={}, resume=True)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,10 @@ from tenantkit.cli import main
 from tenantkit.errors import ProviderUnavailable
 from tenantkit.lifecycle.progress import Progress
 from tenantkit.lifecycle.uploads import import_uploads
-from tenantkit.resolver import Resolver, Tenant
 from tenantkit.scoped import TenantStorage
-from tenantkit.sources import DirectorySource
 from testharness.moto import MotoServer
+from tests.lifecycle._tenants import TENANT, open_tenant
 
-TENANT = "acme"
 SIGNING = "local-presign-key-0123456789"
 
 
@@ -89,22 +86,6 @@ def tenant_dir(
     return directory
 
 
-_RESOLVERS: list[Resolver] = []
-
-
-def _open(directory: Path) -> Tenant:
-    resolver = Resolver(DirectorySource(directory), signing_key=secrets.token_bytes(32))
-    _RESOLVERS.append(resolver)
-    return resolver.resolve(TENANT)
-
-
-@pytest.fixture(autouse=True)
-def _close_resolvers() -> Iterator[None]:
-    yield
-    while _RESOLVERS:
-        _RESOLVERS.pop().close()
-
-
 @pytest.fixture
 def puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The keys written through ``TenantStorage.put``."""
@@ -151,7 +132,7 @@ def test_uploads_arrive_once_and_every_refusal_is_reported(
     assert {line["path"]: line["reason"] for line in lines} == REJECTED
     assert sorted(puts) == sorted(f"legacy/{name}" for name in files)
 
-    tenant = _open(tenant_dir)
+    tenant = open_tenant(tenant_dir)
     for name, body in files.items():
         key = f"legacy/{name}"
         assert b"".join(tenant.storage.stream(key)) == body
@@ -189,7 +170,7 @@ def test_interrupted_uploads_resume_after_the_last_saved_file(
 
     def run(resume: bool) -> Any:
         return import_uploads(
-            _open(tenant_dir),
+            open_tenant(tenant_dir),
             uploads,
             checkpoint=tmp_path / "up.checkpoint",
             report=tmp_path / "up.rejected",

@@ -324,17 +324,7 @@ class ControlPlane:
     ) -> AuditEntry:
         """Record a change to the tenant: who (``actor``), from where (``source_ip``,
         ``user_agent``), what. ``details`` must hold no credential."""
-        at = _now()
-        entry = AuditEntry(
-            id=f"{at}#{secrets.token_hex(4)}",
-            tenant_id=tenant_id,
-            actor=actor,
-            action=action,
-            details=dict(details or {}),
-            at=at,
-            source_ip=source_ip,
-            user_agent=_short(user_agent),
-        )
+        entry = _audit_entry(tenant_id, actor, action, details, source_ip, user_agent)
         self._put_audit(entry)
         return entry
 
@@ -397,17 +387,7 @@ class ControlPlane:
         """Record a platform operator's action (or a refused attempt at one) in the
         operator's own log, outside every tenant's namespace. ``details`` must hold no
         credential."""
-        at = _now()
-        entry = AuditEntry(
-            id=f"{at}#{secrets.token_hex(4)}",
-            tenant_id=tenant_id,
-            actor=actor,
-            action=action,
-            details=dict(details or {}),
-            at=at,
-            source_ip=source_ip,
-            user_agent=_short(user_agent),
-        )
+        entry = _audit_entry(tenant_id, actor, action, details, source_ip, user_agent)
         item = entry.model_dump(exclude={"id"}, exclude_none=True)
         self._scope(RESERVED_NAMESPACE).put(
             "audit", {"pk": _OPERATOR_LOG, "sk": entry.id, **item}, condition=IfAbsent()
@@ -462,6 +442,28 @@ class ControlPlane:
 
 def _connection(tenant_id: str, item: Item) -> Connection:
     return Connection(tenant_id=tenant_id, connection_id=item.sk, **item.data)
+
+
+def _audit_entry(
+    tenant_id: str | None,
+    actor: str,
+    action: str,
+    details: Mapping[str, Any] | None,
+    source_ip: str | None,
+    user_agent: str | None,
+) -> AuditEntry:
+    """A new audit entry, its id ordered by time and unique."""
+    at = _now()
+    return AuditEntry(
+        id=f"{at}#{secrets.token_hex(4)}",
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        details=dict(details or {}),
+        at=at,
+        source_ip=source_ip,
+        user_agent=_short(user_agent),
+    )
 
 
 def _short(text: str | None, limit: int = 256) -> str | None:
