@@ -21,7 +21,9 @@ Tenants:
 
 ``eager`` and ``boto3-sm`` are ``runtime`` as it was before two changes (its imports
 made lazy; the secrets client sharing the providers' loader of botocore data), the
-"before" of the same run.
+"before" of the same run; ``gc-default`` is ``runtime`` with the garbage collector left
+as CPython sets it (``TENANTKIT_COLD_START_GC=default``), as it was before the
+functions turned it off until their first answer (:mod:`tenantkit_runtime.coldgc`).
 
 The children run with bytecode, as a deployed package has it: every directory on
 the interpreter's path is compiled first (``compileall``), ``PYTHONDONTWRITEBYTECODE``
@@ -99,6 +101,10 @@ def _make_client(region, endpoint_url):
 tenantkit.sources._make_client = _make_client
 from tenantkit_runtime.functions.chat import handler
 """
+
+# The runtime with CPython's collector as it is: no collection suspended during the
+# cold start (see tenantkit_runtime.coldgc).
+_GC_DEFAULT = {"TENANTKIT_COLD_START_GC": "default"}
 
 DIRECT_EMBEDDED = """
 import sqlite3, secrets, time
@@ -280,6 +286,7 @@ def embedded(root: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
     yield {
         "runtime": (RUNTIME, {**env, "BENCH_EVENT": event}),
         "eager": (RUNTIME_EAGER, {**env, "BENCH_EVENT": event}),
+        "gc-default": (RUNTIME, {**env, "BENCH_EVENT": event, **_GC_DEFAULT}),
         "direct": (
             DIRECT_EMBEDDED,
             {"BENCH_CONFIG_DIR": str(root / "direct-config"), "BENCH_EVENT": event},
@@ -399,6 +406,7 @@ def aws(root: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
         yield {
             "runtime": (RUNTIME, {**env, "BENCH_EVENT": event}),
             "eager": (RUNTIME_EAGER, {**env, "BENCH_EVENT": event}),
+            "gc-default": (RUNTIME, {**env, "BENCH_EVENT": event, **_GC_DEFAULT}),
             "boto3-sm": (RUNTIME_BOTO3_SECRETS, {**env, "BENCH_EVENT": event}),
             "direct": (
                 DIRECT_AWS,
@@ -480,7 +488,7 @@ def main() -> None:
         for program, figures in result.items():
             wall, cpu = figures["wall_ms"], figures["cpu_ms"]
             print(
-                f"  {program:8} wall {wall:8.1f} ms ({wall / direct['wall_ms']:.2f}x)"
+                f"  {program:10} wall {wall:8.1f} ms ({wall / direct['wall_ms']:.2f}x)"
                 f"   cpu {cpu:8.1f} ms ({cpu / direct['cpu_ms']:.2f}x)"
             )
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")

@@ -20,7 +20,9 @@ every error names its field path (``llm.api_key``). Error messages never quote i
 values, so a credential put in the wrong field is not echoed back.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 import json
 from collections.abc import Mapping
@@ -57,7 +59,9 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-_strict = ConfigDict(extra="forbid", frozen=True)
+# Limits and Branding are validated inside the secret's document (``_Document``), whose
+# validator holds theirs: their own are built only if they are validated alone.
+_strict = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Limits(BaseModel):
@@ -95,15 +99,18 @@ class _Document(BaseModel):
     db: dict[str, Any]
     llm: dict[str, Any]
     storage: dict[str, Any]
-    limits: Limits = Field(default_factory=Limits)
+    # The defaults need no validation: their own validators are built only when used.
+    limits: Limits = Field(default_factory=Limits.model_construct)
     features: dict[str, bool] = Field(default_factory=dict)
-    branding: Branding = Field(default_factory=Branding)
+    branding: Branding = Field(default_factory=Branding.model_construct)
 
 
 class ProviderConfig(BaseModel):
     """One validated provider section: the provider's name and its settings."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    # Made by parse_tenant_config from parts it validated (``model_construct``): the
+    # validator is built only for a ProviderConfig validated elsewhere.
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     kind: Kind
     provider: str
@@ -116,7 +123,9 @@ class ProviderConfig(BaseModel):
 class TenantConfig(BaseModel):
     """A tenant's validated configuration. Credentials stay ``SecretStr``."""
 
-    model_config = ConfigDict(frozen=True)
+    # Made by parse_tenant_config from parts it validated (``model_construct``): the
+    # validator is built only for a TenantConfig validated elsewhere.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     tenant_id: str
     schema_version: int = SCHEMA_VERSION
@@ -267,7 +276,9 @@ def parse_tenant_config(
             missing = missing or exc
     if problems or doc is None:
         raise SecretValidationError(problems, source=source) from missing
-    return TenantConfig(
+    # Every part is validated above (the document by _Document, each section by its
+    # provider's settings model): assembled without validating them again.
+    return TenantConfig.model_construct(
         tenant_id=doc.tenant_id,
         schema_version=doc.schema_version,
         plan=doc.plan,
@@ -291,7 +302,7 @@ def _parse_section(kind: Kind, section: Mapping[str, Any], plugins: Plugins) -> 
         model = spec.settings.model_validate(settings)
     except ValidationError as exc:
         raise SecretValidationError(field_errors(exc, prefix=kind, model=spec.settings)) from None
-    return ProviderConfig(kind=kind, provider=name, settings=model)
+    return ProviderConfig.model_construct(kind=kind, provider=name, settings=model)
 
 
 def json_schema(plugins: Plugins) -> dict[str, Any]:

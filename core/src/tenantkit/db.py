@@ -17,7 +17,9 @@ Semantics every provider shares (the conformance kit checks them):
 * Queries read one partition, ordered by sort key, and page with opaque cursors.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 import abc
 import enum
@@ -166,11 +168,11 @@ class SortKey(BaseModel):
     upper: str | None = None
 
     @classmethod
-    def prefix(cls, value: str) -> SortKey:
+    def prefix(cls, value: str) -> "SortKey":
         return cls(op="begins_with", value=value)
 
     @classmethod
-    def between(cls, lower: str, upper: str) -> SortKey:
+    def between(cls, lower: str, upper: str) -> "SortKey":
         return cls(op="between", value=lower, upper=upper)
 
     def matches(self, sk: str) -> bool:

@@ -6,7 +6,9 @@ Finish reasons are normalized (:data:`FinishReason`) and the provider's own reas
 kept in ``raw_finish_reason``.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 import abc
 import base64
@@ -303,7 +305,7 @@ class ChatStream(Iterator["StreamEvent"]):
         self._start = StartEvent()
         self._response: ChatResponse | None = None
 
-    def __iter__(self) -> ChatStream:
+    def __iter__(self) -> "ChatStream":
         return self
 
     def __next__(self) -> StreamEvent:
@@ -320,7 +322,7 @@ class ChatStream(Iterator["StreamEvent"]):
         self._absorb(event)
         return event
 
-    def __enter__(self) -> ChatStream:
+    def __enter__(self) -> "ChatStream":
         return self
 
     def __exit__(self, *exc_info: object) -> None:

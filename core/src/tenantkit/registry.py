@@ -50,7 +50,7 @@ def _interface(kind: Kind) -> tuple[type, type[enum.StrEnum]]:
 def _empty_schema() -> Schema:
     from tenantkit.db import Schema
 
-    return Schema()
+    return Schema.model_construct()  # the empty schema: nothing to validate
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ class Resolver:
         config_retry_interval: float = 10.0,
     ) -> None:
         self._plugins = plugins or default_plugins()
-        self._schema = schema or Schema()
+        self._schema = schema or Schema.model_construct()  # empty: nothing to validate
         self._retry = retry or RetryPolicy()
         self._signer = CursorSigner(
             signing_key or _signing_key_from_env(local=isinstance(source, DirectorySource))

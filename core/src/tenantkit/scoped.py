@@ -207,7 +207,7 @@ class TenantDatabase(_Scoped):
         )
         self._db = database
         self._signer = signer
-        self._schema = schema or Schema()
+        self._schema = schema or Schema.model_construct()  # empty: nothing to validate
 
     def get(
         self, collection: str, pk: str, sk: str = "", *, consistent: bool = False

@@ -7,7 +7,9 @@ already placed under the calling tenant's prefix (``"{tenant_id}/"``) by the cor
 prefix, if it has one, and must return keys without that root prefix.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 import abc
 import enum

@@ -5,7 +5,6 @@ Messages never quote the input: a value in the wrong field may be a credential.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -85,5 +84,7 @@ def _did_you_mean(loc: Sequence[int | str], model: type[BaseModel] | None) -> st
     name = loc[-1] if loc else None
     if model is None or not isinstance(name, str):
         return ""
+    import difflib  # only for an unknown field's error, never on a valid request
+
     close = difflib.get_close_matches(name, list(model.model_fields), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

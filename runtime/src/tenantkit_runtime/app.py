@@ -49,7 +49,7 @@ from pydantic import BaseModel, ValidationError
 from tenantkit import TenantConfig, untrusted
 from tenantkit.errors import NotFound, TenantkitError
 from tenantkit.validation import field_errors
-from tenantkit_runtime import deployment, logs, metrics
+from tenantkit_runtime import coldgc, deployment, logs, metrics
 from tenantkit_runtime.auth.errors import AccessDenied, TokenRejected
 from tenantkit_runtime.context import Request
 from tenantkit_runtime.events import Incoming, parse_event
@@ -205,6 +205,12 @@ class App:
 
     def __call__(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda handler: an API Gateway event in, a proxy result out."""
+        try:
+            return self._handle(event, context)
+        finally:
+            coldgc.resume()  # after the first invocation (see tenantkit_runtime.coldgc)
+
+    def _handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         cold_start = self.name not in _started
         _started.add(self.name)

@@ -11,7 +11,9 @@ A conversation belongs to the user who created it; its messages are reached only
 through it.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 import secrets
 import time

@@ -98,6 +98,9 @@ def before_snapshot(functions: Iterable[str] = FUNCTIONS) -> Prepared:
         if app is not None:
             app.body_models()  # imports the modules of bodies given as functions
     prepared.validators = _build_validators(prepared.failed)
+    from tenantkit_runtime import coldgc
+
+    coldgc.resume()  # what initialization built is frozen into the snapshot
     log.info(
         "before snapshot: %d providers, %d validators",
         len(prepared.providers),

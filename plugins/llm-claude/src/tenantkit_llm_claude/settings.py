@@ -1,6 +1,8 @@
 """The ``claude`` section of a tenant secret."""
 
-from __future__ import annotations
+# Annotations are evaluated at class definition (no ``from __future__ import
+# annotations``): pydantic would otherwise compile each field's annotation from its
+# text when the model is defined, a cost paid on every cold start.
 
 from typing import Annotated
 

@@ -66,7 +66,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from tenantkit.errors import ConfigurationError, ProviderError
-from tenantkit_runtime import deployment
+from tenantkit_runtime import coldgc, deployment
 from tenantkit_runtime.auth import (
     AccessDenied,
     AuthSettings,
@@ -108,7 +108,10 @@ class Unauthorized(Exception):
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """The Lambda entry point."""
-    return authorize(event, _default_verifier(), status=deployment.tenant_status())
+    try:
+        return authorize(event, _default_verifier(), status=deployment.tenant_status())
+    finally:
+        coldgc.resume()  # after the first invocation (see tenantkit_runtime.coldgc)
 
 
 def authorize(

@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenantkit import Message
 from tenantkit.errors import InvalidRequest
 from tenantkit.llm import ImageRequest
-from tenantkit_runtime import deployment
+from tenantkit_runtime import coldgc, deployment
 from tenantkit_runtime.app import App, Request, Response
 from tenantkit_runtime.conversations import Conversations
 from tenantkit_runtime.events import parse_event
@@ -232,6 +232,13 @@ def generate_images(request: Request[ImageGeneration]) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point; the ``/v1/`` routes answer as OpenAI's API does."""
+    try:
+        return _handle(event, context)
+    finally:
+        coldgc.resume()  # after the first invocation (see tenantkit_runtime.coldgc)
+
+
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         incoming = parse_event(event, context)
     except Exception:
