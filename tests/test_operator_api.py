@@ -85,9 +85,9 @@ def test_list_and_show_tenants(served: ServeProcess, http: httpx.Client) -> None
     assert http.get("/operator/tenants/nobody", headers=op).status_code == 404
 
 
-def test_create_is_validated_and_idempotent(served: ServeProcess, http: httpx.Client) -> None:
-    op = _operator(served)
-    body = {
+def _newco() -> dict[str, Any]:
+    """A tenant creation request whose LLM key is the planted secret."""
+    return {
         "tenant_id": "newco",
         "plan": "standard",
         "admin_email": "admin@newco.example",
@@ -95,6 +95,11 @@ def test_create_is_validated_and_idempotent(served: ServeProcess, http: httpx.Cl
         "storage": "local",
         "llm": {"provider": "openai", "api_key": PLANTED, "model": "gpt-4o-mini"},
     }
+
+
+def test_create_is_validated_and_idempotent(served: ServeProcess, http: httpx.Client) -> None:
+    op = _operator(served)
+    body = _newco()
     created = http.post("/operator/tenants", json=body, headers=op)
     assert created.status_code == 201, created.text
     answer = created.json()
@@ -376,14 +381,7 @@ def test_hostile_input_is_a_4xx(
 def test_no_secret_in_any_answer_or_log(served: ServeProcess, http: httpx.Client) -> None:
     """Runs last: every answer this module received, and the server's output."""
     op = _operator(served)
-    body = {
-        "tenant_id": "newco",
-        "plan": "standard",
-        "admin_email": "admin@newco.example",
-        "db": "sqlite",
-        "storage": "local",
-        "llm": {"provider": "openai", "api_key": PLANTED, "model": "gpt-4o-mini"},
-    }
+    body = _newco()
     assert http.post("/operator/tenants", json=body, headers=op).status_code in (200, 201)
     assert http.get("/operator/tenants/newco", headers=op).status_code == 200
     assert http.get("/operator/audit", params={"limit": "100"}, headers=op).status_code == 200
