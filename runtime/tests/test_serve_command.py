@@ -130,7 +130,7 @@ def test_serving_a_configuration_directory_with_tokens_from_tenantkit_token(
 def test_the_functions_never_import_the_servers_libraries() -> None:
     code = (
         "import sys\n"
-        "from tenantkit_runtime.functions import auth, chat, config, library, websocket\n"
+        "from tenantkit_runtime.functions import auth, chat, config, files, websocket\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'uvicorn', 'starlette', 'a2wsgi', 'websockets', 'h11'}))\n"
     )

@@ -21,7 +21,7 @@ from tenantkit_runtime.local.issuer import LocalIssuer
 TEMPLATE = Path(__file__).parents[1] / "deploy" / "template.yaml"
 _FUNCTIONS = {
     "ChatFunction": "chat",
-    "LibraryFunction": "library",
+    "FilesFunction": "files",
     "ConfigFunction": "config",
     "UsersFunction": "users",
     "OperatorFunction": "operator",

@@ -125,7 +125,7 @@ def served(
     recorder.answers["auth"] = lambda event: authorize(event, verifier)
     recorder.answers["websocket"] = _websocket_function(url + WEBSOCKET_PATH)
     functions = Functions(
-        {name: recorder.handler(name) for name in ("auth", "chat", "library", "websocket")}
+        {name: recorder.handler(name) for name in ("auth", "chat", "files", "websocket")}
     )
     storage = StorageMounts(tmp_path_factory.mktemp("no-config"), url)
     app = Gateway(functions, jwks=module_issuer.jwks, storage=storage)

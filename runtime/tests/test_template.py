@@ -18,7 +18,7 @@ TEMPLATE = Path(__file__).parents[1] / "deploy" / "template.yaml"
 FUNCTIONS = {
     "AuthFunction": "auth",
     "ChatFunction": "chat",
-    "LibraryFunction": "library",
+    "FilesFunction": "files",
     "ConfigFunction": "config",
     "WebSocketFunction": "websocket",
     "UsersFunction": "users",
@@ -174,7 +174,7 @@ def test_operating_alarms_read_the_runtimes_metrics(template: dict[str, Any]) ->
 
     alarms = template["Resources"]
     emitted = {"Requests", "ProviderErrors", "ConfigurationErrors", "InternalErrors"}
-    for function in ("Chat", "Library", "Config", "WebSocket"):
+    for function in ("Chat", "Files", "Config", "WebSocket"):
         alarm = alarms[f"{function}ErrorRateAlarm"]["Properties"]
         stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
         assert {m["MetricName"] for m in stats} == emitted
@@ -209,7 +209,7 @@ def test_the_dashboard_is_json_and_shows_the_alarms(template: dict[str, Any]) ->
     alarms = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     for name in alarms - {
         f"{f}ErrorsAlarm"
-        for f in ("Auth", "Chat", "Library", "Config", "Users", "Operator", "WebSocket")
+        for f in ("Auth", "Chat", "Files", "Config", "Users", "Operator", "WebSocket")
     }:
         assert f"${{{name}.Arn}}" in raw
 

@@ -221,7 +221,7 @@ class Request(Generic[B]):
     @property
     def unmetered_storage(self) -> TenantStorage:
         """The tenant's storage without the quota ledger, for code that keeps the ledger
-        itself (the library function's presigned uploads)."""
+        itself (the files function's presigned uploads)."""
         return cast(TenantStorage, _AuthRetrying(self, "storage"))
 
     @property

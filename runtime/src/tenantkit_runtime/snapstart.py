@@ -47,7 +47,7 @@ __all__ = ["Prepared", "after_restore", "before_snapshot", "register"]
 log = logging.getLogger("tenantkit_runtime.snapstart")
 
 #: The function modules of a deployment (each a handler of the template).
-FUNCTIONS = ("auth", "chat", "config", "library", "websocket")
+FUNCTIONS = ("auth", "chat", "config", "files", "websocket")
 
 
 @dataclass

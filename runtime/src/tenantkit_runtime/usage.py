@@ -18,7 +18,7 @@ storage quota          :class:`MeteredStorage`, what ``request.storage`` is: a
                        onto a key charges only the difference (one ``head`` first);
                        a ``delete`` gives the object's size back (one ``head``
                        first). Refused: 429 ``quota_exceeded``, nothing left
-                       charged. The library function's presigned uploads keep
+                       charged. The files function's presigned uploads keep
                        the ledger themselves (:func:`storage_quota`); a presigned
                        PUT that application code hands out is not charged until
                        ``tenantkit usage reconcile`` sets the ledger from the

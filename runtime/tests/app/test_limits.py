@@ -23,7 +23,7 @@ from tenantkit.providers.local_presign import PresignApp, serve
 from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 from tenantkit_runtime import deployment
 from tenantkit_runtime.app import App, Request
-from tenantkit_runtime.functions import chat, config, library
+from tenantkit_runtime.functions import chat, config, files
 
 from .conftest import PRESIGN_KEY
 
@@ -312,7 +312,7 @@ def storage_url(tenants) -> Iterator[str]:
 
 
 def _offer(events: Any, size: int) -> dict[str, Any]:
-    return library.handler(
+    return files.handler(
         events.http(
             "POST",
             "/files",
@@ -323,7 +323,7 @@ def _offer(events: Any, size: int) -> dict[str, Any]:
 
 
 def _storage(events: Any, tenant: str) -> Any:
-    listed = library.handler(events.http("GET", "/files", tenant=tenant), None)
+    listed = files.handler(events.http("GET", "/files", tenant=tenant), None)
     assert listed["statusCode"] == 200
     return json.loads(listed["body"])["storage"]
 
@@ -343,7 +343,7 @@ def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> Non
     put = httpx.put(offer["upload"]["url"], content=b"x" * 50, headers=offer["upload"]["headers"])
     assert put.status_code in (200, 201, 204)
     fid = offer["file"]["id"]
-    confirmed = library.handler(events.http("POST", f"/files/{fid}/confirm"), None)
+    confirmed = files.handler(events.http("POST", f"/files/{fid}/confirm"), None)
     assert confirmed["statusCode"] == 200
     assert held("acme") == 50
     # the file list shows the ledger's figure and the quota (the console's "X of Y")
@@ -353,13 +353,13 @@ def test_uploads_cannot_pass_the_storage_quota(storage_url, events, body) -> Non
     sneaky = body(_offer(events, 10))
     put = httpx.put(sneaky["upload"]["url"], content=b"y" * 70, headers=sneaky["upload"]["headers"])
     assert put.status_code in (200, 201, 204)
-    refused = library.handler(events.http("POST", f"/files/{sneaky['file']['id']}/confirm"), None)
+    refused = files.handler(events.http("POST", f"/files/{sneaky['file']['id']}/confirm"), None)
     assert refused["statusCode"] == 429
     assert held("acme") == 50
-    gone = library.handler(events.http("GET", f"/files/{sneaky['file']['id']}"), None)
+    gone = files.handler(events.http("GET", f"/files/{sneaky['file']['id']}"), None)
     assert gone["statusCode"] == 404
     # deletes give the bytes back; the other tenant's ledger never moved
-    deleted = library.handler(events.http("DELETE", f"/files/{fid}"), None)
+    deleted = files.handler(events.http("DELETE", f"/files/{fid}"), None)
     assert deleted["statusCode"] == 204
     assert held("acme") == 0
     assert held("globex") == 0
@@ -518,7 +518,7 @@ def test_usage_command_reports_and_reconciles(storage_url, events, body, capsys)
     deployment.control_plane().register_tenant("globex")
     offer = body(_offer(events, 30))
     httpx.put(offer["upload"]["url"], content=b"z" * 30, headers=offer["upload"]["headers"])
-    library.handler(events.http("POST", f"/files/{offer['file']['id']}/confirm"), None)
+    files.handler(events.http("POST", f"/files/{offer['file']['id']}/confirm"), None)
     meter = deployment.usage_guard().meter  # type: ignore[union-attr]
     meter.set_storage("acme", 999)  # a ledger that drifted
     today = datetime.now(UTC).date().isoformat()

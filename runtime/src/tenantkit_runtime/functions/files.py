@@ -1,4 +1,4 @@
-"""The library function: files in the tenant's storage, their metadata in its database.
+"""The files function: files in the tenant's storage, their metadata in its database.
 
 Files never pass through the function: the client uploads and downloads them with
 presigned URLs straight to and from the tenant's storage.
@@ -47,7 +47,7 @@ from tenantkit_runtime.http_errors import PayloadTooLarge
 
 __all__ = ["FileInfo", "app", "handler"]
 
-app = App("library")
+app = App("files")
 
 UPLOAD_URL_SECONDS = 900
 DOWNLOAD_URL_SECONDS = 300

@@ -1,4 +1,4 @@
-"""The library function: presigned upload, confirmation with the tenant's size limit,
+"""The files function: presigned upload, confirmation with the tenant's size limit,
 listing, presigned download, deletion; the presigned URLs are real ones served by
 the local provider's PresignApp on 127.0.0.1."""
 
@@ -13,13 +13,13 @@ from pydantic import SecretStr
 
 from tenantkit.providers.local_presign import PresignApp, serve
 from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
-from tenantkit_runtime.functions import library
+from tenantkit_runtime.functions import files
 
 from .conftest import PRESIGN_KEY
 
 
 def call(event: dict[str, Any]) -> dict[str, Any]:
-    return library.handler(event, None)
+    return files.handler(event, None)
 
 
 @pytest.fixture
