@@ -1,10 +1,13 @@
 """tenantkit beside what users would pick instead, against one local OpenAI-compatible server.
 
-Four clients of the same server (a threaded HTTP server in this process answering
+Clients of the same server (a threaded HTTP server in this process answering
 ``POST /v1/chat/completions`` in the documented wire format,
 https://platform.openai.com/docs/api-reference/chat):
 
 * ``httpx``: the request written by hand with httpx, the floor;
+* ``httpx+pydantic`` and ``httpx+model``: the same, with pydantic imported, and then
+  with the request body validated by a two-field pydantic model: the floor of any
+  client whose requests are pydantic models, as tenantkit's are;
 * ``tenantkit``: the ``openai`` provider (``tenantkit-llm-openai``, core included);
 * ``openai``: the official SDK;
 * ``litellm``: LiteLLM's ``completion`` (``openai/`` model prefix, ``api_base``).
@@ -37,7 +40,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from llm_import_cost import ENVS, ROOT, ensure_env
+from llm_import_cost import ENVS, LOCAL_ENVS, ROOT, ensure_env
 
 CHUNKS = 2000
 
@@ -48,6 +51,7 @@ ENVS.update(
         "litellm": ["litellm"],
     }
 )
+LOCAL_ENVS.add("tenantkit-openai")  # built from this checkout: reinstalled on every run
 
 #: Client → (environment, setup building the client, a call returning the answer's
 #: text, a call iterating a stream and returning its text).
@@ -56,6 +60,26 @@ CLIENTS: dict[str, tuple[str, str, str, str]] = {
         "httpx",
         "import httpx\nclient = httpx.Client(base_url=URL, headers={'authorization': 'Bearer k'})",
         "client.post('/chat/completions', json={'model': 'm', 'messages': MESSAGES})"
+        ".json()['choices'][0]['message']['content']",
+        "stream_httpx()",
+    ),
+    # The floor of any client whose requests are pydantic models: httpx, plus pydantic
+    # imported, plus the request body validated by a one-field-per-key model (same
+    # pydantic as tenantkit's, from tenantkit's environment).
+    "httpx+pydantic": (
+        "tenantkit-openai",
+        "import httpx\nfrom pydantic import BaseModel\n"
+        "client = httpx.Client(base_url=URL, headers={'authorization': 'Bearer k'})",
+        "client.post('/chat/completions', json={'model': 'm', 'messages': MESSAGES})"
+        ".json()['choices'][0]['message']['content']",
+        "stream_httpx()",
+    ),
+    "httpx+model": (
+        "tenantkit-openai",
+        "import httpx\nfrom pydantic import BaseModel\n"
+        "class Body(BaseModel):\n    model: str\n    messages: list[dict[str, str]]\n"
+        "client = httpx.Client(base_url=URL, headers={'authorization': 'Bearer k'})",
+        "client.post('/chat/completions', json=Body(model='m', messages=MESSAGES).model_dump())"
         ".json()['choices'][0]['message']['content']",
         "stream_httpx()",
     ),
@@ -237,7 +261,7 @@ def main() -> None:
         first = statistics.median(firsts)
         ratio = f" ({first / floor:.2f}x)" if floor else ""
         print(
-            f"  {name:10} first answer cpu {first:7.1f} ms{ratio}   "
+            f"  {name:15} first answer cpu {first:7.1f} ms{ratio}   "
             f"per chunk {statistics.median(chunks):7.1f} µs"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
