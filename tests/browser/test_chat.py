@@ -118,3 +118,45 @@ def test_stop_ends_a_streaming_reply(page: Page, sign_in: SignIn) -> None:
             break
         page.wait_for_timeout(50)
     assert closed, "the console did not close the socket"
+
+
+def test_a_conversation_is_deleted_after_a_confirmation(
+    page: Page, sign_in: SignIn, axe: Axe
+) -> None:
+    sign_in(page, "member@acme.example")
+    conversations = page.get_by_role("complementary", name="Conversations")
+    messages = page.get_by_role("list", name="Messages")
+    for text in ("keep this one", "delete this one"):
+        page.get_by_role("button", name="New conversation").click()
+        page.get_by_role("textbox", name="Message").fill(text)
+        page.get_by_role("button", name="Send").click()
+        expect(messages.get_by_role("listitem").last).to_contain_text(f"assistant: {text}")
+        expect(conversations.get_by_role("link", name=text)).to_be_visible()
+    deleted_url = page.url
+    assert re.search(r"/chat/[^/]+$", deleted_url), deleted_url
+
+    # Cancel keeps it
+    conversations.get_by_role("button", name="Delete delete this one").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Delete “delete this one” and all its messages?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    assert axe(page) == []
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(conversations.get_by_role("link", name="delete this one")).to_be_visible()
+
+    # Delete removes it, leaves the page it was open on, and keeps the other one
+    conversations.get_by_role("button", name="Delete delete this one").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    expect(conversations.get_by_role("link", name="delete this one")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/chat$"))
+    expect(conversations.get_by_role("link", name="keep this one")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+    # ...on the server too: gone after a reload, and its messages with it
+    page.reload()
+    expect(conversations.get_by_role("link", name="keep this one")).to_be_visible()
+    expect(conversations.get_by_role("link", name="delete this one")).to_have_count(0)
+    page.goto(deleted_url)
+    expect(page.get_by_role("alert")).to_contain_text("no conversation")
+    expect(messages.get_by_role("listitem")).to_have_count(0)

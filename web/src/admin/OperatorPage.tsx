@@ -3,7 +3,7 @@ import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { useAdminApi, type AdminApi } from "./adminApi.ts";
 import { formatBytes, formatCount } from "./chartMath.ts";
-import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import { useLoad } from "./load.ts";
 import { ErrorMessage, Loading } from "../ui.tsx";
 import { checkTenantId, tenantActions, usageRows, type Tenant, type TenantList } from "./operator.ts";

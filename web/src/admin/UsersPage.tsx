@@ -2,7 +2,7 @@
 import "./admin.css";
 import { useState, type FormEvent } from "react";
 import { useAdminApi, type AdminApi } from "./adminApi.ts";
-import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import { useLoad } from "./load.ts";
 import { ErrorMessage, Loading } from "../ui.tsx";
 import {

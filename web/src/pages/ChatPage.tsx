@@ -2,7 +2,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { FormEvent, KeyboardEvent, ReactNode } from "react";
 import { NavLink, useNavigate, useParams } from "react-router";
+import { ApiError } from "../api.ts";
 import { streamReply } from "../chatStream.ts";
+import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import type { Reply, StreamHandle } from "../chatStream.ts";
 import { renderMarkdown } from "../markdown.ts";
 import { useSession } from "../session.tsx";
@@ -56,6 +58,8 @@ export default function ChatPage(): ReactNode {
   const [draft, setDraft] = useState("");
   const [reply, setReply] = useState<Reply | null>(null);
   const [sendError, setSendError] = useState<unknown>(null);
+  const [deleting, setDeleting] = useState<Conversation | null>(null);
+  const [deleteError, setDeleteError] = useState<unknown>(null);
   const stream = useRef<StreamHandle | null>(null);
   const justCreated = useRef<string | null>(null);
   const endRef = useRef<HTMLDivElement | null>(null);
@@ -157,6 +161,26 @@ export default function ChatPage(): ReactNode {
     });
   };
 
+  const remove = async (conversation: Conversation) => {
+    setDeleting(null);
+    setDeleteError(null);
+    try {
+      await api.delete(`/conversations/${encodeURIComponent(conversation.id)}`);
+    } catch (error) {
+      // Already gone (deleted in another tab): nothing left to delete.
+      if (!(error instanceof ApiError && error.status === 404)) {
+        setDeleteError(error);
+        return;
+      }
+    }
+    setConversations((list) => (list ?? []).filter((c) => c.id !== conversation.id));
+    if (conversation.id === conversationId) {
+      stream.current?.stop();
+      justCreated.current = null;
+      navigate("/chat");
+    }
+  };
+
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
@@ -180,6 +204,7 @@ export default function ChatPage(): ReactNode {
           New conversation
         </button>
         <h2>Conversations</h2>
+        {deleteError ? <ErrorMessage error={deleteError} /> : null}
         {listError ? (
           <ErrorMessage error={listError} onRetry={() => void loadConversations()} />
         ) : conversations === null ? (
@@ -191,11 +216,28 @@ export default function ChatPage(): ReactNode {
             {conversations.map((c) => (
               <li key={c.id}>
                 <NavLink to={`/chat/${encodeURIComponent(c.id)}`}>{c.title || "Untitled"}</NavLink>
+                <button
+                  type="button"
+                  className="delete danger"
+                  aria-label={`Delete ${c.title || "Untitled"}`}
+                  title="Delete"
+                  onClick={() => setDeleting(c)}
+                >
+                  ×
+                </button>
               </li>
             ))}
           </ul>
         )}
       </aside>
+      {deleting && (
+        <ConfirmDialog
+          message={`Delete “${deleting.title || "Untitled"}” and all its messages? This cannot be undone.`}
+          confirmLabel="Delete"
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        />
+      )}
       <section aria-labelledby="chat-title">
         <h1 id="chat-title">{current?.title || (conversationId ? "Conversation" : "Chat")}</h1>
         {messagesError ? (
