@@ -27,16 +27,27 @@ CLIENT_ID = "tenantkit-local"
 INDEX = "<!doctype html><title>console</title><p>the console build</p>"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    directory = tmp_path_factory.mktemp("signin")
+def _start(directory: Path, *args: str) -> ServeProcess:
     dist = directory / "dist"
     (dist / "assets").mkdir(parents=True)
     (dist / "index.html").write_text(INDEX, encoding="utf-8")
     (dist / "assets" / "app-0a1b2c3d.js").write_text("export {};\n", encoding="utf-8")
-    process = start_serve(
-        directory, "--demo", "--token-ttl", "120", env={"TENANTKIT_CONSOLE_DIST": str(dist)}
-    )
+    return start_serve(directory, "--demo", *args, env={"TENANTKIT_CONSOLE_DIST": str(dist)})
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    process = _start(tmp_path_factory.mktemp("signin"), "--token-ttl", "120")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """``tenantkit serve --shared-callback``: one callback for every console, as on AWS."""
+    process = _start(tmp_path_factory.mktemp("shared"), "--shared-callback")
     try:
         yield process
     finally:
@@ -46,9 +57,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
 class Client:
     """A console on one host, talking to the server (at 127.0.0.1) with that Host."""
 
-    def __init__(self, served: ServeProcess, tenant: str | None) -> None:
+    def __init__(self, served: ServeProcess, tenant: str | None, *, shared: bool = False) -> None:
         self.host = f"{tenant}.localhost:{served.port}" if tenant else f"localhost:{served.port}"
         self.origin = f"http://{self.host}"
+        #: The redirect URI: this console's own, or (``shared``) the bare host's.
+        self.callback = (
+            f"http://localhost:{served.port}/callback" if shared else (self.origin + "/callback")
+        )
         self.http = httpx.Client(
             base_url=served.url, headers={"host": self.host}, timeout=30, trust_env=False
         )
@@ -57,7 +72,7 @@ class Client:
         fields = {
             "response_type": "code",
             "client_id": CLIENT_ID,
-            "redirect_uri": self.origin + "/callback",
+            "redirect_uri": self.callback,
             "scope": "openid email profile",
             "state": secrets.token_urlsafe(16),
             "code_challenge": challenge,
@@ -86,16 +101,14 @@ class Client:
         answer = self.pick(email, verifier)
         assert answer.status_code == 302, answer.text
         location = urlsplit(answer.headers["location"])
-        assert f"{location.scheme}://{location.netloc}{location.path}" == (
-            self.origin + "/callback"
-        )
+        assert f"{location.scheme}://{location.netloc}{location.path}" == self.callback
         return parse_qs(location.query)["code"][0]
 
     def exchange(self, code: str, verifier: str, **overrides: str) -> httpx.Response:
         form = {
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": self.origin + "/callback",
+            "redirect_uri": self.callback,
             "client_id": CLIENT_ID,
             "code_verifier": verifier,
             **overrides,
@@ -495,3 +508,67 @@ def test_codes_and_tokens_never_reach_the_log(served: ServeProcess, acme: Client
     logs = served.logs + served.printed
     for secret in (code, verifier, tokens["refresh_token"], tokens["id_token"]):
         assert secret not in logs
+
+
+# --- one callback for every console (--shared-callback) ------------------------------------
+
+
+def test_shared_callback_console_json_names_the_bare_hosts_addresses(
+    shared: ServeProcess,
+) -> None:
+    bare = f"http://localhost:{shared.port}"
+    for tenant in ("acme", None):
+        auth = Client(shared, tenant).http.get("/console.json").json()["auth"]
+        assert auth["callback"] == bare + "/callback"
+        assert auth["signed_out"] == bare + "/signed-out"
+
+
+def test_shared_callback_signs_a_tenant_in_through_the_bare_host(shared: ServeProcess) -> None:
+    acme = Client(shared, "acme", shared=True)
+    tokens = acme.sign_in("admin@acme.example")
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["custom:tenant_id"] == "acme"
+    # the page's form may lead to the bare host (the redirect answering it goes there)
+    page = acme.page(acme.query(_challenge(_verifier())))
+    policy = page.headers["content-security-policy"]
+    assert f"form-action 'self' http://localhost:{shared.port};" in policy
+    # the code stays bound to the redirect URI it was issued for
+    verifier = _verifier()
+    code = acme.code("admin@acme.example", verifier)
+    moved = acme.exchange(code, verifier, redirect_uri=acme.origin + "/callback")
+    assert moved.json() == {"error": "invalid_grant"}
+
+
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        "http://acme.localhost:{port}/callback",  # the console's own: not on the list
+        "http://globex.localhost:{port}/callback",
+        "http://localhost:{port}/callback?next=https://evil.example",
+        "http://localhost:{port}/other",
+        "http://localhost:1/callback",
+        "https://evil.example/callback",
+    ],
+)
+def test_shared_callback_refuses_every_other_redirect_uri(
+    shared: ServeProcess, redirect: str
+) -> None:
+    acme = Client(shared, "acme", shared=True)
+    query = acme.query(_challenge(_verifier()), redirect_uri=redirect.format(port=shared.port))
+    page = acme.page(query)
+    assert page.status_code == 400
+    assert "location" not in page.headers
+    assert "redirect_uri must be the console domain&#x27;s /callback address" in page.text
+
+
+def test_shared_callback_logout_goes_to_the_bare_hosts_signed_out_only(
+    shared: ServeProcess,
+) -> None:
+    acme = Client(shared, "acme", shared=True)
+    bare = f"http://localhost:{shared.port}/signed-out"
+    back = acme.http.get("/logout", params={"client_id": CLIENT_ID, "logout_uri": bare})
+    assert (back.status_code, back.headers["location"]) == (302, bare)
+    for elsewhere in (acme.origin + "/signed-out", "https://evil.example/"):
+        away = acme.http.get("/logout", params={"client_id": CLIENT_ID, "logout_uri": elsewhere})
+        assert away.status_code == 400
+        assert "location" not in away.headers

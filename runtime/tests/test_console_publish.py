@@ -20,6 +20,7 @@ _STACK_TEMPLATE = {
         "WebSocketUrl": {"Value": "wss://def456.execute-api.us-east-1.amazonaws.com/prod"},
         "UserPoolClientId": {"Value": "1a2b3c4d5e"},
         "ConsoleBucketName": {"Value": {"Ref": "ConsoleBucket"}},
+        "ConsoleDomain": {"Value": "app.example.com"},
     },
 }
 
@@ -74,6 +75,8 @@ def test_publish_uploads_the_build_and_console_json(
             "logout": "https://tenantkit.auth.us-east-1.amazoncognito.com/logout",
             "client_id": "1a2b3c4d5e",
             "scopes": "openid email profile",
+            "callback": "https://app.example.com/callback",
+            "signed_out": "https://app.example.com/signed-out",
         },
         "local": False,
         "deployment": "acme-prod",
@@ -108,3 +111,22 @@ def test_publish_refuses_what_it_cannot_do(
             cloudformation=cloudformation,
             s3=s3,
         )
+
+
+def test_publish_finds_the_hosted_ui_in_the_stacks_outputs(
+    moto_server: MotoServer, build: Path
+) -> None:
+    cloudformation, s3 = moto_server.client("cloudformation"), moto_server.client("s3")
+    outputs = {
+        **_STACK_TEMPLATE["Outputs"],
+        "UserPoolDomainUrl": {"Value": "https://acme-login.auth.eu-west-1.amazoncognito.com"},
+    }
+    template = {"Resources": _STACK_TEMPLATE["Resources"], "Outputs": outputs}
+    cloudformation.create_stack(StackName="hosted", TemplateBody=json.dumps(template))
+    report = publish("hosted", dist=build, cloudformation=cloudformation, s3=s3)
+    assert report.settings["auth"]["token"] == (
+        "https://acme-login.auth.eu-west-1.amazoncognito.com/oauth2/token"
+    )
+    cloudformation.create_stack(StackName="plain", TemplateBody=json.dumps(_STACK_TEMPLATE))
+    with pytest.raises(ConfigurationError, match="no Hosted UI domain: pass --auth-domain"):
+        publish("plain", dist=build, cloudformation=cloudformation, s3=s3)

@@ -232,6 +232,40 @@ def test_the_user_pool_keeps_the_tenant_attribute_the_servers(template: dict[str
     assert _policies_of(template, "UsersFunction") == {"ControlTablePolicy", "UserPoolAdminPolicy"}
 
 
+def test_every_console_signs_in_through_the_console_domains_one_callback(
+    template: dict[str, Any],
+) -> None:
+    """Cognito takes no wildcard callback URL (and at most 100): the app client lists
+    the console domain's /callback and /signed-out only, for every tenant."""
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+
+    def with_console(key: str) -> Any:
+        condition, value, otherwise = client[key]["Fn::If"]
+        assert (condition, otherwise) == ("CreateConsole", {"Ref": "AWS::NoValue"})
+        return value
+
+    assert with_console("AllowedOAuthFlowsUserPoolClient") is True
+    assert with_console("AllowedOAuthFlows") == ["code"]
+    assert with_console("AllowedOAuthScopes") == ["openid", "email", "profile"]
+    assert with_console("SupportedIdentityProviders") == ["COGNITO"]
+    assert with_console("CallbackURLs") == [{"Fn::Sub": "https://${ConsoleDomain}/callback"}]
+    assert with_console("LogoutURLs") == [{"Fn::Sub": "https://${ConsoleDomain}/signed-out"}]
+    assert client["GenerateSecret"] is False  # a public client: PKCE, no secret in the page
+    domain = template["Resources"]["UserPoolDomain"]
+    assert domain["Condition"] == "CreateUserPoolDomain"
+    assert domain["Properties"] == {
+        "UserPoolId": {"Ref": "UserPool"},
+        "Domain": {"Ref": "UserPoolDomainPrefix"},
+    }
+    assert template["Outputs"]["UserPoolDomainUrl"]["Condition"] == "CreateUserPoolDomain"
+    # the bare domain (callback, operator) is served beside every tenant's console
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    assert config["Aliases"]["Fn::If"][1] == [
+        {"Ref": "ConsoleDomain"},
+        {"Fn::Sub": "*.${ConsoleDomain}"},
+    ]
+
+
 def test_the_console_cdn_exists_only_with_a_console_domain(template: dict[str, Any]) -> None:
     console = {
         name: resource

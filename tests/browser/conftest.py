@@ -97,9 +97,10 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServeProcess]:
-    """``tenantkit serve --demo`` for the module (``TOKEN_TTL`` in the module: short tokens)."""
+    """``tenantkit serve --demo`` for the module (``TOKEN_TTL`` in the module: short
+    tokens; ``SERVE_ARGS``: more options)."""
     _build_console()
-    args = ["--demo"]
+    args = ["--demo", *getattr(request.module, "SERVE_ARGS", ())]
     ttl = getattr(request.module, "TOKEN_TTL", None)
     if ttl is not None:
         args += ["--token-ttl", str(ttl)]

@@ -9,6 +9,8 @@ import {
   randomString,
   refreshDelay,
   refreshSession,
+  relayLabel,
+  relayTarget,
   scheduleRefresh,
   signOut,
 } from "./auth.ts";
@@ -121,6 +123,75 @@ describe("callback", () => {
     await expect(
       completeSignIn(AUTH, `${ORIGIN}/callback?code=c&state=${url.searchParams.get("state")}`, { fetch: fetch as never }),
     ).rejects.toMatchObject({ code: "invalid_grant", message: "code used" });
+  });
+});
+
+describe("shared callback (one callback URL for every tenant's console)", () => {
+  const SHARED: AuthEndpoints = {
+    ...AUTH,
+    authorize: "https://tenantkit.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
+    token: "https://tenantkit.auth.eu-west-1.amazoncognito.com/oauth2/token",
+    callback: "https://app.example.com/callback",
+    signed_out: "https://app.example.com/signed-out",
+  };
+  const ACME = "https://acme.app.example.com";
+
+  it("sends the shared callback as redirect_uri and names this console in the state", async () => {
+    const url = new URL(await beginSignIn(SHARED, "/files", sessionStorage, ACME));
+    expect(url.searchParams.get("redirect_uri")).toBe("https://app.example.com/callback");
+    const state = url.searchParams.get("state")!;
+    expect(state).toMatch(/^[A-Za-z0-9_-]{22}~acme$/);
+    expect(JSON.parse(sessionStorage.getItem("tenantkit.signin")!).state).toBe(state);
+  });
+
+  it("names no console on the callback's own host or outside its domain", async () => {
+    expect(relayLabel(SHARED, "app.example.com")).toBeNull();
+    expect(relayLabel(SHARED, "acme.app.example.com")).toBe("acme");
+    expect(relayLabel(SHARED, "a.b.app.example.com")).toBeNull();
+    expect(relayLabel(SHARED, "evilapp.example.com")).toBeNull();
+    expect(relayLabel(AUTH, "acme.localhost")).toBeNull(); // no shared callback
+    const url = new URL(await beginSignIn(SHARED, "/", sessionStorage, "https://app.example.com"));
+    expect(url.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("relays an answer to the console named in the state, query kept", () => {
+    const at = (href: string) => relayTarget(SHARED, { href });
+    expect(at("https://app.example.com/callback?code=abc&state=xyz~acme")).toBe(
+      "https://acme.app.example.com/callback?code=abc&state=xyz~acme",
+    );
+    expect(at("https://app.example.com/callback?error=access_denied&state=xyz~globex")).toBe(
+      "https://globex.app.example.com/callback?error=access_denied&state=xyz~globex",
+    );
+    // the callback host's own answer (the operator's) is not relayed
+    expect(at("https://app.example.com/callback?code=abc&state=xyz")).toBeNull();
+  });
+
+  it("never relays anywhere but a console under its own host", () => {
+    const at = (href: string) => relayTarget(SHARED, { href });
+    for (const state of ["x~evil.com", "x~evil.com/", "x~a.b", "x~", "x~-acme", "x~ACME", "x~acme@evil.com", "x~%2F%2Fevil"]) {
+      expect(at(`https://app.example.com/callback?code=abc&state=${encodeURIComponent(state)}`)).toBeNull();
+    }
+    // only on the shared callback itself
+    expect(at("https://acme.app.example.com/callback?code=abc&state=x~globex")).toBeNull();
+    expect(at("https://app.example.com/other?code=abc&state=x~acme")).toBeNull();
+    expect(relayTarget(AUTH, { href: "http://localhost:8000/callback?code=a&state=x~acme" })).toBeNull();
+  });
+
+  it("exchanges the code with the shared callback as redirect_uri", async () => {
+    const url = new URL(await beginSignIn(SHARED, "/", sessionStorage, ACME));
+    const state = url.searchParams.get("state")!;
+    const fetch = vi.fn(async () => tokenAnswer({ id_token: "id", access_token: "at", expires_in: 900 }));
+    await completeSignIn(SHARED, `${ACME}/callback?code=abc&state=${encodeURIComponent(state)}`, {
+      fetch: fetch as unknown as typeof globalThis.fetch,
+    });
+    const [, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(new URLSearchParams(init.body as string).get("redirect_uri")).toBe("https://app.example.com/callback");
+  });
+
+  it("signs out to the shared signed-out address", async () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 200 }));
+    const url = new URL(await signOut(SHARED, null, { fetch: fetch as never, origin: ACME }));
+    expect(url.searchParams.get("logout_uri")).toBe("https://app.example.com/signed-out");
   });
 });
 

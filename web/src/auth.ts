@@ -78,9 +78,48 @@ export function decodeClaims(token: string): Claims {
   };
 }
 
-/** The redirect URI of this console (`<origin>/callback`). */
-export function redirectUri(origin: string = window.location.origin): string {
-  return `${origin}/callback`;
+/** The redirect URI sign-in answers go to: the deployment's shared callback, else `<origin>/callback`. */
+export function redirectUri(auth: AuthEndpoints, origin: string = window.location.origin): string {
+  return auth.callback ?? `${origin}/callback`;
+}
+
+/** A DNS label: what may stand before the console domain in a tenant's console host. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Separates the random part of `state` from the label of the console that asked. */
+const STATE_LABEL = "~";
+
+/**
+ * The label of this console's host under the shared callback's host (`acme` for
+ * `acme.app.example.com` when the callback is `https://app.example.com/callback`);
+ * null without a shared callback, or on the callback's own host.
+ */
+export function relayLabel(auth: AuthEndpoints, hostname: string = window.location.hostname): string | null {
+  if (!auth.callback) return null;
+  const home = new URL(auth.callback).hostname.toLowerCase();
+  const here = hostname.toLowerCase();
+  if (!here.endsWith(`.${home}`)) return null;
+  const label = here.slice(0, -home.length - 1);
+  return LABEL.test(label) ? label : null;
+}
+
+/**
+ * Where the shared callback sends a sign-in answer on: the `/callback` of the tenant
+ * console named in `state` (`<random>~acme` → `https://acme.<this host>/callback`,
+ * same query). Null when this page is not the shared callback, or `state` names no
+ * console (an answer for this host itself). Only a single DNS label is taken, so the
+ * answer can only go to a console under this host, never elsewhere.
+ */
+export function relayTarget(auth: AuthEndpoints, location: { href: string }): string | null {
+  if (!auth.callback) return null;
+  const url = new URL(location.href);
+  const shared = new URL(auth.callback);
+  if (url.origin !== shared.origin || url.pathname !== shared.pathname) return null;
+  const state = url.searchParams.get("state") ?? "";
+  const at = state.lastIndexOf(STATE_LABEL);
+  if (at < 0) return null;
+  const label = state.slice(at + 1);
+  if (!LABEL.test(label)) return null;
+  return `${url.protocol}//${label}.${url.host}${url.pathname}${url.search}`;
 }
 
 interface Pending {
@@ -97,12 +136,16 @@ export async function beginSignIn(
   storage: Storage = sessionStorage,
   origin: string = window.location.origin,
 ): Promise<string> {
-  const pending: Pending = { state: randomString(16), verifier: randomString(48), returnTo };
+  // Through a shared callback the state also names this console, so that the answer
+  // is relayed back here (see relayTarget).
+  const label = relayLabel(auth, new URL(origin).hostname);
+  const state = randomString(16) + (label ? `${STATE_LABEL}${label}` : "");
+  const pending: Pending = { state, verifier: randomString(48), returnTo };
   storage.setItem(PENDING_KEY, JSON.stringify(pending));
   const query = new URLSearchParams({
     response_type: "code",
     client_id: auth.client_id,
-    redirect_uri: redirectUri(origin),
+    redirect_uri: redirectUri(auth, origin),
     scope: auth.scopes,
     state: pending.state,
     code_challenge: await codeChallenge(pending.verifier),
@@ -183,7 +226,7 @@ export async function completeSignIn(
     {
       grant_type: "authorization_code",
       code,
-      redirect_uri: redirectUri(url.origin),
+      redirect_uri: redirectUri(auth, url.origin),
       client_id: auth.client_id,
       code_verifier: pending.verifier,
     },
@@ -278,6 +321,6 @@ export async function signOut(
   }
   clearSession(options.storage ?? sessionStorage);
   const origin = options.origin ?? window.location.origin;
-  const query = new URLSearchParams({ client_id: auth.client_id, logout_uri: `${origin}/signed-out` });
+  const query = new URLSearchParams({ client_id: auth.client_id, logout_uri: auth.signed_out ?? `${origin}/signed-out` });
   return `${auth.logout}?${query.toString()}`;
 }

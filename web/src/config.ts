@@ -7,6 +7,15 @@ export interface AuthEndpoints {
   logout: string;
   client_id: string;
   scopes: string;
+  /**
+   * The one sign-in callback the authorization server knows for every tenant's console
+   * (`https://<console domain>/callback`: Cognito takes no wildcard there). The console
+   * at that address relays each answer to the tenant's own `/callback`. Absent: this
+   * console's own `/callback`.
+   */
+  callback?: string;
+  /** Likewise the one address people land on after signing out; absent: this console's `/signed-out`. */
+  signed_out?: string;
 }
 
 export interface ConsoleConfig {

@@ -10,6 +10,7 @@ import {
   decodeClaims,
   loadSession,
   refreshSession,
+  relayTarget,
   scheduleRefresh,
   signOut as signOutUrl,
 } from "./auth.ts";
@@ -87,6 +88,9 @@ async function redirectToSignIn(config: ConsoleConfig, returnTo = returnPath()):
 export const BRANDING_CHANGED = "tenantkit:branding";
 
 export const OTHER_ORGANISATION = "This account belongs to another organisation.";
+/** Shown where every console's sign-out ends when the deployment shares one address. */
+export const SIGNED_OUT_SHARED =
+  "You are signed out. To sign in again, open your organisation's console address.";
 
 export function SessionProvider({ children }: { children: ReactNode }): ReactNode {
   const [state, setState] = useState<State>({ kind: "loading" });
@@ -108,13 +112,23 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
         setState({ kind: "signed-out", config: null, branding: NEUTRAL, message: "The console's configuration could not be loaded." });
         return;
       }
+      if (window.location.pathname === "/callback") {
+        // The shared callback relays a tenant console's sign-in answer to that console.
+        const target = relayTarget(config.auth, window.location);
+        if (target) {
+          window.location.replace(target);
+          return;
+        }
+      }
       const branding = await loadBranding(config);
       applyTheme(themeFor(branding.primary_color));
       document.title = branding.display_name;
       if (cancelled) return;
       const path = window.location.pathname;
       if (path === "/signed-out") {
-        setState({ kind: "signed-out", config, branding, message: null });
+        // Every console's sign-out ends on the shared address when there is one.
+        const shared = config.auth.signed_out && new URL(config.auth.signed_out).origin === window.location.origin;
+        setState({ kind: "signed-out", config, branding, message: shared ? SIGNED_OUT_SHARED : null });
         return;
       }
       let session: Session | null = null;

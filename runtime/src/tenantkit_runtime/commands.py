@@ -9,11 +9,11 @@ one command and sets its handler (``run(args) -> int``) with ``set_defaults(func
     tenantkit package --db NAME --llm NAME --storage NAME [--arch x86_64|arm64]
                       [--python 3.13] [--use-runtime-boto3] --out FILE.zip
     tenantkit serve [--port 8000] [--host 127.0.0.1] [--demo [--reset]] [--state-dir DIR]
-                    [--token-ttl SECONDS]
+                    [--token-ttl SECONDS] [--shared-callback]
                     [--config-dir DIR]
     tenantkit usage (TENANT [--reconcile] | --all) [--from DAY] [--to DAY] [--json | --csv]
     tenantkit user list|invite|set-roles|disable|enable|remove|resend TENANT ...
-    tenantkit console publish --stack STACK --auth-domain URL [--client-id ID] [--dist DIR]
+    tenantkit console publish --stack STACK [--auth-domain URL] [--client-id ID] [--dist DIR]
 """
 
 from __future__ import annotations
@@ -205,6 +205,13 @@ def register_serve(subparsers: Any) -> None:
         help="lifetime of the ID and access tokens the console's local sign-in issues "
         "(default 900; short ones show the refresh and an expired session)",
     )
+    parser.add_argument(
+        "--shared-callback",
+        action="store_true",
+        help="sign every console in and out through the bare host's /callback and "
+        "/signed-out, as on AWS, where the app client lists one callback URL for all "
+        "tenants (default: each console's own)",
+    )
     parser.set_defaults(func=_serve)
 
 
@@ -243,6 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
         demo=args.demo,
         reset=args.reset,
         token_ttl=args.token_ttl,
+        shared_callback=args.shared_callback,
     )
     return 0
 
@@ -265,9 +273,9 @@ def register_console(subparsers: Any) -> None:
     publish.add_argument("--stack", required=True, metavar="STACK", help="the stack's name")
     publish.add_argument(
         "--auth-domain",
-        required=True,
         metavar="URL",
-        help="the user pool domain's origin (https://PREFIX.auth.REGION.amazoncognito.com)",
+        help="the user pool domain's origin (https://PREFIX.auth.REGION.amazoncognito.com; "
+        "default: the stack's UserPoolDomainUrl)",
     )
     publish.add_argument(
         "--client-id",

@@ -9,9 +9,12 @@ uploads the build and writes ``console.json`` next to it:
 * every other file, ``index.html`` last (once the assets it names are there), and
   ``console.json``: ``no-cache``, so a new build is seen at once;
 * ``console.json``: the HTTP API (``HttpApiUrl``), the WebSocket API
-  (``WebSocketUrl``) and the Cognito Hosted UI's endpoints on ``--auth-domain``
-  (``https://<prefix>.auth.<region>.amazoncognito.com`` or the pool's custom domain)
-  with the app client (``--client-id``, else the stack's ``UserPoolClientId``).
+  (``WebSocketUrl``), the Cognito Hosted UI's endpoints on ``--auth-domain``
+  (``https://<prefix>.auth.<region>.amazoncognito.com`` or the pool's custom domain;
+  default the stack's ``UserPoolDomainUrl``) with the app client (``--client-id``,
+  else the stack's ``UserPoolClientId``), and the one callback and sign-out address
+  every tenant's console uses, on the console domain (``ConsoleDomain``):
+  ``https://<console domain>/callback`` and ``/signed-out``.
 
 Assets of earlier builds are left in place: a browser still running an older
 ``index.html`` keeps finding its files.
@@ -55,13 +58,14 @@ class PublishReport:
 
 
 def console_settings(
-    outputs: Mapping[str, str], *, auth_domain: str, client_id: str | None, name: str
+    outputs: Mapping[str, str], *, auth_domain: str | None, client_id: str | None, name: str
 ) -> dict[str, Any]:
     """``console.json`` for a stack with these outputs.
 
     Raises:
         ConfigurationError: an output or the client id is missing, or ``auth_domain``
-            is not an https origin.
+            (default: the ``UserPoolDomainUrl`` output) is missing or not an https
+            origin.
     """
     for key in ("HttpApiUrl", "WebSocketUrl"):
         if not outputs.get(key):
@@ -71,6 +75,12 @@ def console_settings(
         raise ConfigurationError(
             "no app client: pass --client-id (the stack creates none: UserPoolId was given)"
         )
+    auth_domain = auth_domain or outputs.get("UserPoolDomainUrl")
+    if not auth_domain:
+        raise ConfigurationError(
+            "no Hosted UI domain: pass --auth-domain (the stack creates none: deploy it "
+            "with UserPoolDomainPrefix, or give the user pool a domain yourself)"
+        )
     parts = urlsplit(auth_domain)
     if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/"):
         raise ConfigurationError(
@@ -78,17 +88,21 @@ def console_settings(
             "(https://PREFIX.auth.REGION.amazoncognito.com)"
         )
     base = f"https://{parts.netloc}"
+    auth = {
+        "authorize": base + "/oauth2/authorize",
+        "token": base + "/oauth2/token",
+        "revoke": base + "/oauth2/revoke",
+        "logout": base + "/logout",
+        "client_id": client,
+        "scopes": _SCOPES,
+    }
+    if outputs.get("ConsoleDomain"):  # the app client's one callback and sign-out URL
+        home = f"https://{outputs['ConsoleDomain']}"
+        auth |= {"callback": home + "/callback", "signed_out": home + "/signed-out"}
     return {
         "api": outputs["HttpApiUrl"].rstrip("/"),
         "websocket": outputs["WebSocketUrl"].rstrip("/"),
-        "auth": {
-            "authorize": base + "/oauth2/authorize",
-            "token": base + "/oauth2/token",
-            "revoke": base + "/oauth2/revoke",
-            "logout": base + "/logout",
-            "client_id": client,
-            "scopes": _SCOPES,
-        },
+        "auth": auth,
         "local": False,
         "deployment": name,
     }
@@ -98,7 +112,7 @@ def publish(
     stack: str,
     *,
     dist: Path,
-    auth_domain: str,
+    auth_domain: str | None = None,
     client_id: str | None = None,
     cloudformation: Any = None,
     s3: Any = None,

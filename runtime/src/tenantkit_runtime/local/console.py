@@ -37,7 +37,13 @@ from typing import Any
 
 from tenantkit_runtime.local.gateway import HttpAnswer
 from tenantkit_runtime.local.issuer import LocalIssuer
-from tenantkit_runtime.local.oauth import AUTHORIZE_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH
+from tenantkit_runtime.local.oauth import (
+    AUTHORIZE_PATH,
+    LOCAL_DOMAIN,
+    LOGOUT_PATH,
+    REVOKE_PATH,
+    TOKEN_PATH,
+)
 
 __all__ = [
     "CONSOLE_PAGES",
@@ -92,6 +98,8 @@ class Console:
         dist: the build directory (``TENANTKIT_CONSOLE_DIST``, else
             :data:`DEFAULT_DIST`).
         deployment: the name ``console.json`` gives the deployment.
+        shared_callback: ``console.json`` names the bare host's ``/callback`` and
+            ``/signed-out`` as every console's (``tenantkit serve --shared-callback``).
     """
 
     def __init__(
@@ -102,7 +110,9 @@ class Console:
         storage_origin: str | None = None,
         dist: Path | None = None,
         deployment: str = "tenantkit serve",
+        shared_callback: bool = False,
     ) -> None:
+        self._shared = f"http://{LOCAL_DOMAIN}:{port}" if shared_callback else None
         configured = os.environ.get("TENANTKIT_CONSOLE_DIST")
         self.dist = (dist or (Path(configured) if configured else DEFAULT_DIST)).resolve()
         self._issuer = issuer
@@ -138,17 +148,21 @@ class Console:
     def settings(self, host: str) -> dict[str, Any]:
         """``console.json`` for ``host``."""
         base = f"http://{host}"
+        auth = {
+            "authorize": base + AUTHORIZE_PATH,
+            "token": base + TOKEN_PATH,
+            "revoke": base + REVOKE_PATH,
+            "logout": base + LOGOUT_PATH,
+            "client_id": self._issuer.client_id,
+            "scopes": SCOPES,
+        }
+        if self._shared:
+            auth["callback"] = self._shared + "/callback"
+            auth["signed_out"] = self._shared + "/signed-out"
         return {
             "api": base,
             "websocket": f"ws://{host}/ws",
-            "auth": {
-                "authorize": base + AUTHORIZE_PATH,
-                "token": base + TOKEN_PATH,
-                "revoke": base + REVOKE_PATH,
-                "logout": base + LOGOUT_PATH,
-                "client_id": self._issuer.client_id,
-                "scopes": SCOPES,
-            },
+            "auth": auth,
             "local": True,
             "deployment": self._deployment,
         }

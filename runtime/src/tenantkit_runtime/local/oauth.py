@@ -25,7 +25,10 @@ Rules, whatever the request says:
   organisation"), and the tokens carry the user's tenant from the user store;
 * ``redirect_uri`` and ``logout_uri`` must be on the very host the request came to
   (``http://acme.localhost:8000/callback``, ``…/signed-out``): any other is refused
-  with an error page, never redirected to;
+  with an error page, never redirected to. With ``shared_callback`` (``tenantkit serve
+  --shared-callback``) they must instead be exactly the bare host's
+  (``http://localhost:8000/callback``, ``…/signed-out``), as an app client that lists
+  one callback URL for every tenant's console has it on Cognito;
 * the form is protected against cross-site posting by a token in a cookie
   (``SameSite=Strict``) repeated in the form, and by the ``Origin`` header;
 * every page and error escapes what it shows and forbids framing and scripts.
@@ -121,6 +124,8 @@ class LocalSignIn:
             names no served tenant): :func:`tenantkit_runtime.branding.public_branding`.
         on_sign_in: called with each user who signs in (the server brings the control
             plane's user table in step).
+        shared_callback: accept only the bare host's ``/callback`` and ``/signed-out``
+            (see the module documentation).
     """
 
     def __init__(
@@ -131,7 +136,9 @@ class LocalSignIn:
         branding: Callable[[str], Mapping[str, Any]],
         on_sign_in: Callable[[PoolUser], None] | None = None,
         clock: Callable[[], float] = time.time,
+        shared_callback: bool = False,
     ) -> None:
+        self.shared_callback = shared_callback
         self.store = store
         self.issuer = issuer
         self._branding = branding
@@ -156,6 +163,8 @@ class LocalSignIn:
             _sign_in_form(
                 brand, users, {k: query.get(k, "") for k in _AUTHORIZE_FIELDS}, query, csrf
             ),
+            # the redirect answering the form goes to the shared callback on the bare host
+            form_action=f"'self' http://{_bare_host(host)}" if self.shared_callback else "'self'",
         )
         answer.headers.append(
             (
@@ -252,7 +261,10 @@ class LocalSignIn:
             if query.get("client_id") != self.issuer.client_id:
                 raise _Refused("unknown client_id")
             target = query.get("logout_uri", "")
-            if not _same_host(target, host):
+            if self.shared_callback:
+                if target != f"http://{_bare_host(host)}/signed-out":
+                    raise _Refused("logout_uri must be the console domain's /signed-out address")
+            elif not _same_host(target, host):
                 raise _Refused("logout_uri must be an address of this console")
         except _Refused as refused:
             return _error_page(refused)
@@ -274,7 +286,10 @@ class LocalSignIn:
     def _check_request(self, host: str, fields: Mapping[str, str]) -> None:
         if fields.get("client_id") != self.issuer.client_id:
             raise _Refused("unknown client_id")
-        if not _same_host(fields.get("redirect_uri", ""), host, path="/callback"):
+        if self.shared_callback:
+            if fields.get("redirect_uri") != f"http://{_bare_host(host)}/callback":
+                raise _Refused("redirect_uri must be the console domain's /callback address")
+        elif not _same_host(fields.get("redirect_uri", ""), host, path="/callback"):
             raise _Refused("redirect_uri must be this console's /callback address")
         if fields.get("response_type") != "code":
             raise _Refused("response_type must be code")
@@ -307,6 +322,12 @@ class LocalSignIn:
 def _s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _bare_host(host: str) -> str:
+    """The console domain's own host on the port of ``host`` (``localhost:8000``)."""
+    _, colon, port = host.rpartition(":")
+    return f"{LOCAL_DOMAIN}:{port}" if colon and port.isdigit() else LOCAL_DOMAIN
 
 
 def _same_host(url: str, host: str, *, path: str | None = None) -> bool:
@@ -346,7 +367,11 @@ button:focus-visible,input:focus-visible{outline:3px solid #1b1f24;outline-offse
 """
 
 
-def _page(brand: Mapping[str, Any], body: str, status: int = 200) -> HttpAnswer:
+def _page(
+    brand: Mapping[str, Any], body: str, status: int = 200, *, form_action: str = "'self'"
+) -> HttpAnswer:
+    """A page of the sign-in; ``form_action`` lists where its form may lead (the CSP's
+    ``form-action`` also covers the redirect that answers the form)."""
     nonce = secrets.token_urlsafe(16)
     color = brand.get("primary_color")
     primary = color if isinstance(color, str) and _COLOR.fullmatch(color) else "#3b4a5a"
@@ -366,7 +391,7 @@ def _page(brand: Mapping[str, Any], body: str, status: int = 200) -> HttpAnswer:
         ("cache-control", "no-store"),
         (
             "content-security-policy",
-            f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; "
+            f"default-src 'none'; style-src 'nonce-{nonce}'; form-action {form_action}; "
             "frame-ancestors 'none'; base-uri 'none'",
         ),
         ("x-frame-options", "DENY"),

@@ -901,12 +901,15 @@ def serve(
     demo: bool = False,
     reset: bool = False,
     token_ttl: int | None = None,
+    shared_callback: bool = False,
     out: TextIO | None = None,
 ) -> None:
     """Run ``tenantkit serve`` until interrupted (see the module documentation).
 
     ``token_ttl`` is the lifetime in seconds of the tokens the local sign-in issues
-    (:data:`~tenantkit_runtime.local.users.ACCESS_TOKEN_TTL` by default).
+    (:data:`~tenantkit_runtime.local.users.ACCESS_TOKEN_TTL` by default). With
+    ``shared_callback`` every console signs in and out through the bare host's
+    ``/callback`` and ``/signed-out``, as on AWS (one callback URL on the app client).
 
     Listens on ``host``:``port``, prepares the local deployment in ``state_dir``
     (:mod:`tenantkit_runtime.local.environment`; with ``reset``, afresh), with ``demo``
@@ -941,7 +944,7 @@ def serve(
         deployment.control_plane().ensure_schema()
         if demo:
             demo_tenants.register_tenants()
-        app = build_gateway(local, token_ttl=token_ttl, demo=demo)
+        app = build_gateway(local, token_ttl=token_ttl, demo=demo, shared_callback=shared_callback)
         if demo:
             from tenantkit_runtime.local.users import LocalUserStore
 
@@ -969,7 +972,13 @@ def serve(
         deployment.reset()
 
 
-def build_gateway(local: Any, *, token_ttl: int | None = None, demo: bool = False) -> Gateway:
+def build_gateway(
+    local: Any,
+    *,
+    token_ttl: int | None = None,
+    demo: bool = False,
+    shared_callback: bool = False,
+) -> Gateway:
     """The gateway of ``tenantkit serve`` for a prepared (and applied)
     :class:`~tenantkit_runtime.local.environment.LocalDeployment`: the functions, the
     local sign-in on its user pool, the console and the local storage."""
@@ -991,13 +1000,18 @@ def build_gateway(local: Any, *, token_ttl: int | None = None, demo: bool = Fals
         jwks=local.issuer.jwks,
         storage=StorageMounts(local.config_dir, local.origin),
         signin=LocalSignIn(
-            users, local.issuer, branding=branding.public_branding, on_sign_in=signed_in
+            users,
+            local.issuer,
+            branding=branding.public_branding,
+            on_sign_in=signed_in,
+            shared_callback=shared_callback,
         ),
         console=Console(
             local.issuer,
             port=port,
             storage_origin=local.origin,
             deployment="tenantkit demo" if demo else "tenantkit serve",
+            shared_callback=shared_callback,
         ),
     )
     return app
