@@ -41,7 +41,20 @@ def test_a_tenant_signs_in_through_the_shared_callback_and_out_to_the_shared_pag
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{bare}/signed-out")
+    # the way back leads to the console this tab signed in to, which asks to sign in
+    back = page.get_by_role("link", name=f"Sign in to {acme.split('//')[1]} again")
+    expect(back).to_be_visible()
+    back.click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize\?"))
+    expect(page.get_by_role("button", name="Sign in as admin@acme.example")).to_be_visible()
+
+
+def test_a_tab_that_relayed_nothing_is_told_to_open_its_console(
+    page: Page, console_url: ConsoleUrl
+) -> None:
+    page.goto(console_url(None) + "signed-out")
     expect(page.get_by_text("open your organisation's console address")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
 
 
 def test_the_operator_signs_in_on_the_callbacks_own_host_without_a_relay(

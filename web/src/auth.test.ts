@@ -9,8 +9,10 @@ import {
   randomString,
   refreshDelay,
   refreshSession,
+  lastRelayed,
   relayLabel,
   relayTarget,
+  rememberRelay,
   scheduleRefresh,
   signOut,
 } from "./auth.ts";
@@ -186,6 +188,16 @@ describe("shared callback (one callback URL for every tenant's console)", () => 
     });
     const [, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect(new URLSearchParams(init.body as string).get("redirect_uri")).toBe("https://app.example.com/callback");
+  });
+
+  it("remembers the console it relayed to, and offers only a console under its host", () => {
+    expect(lastRelayed("https://app.example.com", sessionStorage)).toBeNull();
+    rememberRelay("https://acme.app.example.com/callback?code=a&state=x~acme", sessionStorage);
+    expect(lastRelayed("https://app.example.com", sessionStorage)).toBe("https://acme.app.example.com");
+    for (const kept of ["https://evil.example", "https://a.b.app.example.com", "http://acme.app.example.com", "not a url"]) {
+      sessionStorage.setItem("tenantkit.relayed", kept);
+      expect(lastRelayed("https://app.example.com", sessionStorage)).toBeNull();
+    }
   });
 
   it("signs out to the shared signed-out address", async () => {

@@ -102,6 +102,32 @@ export function relayLabel(auth: AuthEndpoints, hostname: string = window.locati
   return LABEL.test(label) ? label : null;
 }
 
+const RELAYED_KEY = "tenantkit.relayed";
+
+/** On the shared callback: remember (for this tab) the console an answer was relayed to. */
+export function rememberRelay(target: string, storage: Storage = sessionStorage): void {
+  storage.setItem(RELAYED_KEY, new URL(target).origin);
+}
+
+/**
+ * The console this tab last relayed a sign-in to, if it is one directly under `here`
+ * (the shared signed-out page offers the way back to it); null otherwise.
+ */
+export function lastRelayed(here: string = window.location.origin, storage: Storage = sessionStorage): string | null {
+  const kept = storage.getItem(RELAYED_KEY);
+  if (!kept) return null;
+  let url: URL;
+  try {
+    url = new URL(kept);
+  } catch {
+    return null;
+  }
+  const home = new URL(here);
+  const label = url.hostname.slice(0, -(home.hostname.length + 1));
+  const under = url.hostname === `${label}.${home.hostname}` && LABEL.test(label);
+  return under && url.protocol === home.protocol && url.port === home.port ? url.origin : null;
+}
+
 /**
  * Where the shared callback sends a sign-in answer on: the `/callback` of the tenant
  * console named in `state` (`<random>~acme` → `https://acme.<this host>/callback`,

@@ -8,9 +8,11 @@ import {
   clearSession,
   completeSignIn,
   decodeClaims,
+  lastRelayed,
   loadSession,
   refreshSession,
   relayTarget,
+  rememberRelay,
   scheduleRefresh,
   signOut as signOutUrl,
 } from "./auth.ts";
@@ -72,7 +74,14 @@ async function loadBranding(config: ConsoleConfig): Promise<Branding> {
 type State =
   | { kind: "loading" }
   | { kind: "ready"; config: ConsoleConfig; branding: Branding; session: Session }
-  | { kind: "signed-out"; config: ConsoleConfig | null; branding: Branding; message: string | null };
+  | {
+      kind: "signed-out";
+      config: ConsoleConfig | null;
+      branding: Branding;
+      message: string | null;
+      /** On the shared signed-out page: that every console's sign-out ends here, and the console to go back to. */
+      shared?: { back: string | null };
+    };
 
 function returnPath(): string {
   const { pathname, search } = window.location;
@@ -116,6 +125,7 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
         // The shared callback relays a tenant console's sign-in answer to that console.
         const target = relayTarget(config.auth, window.location);
         if (target) {
+          rememberRelay(target);
           window.location.replace(target);
           return;
         }
@@ -128,7 +138,13 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
       if (path === "/signed-out") {
         // Every console's sign-out ends on the shared address when there is one.
         const shared = config.auth.signed_out && new URL(config.auth.signed_out).origin === window.location.origin;
-        setState({ kind: "signed-out", config, branding, message: shared ? SIGNED_OUT_SHARED : null });
+        setState({
+          kind: "signed-out",
+          config,
+          branding,
+          message: null,
+          shared: shared ? { back: lastRelayed() } : undefined,
+        });
         return;
       }
       let session: Session | null = null;
@@ -252,12 +268,24 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
     );
   }
   if (state.kind === "signed-out") {
-    const { config, branding, message } = state;
+    const { config, branding, message, shared } = state;
+    if (shared?.back) {
+      return (
+        <main className="centered">
+          <h1>You are signed out</h1>
+          <p>
+            <a className="button primary" href={`${shared.back}/`}>
+              Sign in to {new URL(shared.back).host} again
+            </a>
+          </p>
+        </main>
+      );
+    }
     return (
       <main className="centered">
         {branding.logo_url && <img className="logo" src={branding.logo_url} alt="" />}
         <h1>{branding.display_name}</h1>
-        {message ? <p role="alert">{message}</p> : <p>You are signed out.</p>}
+        {message ? <p role="alert">{message}</p> : <p>{shared ? SIGNED_OUT_SHARED : "You are signed out."}</p>}
         {config && (
           <button type="button" className="primary" onClick={() => void redirectToSignIn(config, "/")}>
             Sign in
