@@ -137,6 +137,14 @@ def _secret(tmp_path: Path, db: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _config_dir(tmp_path: Path, db: dict[str, Any], name: str = "tenants") -> Path:
+    """A configuration directory holding the tenant's secret, with this database section."""
+    directory = tmp_path / name
+    directory.mkdir()
+    (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
+    return directory
+
+
 @pytest.fixture(params=["sqlite", "dynamodb", "postgres"])
 def tenant_dir(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -159,9 +167,7 @@ def tenant_dir(
     else:
         postgres: PostgresServer = request.getfixturevalue("postgres_server")
         db = {"provider": "postgres", "dsn": postgres.create_database(f"m_{secrets.token_hex(4)}")}
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
+    directory = _config_dir(tmp_path, db)
     tenant = open_tenant(directory)
     tenant.provider_instance("db").ensure_schema(tenant.schema)
     return directory
@@ -262,10 +268,9 @@ def test_an_interrupted_import_resumes_after_its_last_finished_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path, _ = legacy_db
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    db = {"provider": "sqlite", "path": str(tmp_path / "acme.sqlite3")}
-    (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
+    directory = _config_dir(
+        tmp_path, {"provider": "sqlite", "path": str(tmp_path / "acme.sqlite3")}
+    )
     pages: list[list[tuple[str, str, str]]] = []
     real_restore = TenantDatabase.restore
     fail_at = [9]
@@ -291,10 +296,8 @@ def test_an_interrupted_import_resumes_after_its_last_finished_page(
     assert len(first) + len(again) == resumed.written.count
 
     # the same import uninterrupted, in another tenant database, gives the same data
-    other = tmp_path / "other"
-    other.mkdir()
     db = {"provider": "sqlite", "path": str(tmp_path / "other.sqlite3")}
-    (other / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
+    other = _config_dir(tmp_path, db, "other")
     whole = _import(open_tenant(other), path, tmp_path / "other")
     assert whole.written == resumed.written
     assert whole.rejected == resumed.rejected
@@ -311,10 +314,9 @@ def test_an_import_run_again_changes_nothing(
     legacy_db: tuple[Path, dict[tuple[str, str], str]], tmp_path: Path
 ) -> None:
     path, _ = legacy_db
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    db = {"provider": "sqlite", "path": str(tmp_path / "acme.sqlite3")}
-    (directory / f"{TENANT}.json").write_text(json.dumps(_secret(tmp_path, db)))
+    directory = _config_dir(
+        tmp_path, {"provider": "sqlite", "path": str(tmp_path / "acme.sqlite3")}
+    )
     first = _import(open_tenant(directory), path, tmp_path)
     second = _import(open_tenant(directory), path, tmp_path)
     assert not second.resumed
@@ -333,10 +335,7 @@ def test_the_default_mapping_keys_by_document_id(tmp_path: Path) -> None:
     db.insert_multiple({"n": n} for n in range(250))
     db.table("orders").insert({"total": 3})
     db.close()
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    secret = _secret(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
-    (directory / f"{TENANT}.json").write_text(json.dumps(secret))
+    directory = _config_dir(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
     summary = _import(open_tenant(directory), path, tmp_path, mapping={})
     assert summary.ok
     assert summary.written.by_collection == {"default": 250, "orders": 1}
@@ -384,10 +383,7 @@ def test_a_table_without_a_collection_name_needs_the_mapping(tmp_path: Path) -> 
     file.write_text("{not json")
     with pytest.raises(InvalidRequest, match="not JSON"):
         load_mapping(file)
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    secret = _secret(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
-    (directory / f"{TENANT}.json").write_text(json.dumps(secret))
+    directory = _config_dir(tmp_path, {"provider": "sqlite", "path": str(tmp_path / "a.sqlite3")})
     with pytest.raises(InvalidRequest, match=r"set tables\.Bad-Name\.collection"):
         _import(open_tenant(directory), path, tmp_path, mapping={})
     fixed = {"tables": {"Bad-Name": {"collection": "bad_name"}}}
@@ -439,10 +435,7 @@ def test_migrate_output_never_shows_credentials(
 ) -> None:
     planted = f"planted-{secrets.token_hex(8)}"
     dsn = postgres_server.dsn_for("postgres", password=planted).replace("127.0.0.1", "127.0.0.2")
-    directory = tmp_path / "tenants"
-    directory.mkdir()
-    secret = _secret(tmp_path, {"provider": "postgres", "dsn": dsn})
-    (directory / f"{TENANT}.json").write_text(json.dumps(secret))
+    directory = _config_dir(tmp_path, {"provider": "postgres", "dsn": dsn})
     path = tmp_path / "db.json"
     db = TinyDB(path)
     db.insert({"a": 1})
