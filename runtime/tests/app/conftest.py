@@ -23,17 +23,36 @@ import itertools
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from tenantkit.providers.local_presign import PresignApp, serve
+from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 from tenantkit_runtime import deployment, logs
 
 _ids = itertools.count(1)
 SIGNING_KEY = "cursor-signing-key-for-tests-0123456789"
 PRESIGN_KEY = "local-presign-key-planted-7c1f9e"
+
+
+@contextmanager
+def presigned_storage(tenants: Any, limits: dict[str, Any] | None = None) -> Iterator[str]:
+    """The PresignApp over the tenants' storage root on 127.0.0.1, with acme's and
+    globex's ``base_url`` pointing at it (and their ``limits`` set, when given)."""
+    settings = LocalStorageSettings(root=tenants.root / "files", signing_key=SecretStr(PRESIGN_KEY))
+    with serve(PresignApp(LocalObjectStore(settings))) as url:
+        for tenant_id in ("acme", "globex"):
+            doc = tenants.tenant_document(tenant_id)
+            doc["storage"]["base_url"] = url
+            if limits is not None:
+                doc["limits"] = limits
+            tenants.write(tenant_id, doc)
+        yield url
 
 
 def _authorizer(tenant: str | None, user: str | None, roles: str | None) -> dict[str, Any]:

@@ -9,13 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from tenantkit.providers.local_presign import PresignApp, serve
-from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 from tenantkit_runtime.functions import files
 
-from .conftest import PRESIGN_KEY
+from .conftest import presigned_storage
 
 
 def call(event: dict[str, Any]) -> dict[str, Any]:
@@ -25,13 +22,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def storage_url(tenants) -> Iterator[str]:
     """The PresignApp over the tenants' storage root; the tenants' base_url points at it."""
-    root = tenants.root / "files"
-    settings = LocalStorageSettings(root=root, signing_key=SecretStr(PRESIGN_KEY))
-    with serve(PresignApp(LocalObjectStore(settings))) as url:
-        for tenant_id in ("acme", "globex"):
-            doc = tenants.tenant_document(tenant_id)
-            doc["storage"]["base_url"] = url
-            tenants.write(tenant_id, doc)
+    with presigned_storage(tenants) as url:
         yield url
 
 

@@ -15,17 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
 from tenantkit.errors import ProviderUnavailable
 from tenantkit.metering import Meter
-from tenantkit.providers.local_presign import PresignApp, serve
-from tenantkit.providers.local_storage import LocalObjectStore, LocalStorageSettings
 from tenantkit_runtime import deployment
 from tenantkit_runtime.app import App, Request
 from tenantkit_runtime.functions import chat, config, files
 
-from .conftest import PRESIGN_KEY
+from .conftest import presigned_storage
 
 ADMIN = {"roles": "admin", "user": "root"}
 CLIENTS = 32
@@ -299,14 +297,7 @@ def test_a_tenant_admin_cannot_raise_its_limits_or_features(tenants, events, bod
 
 @pytest.fixture
 def storage_url(tenants) -> Iterator[str]:
-    root = tenants.root / "files"
-    settings = LocalStorageSettings(root=root, signing_key=SecretStr(PRESIGN_KEY))
-    with serve(PresignApp(LocalObjectStore(settings))) as url:
-        for tenant_id in ("acme", "globex"):
-            doc = tenants.tenant_document(tenant_id)
-            doc["storage"]["base_url"] = url
-            doc["limits"] = {"max_upload_bytes": 1024, "storage_quota_bytes": 100}
-            tenants.write(tenant_id, doc)
+    with presigned_storage(tenants, {"max_upload_bytes": 1024, "storage_quota_bytes": 100}) as url:
         deployment.reset()
         yield url
 
