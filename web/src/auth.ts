@@ -94,11 +94,15 @@ const STATE_LABEL = "~";
  * null without a shared callback, or on the callback's own host.
  */
 export function relayLabel(auth: AuthEndpoints, hostname: string = window.location.hostname): string | null {
-  if (!auth.callback) return null;
-  const home = new URL(auth.callback).hostname.toLowerCase();
+  return auth.callback ? labelUnder(hostname, new URL(auth.callback).hostname) : null;
+}
+
+/** The single DNS label `hostname` has directly under `home` (`acme` for `acme.<home>`), else null. */
+function labelUnder(hostname: string, home: string): string | null {
   const here = hostname.toLowerCase();
-  if (!here.endsWith(`.${home}`)) return null;
-  const label = here.slice(0, -home.length - 1);
+  const base = home.toLowerCase();
+  if (!here.endsWith(`.${base}`)) return null;
+  const label = here.slice(0, -base.length - 1);
   return LABEL.test(label) ? label : null;
 }
 
@@ -123,8 +127,7 @@ export function lastRelayed(here: string = window.location.origin, storage: Stor
     return null;
   }
   const home = new URL(here);
-  const label = url.hostname.slice(0, -(home.hostname.length + 1));
-  const under = url.hostname === `${label}.${home.hostname}` && LABEL.test(label);
+  const under = labelUnder(url.hostname, home.hostname) !== null;
   return under && url.protocol === home.protocol && url.port === home.port ? url.origin : null;
 }
 
